@@ -1,0 +1,39 @@
+#pragma once
+// The decision about a push: gather the facts once, run the rule table, apply [enforcement]
+// levels and the policy mode.
+
+#include <git2.h>
+
+#include <string>
+#include <vector>
+
+#include "trunkgate/error.hpp"
+#include "trunkgate/finding.hpp"
+#include "trunkgate/policy.hpp"
+#include "trunkgate/push.hpp"
+#include "trunkgate/ref_update.hpp"
+
+namespace trunkgate {
+
+struct verdict {
+    findings found;            ///< levels applied; findings at level off are dropped
+    bool evaluate_mode = false; ///< blocks were turned into warnings (mode = "evaluate")
+    std::size_t demoted = 0;    ///< how many findings evaluate mode turned into warnings
+    std::string policy_name;    ///< the policy file, as shown to the pusher
+    std::string contact;        ///< [feedback] contact
+
+    bool rejected() const;
+    std::size_t count(level severity) const;
+};
+
+/// Applies [enforcement] overrides and the mode to `raw` findings (all at their default level).
+verdict judge(findings raw, const policy& rules_policy);
+
+/// Gathers the push, runs every rule and judges the result. Throws libgit2_error.
+verdict evaluate(git_repository* repo, const policy& rules_policy,
+                 const std::vector<ref_update>& updates, const push_context& context);
+
+/// The verdict for a push whose policy could not be loaded: one `policy-error` block.
+verdict policy_failure(const policy_error& error);
+
+} // namespace trunkgate

@@ -1,0 +1,92 @@
+#pragma once
+// RAII handles for the libgit2 objects trunkgate owns, and the one `check` that turns a libgit2
+// return code into an exception. Borrowed pointers (e.g. git_tree_entry_byname) stay raw.
+
+#include <git2.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "trunkgate/error.hpp"
+
+namespace trunkgate {
+
+/// A libgit2 call failed. Carries libgit2's return code and error class.
+class libgit2_error : public internal_error {
+  public:
+    libgit2_error(int code, int klass, const std::string& message)
+        : internal_error(message), code_(code), klass_(klass) {}
+    int code() const noexcept { return code_; }
+    int klass() const noexcept { return klass_; }
+
+  private:
+    int code_;
+    int klass_;
+};
+
+/// Throws libgit2_error when rc < 0, reading git_error_last() immediately; `what` names the action.
+void check(int rc, std::string_view what);
+
+/// Initialises libgit2 for the lifetime of the object. One per main; not copyable.
+class libgit2_guard {
+  public:
+    libgit2_guard();
+    ~libgit2_guard();
+    libgit2_guard(const libgit2_guard&) = delete;
+    libgit2_guard& operator=(const libgit2_guard&) = delete;
+};
+
+#define TRUNKGATE_GIT_HANDLE(name, type, free_fn)                                                  \
+    struct name##_deleter {                                                                        \
+        void operator()(type* p) const noexcept { free_fn(p); }                                    \
+    };                                                                                             \
+    using name##_ptr = std::unique_ptr<type, name##_deleter>;
+
+TRUNKGATE_GIT_HANDLE(repository, git_repository, git_repository_free)
+TRUNKGATE_GIT_HANDLE(commit, git_commit, git_commit_free)
+TRUNKGATE_GIT_HANDLE(object, git_object, git_object_free)
+TRUNKGATE_GIT_HANDLE(reference, git_reference, git_reference_free)
+TRUNKGATE_GIT_HANDLE(reference_iterator, git_reference_iterator, git_reference_iterator_free)
+TRUNKGATE_GIT_HANDLE(revwalk, git_revwalk, git_revwalk_free)
+TRUNKGATE_GIT_HANDLE(config, git_config, git_config_free)
+TRUNKGATE_GIT_HANDLE(odb, git_odb, git_odb_free)
+TRUNKGATE_GIT_HANDLE(tree, git_tree, git_tree_free)
+TRUNKGATE_GIT_HANDLE(diff, git_diff, git_diff_free)
+#undef TRUNKGATE_GIT_HANDLE
+
+/// Owns a git_buf; disposes it on destruction.
+struct buffer {
+    git_buf buf = GIT_BUF_INIT;
+    buffer() = default;
+    buffer(const buffer&) = delete;
+    buffer& operator=(const buffer&) = delete;
+    ~buffer() { git_buf_dispose(&buf); }
+    std::string str() const { return buf.ptr ? std::string(buf.ptr, buf.size) : std::string(); }
+};
+
+/// Opens the repository a hook runs in, honouring GIT_DIR, GIT_OBJECT_DIRECTORY and
+/// GIT_ALTERNATE_OBJECT_DIRECTORIES (pushed objects sit in a quarantine directory until the
+/// pre-receive hook accepts). Throws libgit2_error.
+repository_ptr open_repository_from_env();
+
+/// Opens the repository at or above `path` (a bare directory, a work tree, or a .git directory).
+/// Throws libgit2_error.
+repository_ptr open_repository(const std::string& path);
+
+/// The repository's git directory ($GIT_DIR), with a trailing slash.
+std::string git_dir(git_repository* repo);
+
+/// Full hex id of `oid`.
+std::string to_hex(const git_oid& oid);
+/// The first 7 hex digits of `oid`, as git abbreviates in its own messages.
+std::string short_id(const git_oid& oid);
+
+/// Looks up a commit; nullopt when the object does not exist or is not a commit.
+std::optional<commit_ptr> find_commit(git_repository* repo, const git_oid& oid);
+
+/// The git config string `key` of the repository, or nullopt when it is unset.
+std::optional<std::string> config_string(git_repository* repo, const char* key);
+
+} // namespace trunkgate

@@ -1,0 +1,58 @@
+#pragma once
+// The push, gathered once: every fact a rule may read about each updated ref. Rules never walk
+// history themselves (git's receive-pack gathers the push once; so do we).
+
+#include <git2.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trunkgate/history.hpp"
+#include "trunkgate/policy.hpp"
+#include "trunkgate/ref_update.hpp"
+
+namespace trunkgate {
+
+/// Who pushes, how, and when.
+struct push_context {
+    std::string identity;                  ///< "" when no identity variable is set
+    std::vector<std::string> push_options; ///< from `git push -o`
+    std::int64_t now = 0;                  ///< Unix time the push is judged at
+};
+
+/// What a ref update points at.
+struct target_info {
+    bool exists = false;                 ///< the object is in the repository (or its quarantine)
+    git_object_t type = GIT_OBJECT_INVALID;
+    std::optional<git_oid> commit;       ///< the commit it peels to, if any
+};
+
+/// The facts about one updated ref.
+struct ref_facts {
+    ref_update update;
+    update_kind kind = update_kind::update;
+    std::vector<const protect_rule*> protections; ///< [[protect]] entries matching the ref
+    bool short_lived = false;  ///< a branch that [branches] rules apply to
+    target_info old_target;
+    target_info new_target;
+    std::optional<bool> fast_forward;             ///< updates of commits only
+    std::optional<merge_commits> merges;          ///< when a protection asks for linear history
+    std::optional<branch_measure> branch;         ///< short-lived branches, when trunk exists
+    std::string rejected_before_measuring;        ///< why facts could not be gathered, if so
+};
+
+/// The whole push as the rules see it.
+struct push_view {
+    const policy& rules_policy;
+    push_context context;
+    std::optional<git_oid> trunk_tip; ///< current tip of the trunk branch, if it exists
+    std::vector<ref_facts> refs;
+};
+
+/// Gathers the facts for `updates` once. Throws libgit2_error on repository failures.
+push_view gather_push(git_repository* repo, const policy& rules_policy,
+                      const std::vector<ref_update>& updates, const push_context& context);
+
+} // namespace trunkgate

@@ -1,0 +1,74 @@
+#include "trunkgate/git.hpp"
+
+namespace trunkgate {
+
+void check(int rc, std::string_view what) {
+    if (rc >= 0)
+        return;
+    const ::git_error* last = git_error_last();
+    std::string message(what);
+    message += ": ";
+    message += last && last->message ? last->message : "libgit2 error " + std::to_string(rc);
+    const int klass = last ? last->klass : 0;
+    git_error_clear();
+    throw libgit2_error(rc, klass, message);
+}
+
+libgit2_guard::libgit2_guard() { check(git_libgit2_init(), "initialise libgit2"); }
+libgit2_guard::~libgit2_guard() { git_libgit2_shutdown(); }
+
+repository_ptr open_repository_from_env() {
+    git_repository* raw = nullptr;
+    check(git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr),
+          "open the repository named by GIT_DIR");
+    return repository_ptr(raw);
+}
+
+repository_ptr open_repository(const std::string& path) {
+    git_repository* raw = nullptr;
+    check(git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr),
+          "open repository " + path);
+    return repository_ptr(raw);
+}
+
+std::string git_dir(git_repository* repo) {
+    std::string path = git_repository_path(repo);
+    if (!path.empty() && path.back() != '/')
+        path += '/';
+    return path;
+}
+
+std::string to_hex(const git_oid& oid) {
+    char hex[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(hex, sizeof hex, &oid);
+    return hex;
+}
+
+std::string short_id(const git_oid& oid) { return to_hex(oid).substr(0, 7); }
+
+std::optional<commit_ptr> find_commit(git_repository* repo, const git_oid& oid) {
+    git_commit* raw = nullptr;
+    const int rc = git_commit_lookup(&raw, repo, &oid);
+    if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    check(rc, "read commit " + to_hex(oid));
+    return commit_ptr(raw);
+}
+
+std::optional<std::string> config_string(git_repository* repo, const char* key) {
+    git_config* raw = nullptr;
+    check(git_repository_config_snapshot(&raw, repo), "read the repository's git config");
+    config_ptr config(raw);
+    const char* value = nullptr;
+    const int rc = git_config_get_string(&value, config.get(), key);
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    check(rc, std::string("read git config ") + key);
+    return std::string(value);
+}
+
+} // namespace trunkgate

@@ -1,0 +1,241 @@
+#include "trunkgate/history.hpp"
+
+#include <cstring>
+#include <limits>
+#include <queue>
+#include <unordered_map>
+
+#include "trunkgate/git.hpp"
+
+namespace trunkgate {
+
+namespace {
+
+struct oid_hash {
+    std::size_t operator()(const git_oid& oid) const noexcept {
+        std::size_t value;
+        std::memcpy(&value, oid.id, sizeof value);
+        return value;
+    }
+};
+struct oid_equal {
+    bool operator()(const git_oid& a, const git_oid& b) const noexcept {
+        return git_oid_equal(&a, &b) != 0;
+    }
+};
+
+enum : std::uint8_t { on_trunk = 1, on_tip = 2, stale = 4, pending = 8, finalized = 16 };
+
+// The two-colour paint of git's merge-base search (paint_down_to_common), extended to count the
+// commits only one side reaches. A commit's colours are final once the walk has moved past its
+// commit time, so commits are counted a time level at a time.
+class two_sided_walk {
+  public:
+    two_sided_walk(git_repository* repo, const branch_limits& limits)
+        : repo_(repo), limits_(limits) {}
+
+    branch_measure run(const git_oid& tip, const git_oid& trunk) {
+        paint(node_for(trunk), on_trunk);
+        paint(node_for(tip), on_tip);
+        while (nonstale_queued_ > 0) {
+            const auto [time, index] = queue_.top();
+            queue_.pop();
+            leave_queue(index);
+            if (time < level_) {
+                finalize_pending();
+                if (decided()) {
+                    result_.complete = false;
+                    break;
+                }
+                level_ = time;
+            }
+            visit(index);
+        }
+        finalize_pending();
+        mark_bounds();
+        return result_;
+    }
+
+  private:
+    struct node {
+        git_oid oid;
+        std::int64_t time = 0;
+        std::vector<std::uint32_t> parents;
+        bool parsed = false;
+        std::uint8_t flags = 0;
+        std::uint32_t queued = 0;
+    };
+
+    std::uint32_t node_for(const git_oid& oid) {
+        const auto [it, inserted] = index_.try_emplace(oid, static_cast<std::uint32_t>(nodes_.size()));
+        if (inserted) {
+            nodes_.emplace_back();
+            nodes_.back().oid = oid;
+        }
+        return it->second;
+    }
+
+    // Reads a commit's time and parents; the parents themselves are read when first painted.
+    void parse(std::uint32_t index) {
+        if (nodes_[index].parsed)
+            return;
+        git_commit* raw = nullptr;
+        check(git_commit_lookup(&raw, repo_, &nodes_[index].oid), "read commit");
+        commit_ptr commit(raw);
+        nodes_[index].time = git_commit_time(commit.get());
+        nodes_[index].parsed = true;
+        const auto count = git_commit_parentcount(commit.get());
+        std::vector<git_oid> parent_ids;
+        for (unsigned i = 0; i < count; ++i)
+            parent_ids.push_back(*git_commit_parent_id(commit.get(), i));
+        commit.reset();
+        std::vector<std::uint32_t> parents;
+        for (const auto& id : parent_ids)
+            parents.push_back(node_for(id));
+        nodes_[index].parents = std::move(parents);
+    }
+
+    // Adds `colours` to a node and queues it when that changed anything.
+    void paint(std::uint32_t index, std::uint8_t colours) {
+        parse(index);
+        auto& target = nodes_[index];
+        if ((target.flags & colours) == colours)
+            return;
+        const bool was_stale = target.flags & stale;
+        target.flags |= colours;
+        if (!was_stale && (target.flags & stale))
+            nonstale_queued_ -= target.queued;
+        ++target.queued;
+        if (!(target.flags & stale))
+            ++nonstale_queued_;
+        queue_.emplace(target.time, index);
+    }
+
+    void leave_queue(std::uint32_t index) {
+        auto& left = nodes_[index];
+        --left.queued;
+        if (!(left.flags & stale))
+            --nonstale_queued_;
+    }
+
+    void visit(std::uint32_t index) {
+        auto& visited = nodes_[index];
+        if ((visited.flags & (on_trunk | on_tip)) == (on_trunk | on_tip) && !(visited.flags & stale)) {
+            visited.flags |= stale;
+            nonstale_queued_ -= visited.queued;
+        }
+        if (!(visited.flags & pending)) {
+            visited.flags |= pending;
+            pending_.push_back(index);
+        }
+        const auto colours = static_cast<std::uint8_t>(visited.flags & (on_trunk | on_tip | stale));
+        const auto parents = visited.parents; // paint() may grow nodes_
+        for (const auto parent : parents)
+            paint(parent, colours);
+    }
+
+    void finalize_pending() {
+        for (const auto index : pending_) {
+            auto& counted = nodes_[index];
+            if (counted.flags & finalized)
+                continue;
+            counted.flags |= finalized;
+            const auto side = counted.flags & (on_trunk | on_tip);
+            if (side == on_trunk)
+                ++result_.behind.count;
+            else if (side == on_tip)
+                count_ahead(counted);
+        }
+        pending_.clear();
+    }
+
+    void count_ahead(const node& counted) {
+        ++result_.ahead.count;
+        if (!result_.oldest || counted.time < result_.oldest_time) {
+            result_.oldest = counted.oid;
+            result_.oldest_time = counted.time;
+        }
+    }
+
+    static bool exceeded(const std::optional<std::int64_t>& limit, const bounded_count& value) {
+        return limit && value.count > *limit;
+    }
+
+    // True when every fact asked for is known well enough to judge it.
+    bool decided() const {
+        if (limits_.stop_when_behind_exceeded && exceeded(limits_.max_behind, result_.behind))
+            return true;
+        const bool behind_known = !limits_.max_behind || exceeded(limits_.max_behind, result_.behind);
+        const bool ahead_known = !limits_.max_ahead || exceeded(limits_.max_ahead, result_.ahead);
+        const bool age_known = !limits_.oldest_allowed_time ||
+                               (result_.oldest && result_.oldest_time < *limits_.oldest_allowed_time);
+        return behind_known && ahead_known && age_known;
+    }
+
+    void mark_bounds() {
+        if (result_.complete)
+            return;
+        result_.behind.at_least = true;
+        result_.ahead.at_least = true;
+        result_.oldest_at_least = true;
+    }
+
+    git_repository* repo_;
+    const branch_limits& limits_;
+    std::vector<node> nodes_;
+    std::unordered_map<git_oid, std::uint32_t, oid_hash, oid_equal> index_;
+    std::priority_queue<std::pair<std::int64_t, std::uint32_t>> queue_;
+    std::vector<std::uint32_t> pending_;
+    std::int64_t nonstale_queued_ = 0;
+    std::int64_t level_ = std::numeric_limits<std::int64_t>::max();
+    branch_measure result_;
+};
+
+} // namespace
+
+branch_measure measure_branch(git_repository* repo, const git_oid& tip, const git_oid& trunk,
+                              const branch_limits& limits) {
+    if (!limits.max_behind && !limits.max_ahead && !limits.oldest_allowed_time)
+        return {};
+    return two_sided_walk(repo, limits).run(tip, trunk);
+}
+
+merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
+                                 const std::optional<git_oid>& exclude, std::size_t max_listed) {
+    git_revwalk* raw = nullptr;
+    check(git_revwalk_new(&raw, repo), "start a history walk");
+    revwalk_ptr walk(raw);
+    check(git_revwalk_push(walk.get(), &tip), "walk from the new tip");
+    if (exclude)
+        check(git_revwalk_hide(walk.get(), &*exclude), "hide the old tip");
+    else
+        check(git_revwalk_hide_glob(walk.get(), "refs"), "hide existing refs");
+    merge_commits merges;
+    git_oid id;
+    int rc;
+    while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
+        git_commit* commit_raw = nullptr;
+        check(git_commit_lookup(&commit_raw, repo, &id), "read commit");
+        commit_ptr commit(commit_raw);
+        if (git_commit_parentcount(commit.get()) > 1) {
+            if (merges.listed.size() < max_listed) {
+                const char* summary = git_commit_summary(commit.get());
+                merges.listed.push_back({id, summary ? summary : ""});
+            }
+            ++merges.total;
+        }
+    }
+    if (rc != GIT_ITEROVER)
+        check(rc, "walk the pushed commits");
+    return merges;
+}
+
+bool is_ancestor(git_repository* repo, const git_oid& ancestor, const git_oid& descendant) {
+    if (git_oid_equal(&ancestor, &descendant))
+        return true;
+    const int rc = git_graph_descendant_of(repo, &descendant, &ancestor);
+    check(rc, "compare the old and new tips");
+    return rc == 1;
+}
+
+} // namespace trunkgate

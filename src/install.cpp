@@ -1,0 +1,158 @@
+#include "trunkgate/install.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trunkgate/error.hpp"
+#include "trunkgate/git.hpp"
+#include "trunkgate/policy.hpp"
+#include "trunkgate/process.hpp"
+#include "trunkgate/text.hpp"
+
+namespace trunkgate {
+
+namespace {
+
+constexpr std::string_view managed_marker = "trunkgate-managed";
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+bool path_exists(const std::string& path) {
+    struct stat info {};
+    return ::lstat(path.c_str(), &info) == 0;
+}
+
+// Writes `content` to `path` through a temporary file and a rename, so a concurrent push never
+// runs a half-written hook.
+void write_atomically(const std::string& path, const std::string& content, mode_t mode) {
+    const auto temporary = path + ".trunkgate-tmp";
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        out << content;
+        out.flush();
+        if (!out)
+            throw internal_error("cannot write " + temporary);
+    }
+    if (::chmod(temporary.c_str(), mode) != 0 || ::rename(temporary.c_str(), path.c_str()) != 0) {
+        const std::string reason = std::strerror(errno);
+        ::unlink(temporary.c_str());
+        throw internal_error("cannot install " + path + ": " + reason);
+    }
+}
+
+std::string replace_all(std::string text, std::string_view from, const std::string& to) {
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+    return text;
+}
+
+std::string hooks_dir(git_repository* repo) {
+    const auto configured = config_string(repo, "core.hooksPath");
+    if (!configured || configured->empty())
+        return git_dir(repo) + "hooks";
+    if (configured->front() == '/')
+        return *configured;
+    return git_dir(repo) + *configured;
+}
+
+std::string install_hook(const std::string& dir, const std::string& name,
+                         const install_options& options) {
+    const auto hook_path = dir + "/" + name;
+    const auto chained_path = hook_path + ".chained";
+    const auto program = options.program_dir + "/trunkgate-" + name;
+    if (!is_executable_file(program))
+        throw internal_error("cannot find the hook program " + program);
+    const auto template_text = read_file(options.templates_dir + "/hooks/" + name);
+    if (!template_text)
+        throw internal_error("cannot read the hook template " + options.templates_dir + "/hooks/" +
+                             name);
+    const auto wanted = replace_all(replace_all(*template_text, "@PROGRAM@", shell_quote(program)),
+                                    "@CHAINED@", shell_quote(chained_path));
+    std::string report;
+    if (path_exists(hook_path)) {
+        const auto current = read_file(hook_path).value_or("");
+        if (current == wanted)
+            return name + ": unchanged";
+        if (current.find(managed_marker) == std::string::npos) {
+            if (path_exists(chained_path))
+                throw input_error(hook_path + " is not trunkgate's and " + chained_path +
+                                  " exists too; move one of them away, then install again");
+            if (::rename(hook_path.c_str(), chained_path.c_str()) != 0)
+                throw internal_error("cannot keep the existing hook as " + chained_path + ": " +
+                                     std::strerror(errno));
+            report = "; the existing hook is kept as " + name + ".chained and runs after trunkgate";
+        }
+    }
+    write_atomically(hook_path, wanted, 0755);
+    return name + ": installed" + report;
+}
+
+std::string install_policy(const std::string& dir, const install_options& options) {
+    const auto target = dir + "trunkgate.toml";
+    const auto source = options.policy_file.value_or(options.templates_dir +
+                                                     "/policy/trunk-based.toml");
+    load_policy(source); // never install a policy that would reject every push
+    const auto text = read_file(source);
+    if (!text)
+        throw policy_error(source, 0, 0, "cannot read the policy file");
+    const auto current = read_file(target);
+    if (current == text)
+        return "trunkgate.toml: unchanged";
+    if (current && !options.policy_file)
+        return "trunkgate.toml: kept the existing policy";
+    write_atomically(target, *text, 0644);
+    return current ? "trunkgate.toml: replaced with " + source
+                   : "trunkgate.toml: installed from " + source;
+}
+
+std::string enable_push_options(git_repository* repo) {
+    if (config_string(repo, "receive.advertisePushOptions") == std::optional<std::string>("true"))
+        return "receive.advertisePushOptions: unchanged";
+    git_config* raw = nullptr;
+    check(git_repository_config(&raw, repo), "open the repository's git config");
+    config_ptr config(raw);
+    check(git_config_set_bool(config.get(), "receive.advertisePushOptions", 1),
+          "set receive.advertisePushOptions");
+    return "receive.advertisePushOptions: set to true";
+}
+
+} // namespace
+
+std::string default_templates_dir(const std::string& program_dir) {
+    return program_dir + "/../" TRUNKGATE_DATADIR_RELATIVE "/templates";
+}
+
+std::vector<std::string> install_into(const std::string& repo_path, const install_options& options) {
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, repo_path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
+        0) {
+        git_error_clear();
+        throw input_error(repo_path + " is not a git repository");
+    }
+    repository_ptr repo(raw);
+    if (!git_repository_is_bare(repo.get()) && !options.force)
+        throw input_error(repo_path + " has a work tree; trunkgate gates the bare repository " +
+                          "that people push to (use --force to install anyway)");
+    std::vector<std::string> report;
+    report.push_back(install_policy(git_dir(repo.get()), options));
+    const auto dir = hooks_dir(repo.get());
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        throw internal_error("cannot create " + dir + ": " + std::strerror(errno));
+    report.push_back(install_hook(dir, "pre-receive", options));
+    report.push_back(enable_push_options(repo.get()));
+    return report;
+}
+
+} // namespace trunkgate

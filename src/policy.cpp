@@ -1,0 +1,309 @@
+#include "trunkgate/policy.hpp"
+
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+
+#include "trunkgate/error.hpp"
+#include "trunkgate/glob.hpp"
+#include "trunkgate/rules.hpp"
+#include "trunkgate/text.hpp"
+
+namespace trunkgate {
+
+policy_error::policy_error(std::string file, std::size_t line, std::size_t column,
+                           const std::string& problem)
+    : std::runtime_error(file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+                         problem),
+      file_(std::move(file)), line_(line), column_(column), problem_(problem) {}
+
+bool pattern::search(std::string_view text) const {
+    return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *regex);
+}
+
+std::vector<const protect_rule*> policy::protections_for(std::string_view ref) const {
+    std::vector<const protect_rule*> matching;
+    for (const auto& entry : protect)
+        if (glob_match_any(entry.refs, ref))
+            matching.push_back(&entry);
+    return matching;
+}
+
+level policy::level_of(std::string_view id, level fallback) const {
+    const auto override = enforcement.find(id);
+    return override == enforcement.end() ? fallback : override->second;
+}
+
+namespace {
+
+// Reads one TOML table, remembering which keys were read so that `finish` can report the
+// first unknown one: a typo must never silently disable a rule.
+class table_reader {
+  public:
+    table_reader(const toml::table& table, std::string path, const std::string& file)
+        : table_(table), path_(std::move(path)), file_(file) {}
+
+    [[noreturn]] void fail(const toml::source_region& where, const std::string& problem) const {
+        throw policy_error(file_, where.begin.line, where.begin.column, problem);
+    }
+
+    const toml::node* find(const std::string& key) {
+        known_.insert(key);
+        return table_.get(key);
+    }
+
+    std::optional<std::string> string(const std::string& key) {
+        const auto* node = find(key);
+        if (!node)
+            return std::nullopt;
+        if (!node->is_string())
+            fail(node->source(), name(key) + " must be a string");
+        return node->value<std::string>();
+    }
+
+    bool boolean(const std::string& key, bool fallback) {
+        const auto* node = find(key);
+        if (!node)
+            return fallback;
+        if (!node->is_boolean())
+            fail(node->source(), name(key) + " must be true or false");
+        return *node->value<bool>();
+    }
+
+    std::optional<std::int64_t> count(const std::string& key) {
+        const auto* node = find(key);
+        if (!node)
+            return std::nullopt;
+        if (!node->is_integer() || *node->value<std::int64_t>() < 0)
+            fail(node->source(), name(key) + " must be a non-negative integer");
+        return node->value<std::int64_t>();
+    }
+
+    std::optional<std::vector<std::string>> strings(const std::string& key) {
+        const auto* node = find(key);
+        if (!node)
+            return std::nullopt;
+        const auto* array = node->as_array();
+        if (!array)
+            fail(node->source(), name(key) + " must be an array of strings");
+        std::vector<std::string> items;
+        for (const auto& item : *array) {
+            if (!item.is_string())
+                fail(item.source(), name(key) + " must contain only strings");
+            items.push_back(*item.value<std::string>());
+        }
+        return items;
+    }
+
+    std::optional<pattern> regex(const std::string& key) {
+        const auto text = string(key);
+        if (!text || text->empty())
+            return std::nullopt;
+        RE2::Options options;
+        options.set_log_errors(false);
+        auto compiled = std::make_shared<const RE2>(*text, options);
+        if (!compiled->ok())
+            fail(table_.get(key)->source(),
+                 name(key) + " is not a valid RE2 pattern: " + compiled->error());
+        return pattern{*text, std::move(compiled)};
+    }
+
+    const toml::table* table(const std::string& key) {
+        const auto* node = find(key);
+        if (!node)
+            return nullptr;
+        if (!node->is_table())
+            fail(node->source(), name(key) + " must be a table ([" + name(key) + "])");
+        return node->as_table();
+    }
+
+    const toml::array* table_array(const std::string& key) {
+        const auto* node = find(key);
+        if (!node)
+            return nullptr;
+        if (!node->is_array_of_tables())
+            fail(node->source(), name(key) + " must be an array of tables ([[" + name(key) + "]])");
+        return node->as_array();
+    }
+
+    void finish() const {
+        for (const auto& [key, node] : table_)
+            if (!known_.count(std::string(key.str())))
+                fail(key.source(), "unknown key " + name(std::string(key.str())) +
+                                       " (see docs/policy.md for the keys trunkgate reads)");
+    }
+
+    std::string name(const std::string& key) const {
+        return path_.empty() ? "'" + key + "'" : "'" + path_ + "." + key + "'";
+    }
+
+  private:
+    const toml::table& table_;
+    std::string path_;
+    const std::string& file_;
+    std::set<std::string> known_;
+};
+
+void require_non_empty(table_reader& reader, const std::string& key,
+                       const std::vector<std::string>& items, const toml::table& table) {
+    if (items.empty())
+        reader.fail(table.get(key)->source(), reader.name(key) + " must not be empty");
+}
+
+protect_rule read_protect(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "protect", file);
+    protect_rule rule;
+    const auto refs = reader.strings("refs");
+    if (!refs)
+        reader.fail(table.source(), "every [[protect]] entry needs 'refs' (a list of ref globs)");
+    require_non_empty(reader, "refs", *refs, table);
+    rule.refs = *refs;
+    rule.allow_force_push = reader.boolean("allow_force_push", false);
+    rule.allow_delete = reader.boolean("allow_delete", false);
+    rule.linear_history = reader.boolean("linear_history", false);
+    if (auto allowed = reader.strings("push_allowed"))
+        rule.push_allowed = *allowed;
+    reader.finish();
+    return rule;
+}
+
+branch_policy read_branches(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "branches", file);
+    branch_policy branches;
+    if (auto refs = reader.strings("refs"))
+        branches.refs = *refs;
+    branches.name_pattern = reader.regex("name_pattern");
+    branches.max_behind = reader.count("max_behind");
+    branches.max_age_days = reader.count("max_age_days");
+    branches.max_ahead = reader.count("max_ahead");
+    reader.finish();
+    return branches;
+}
+
+tag_policy read_tags(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "tags", file);
+    tag_policy tags;
+    tags.name_pattern = reader.regex("name_pattern");
+    tags.immutable = reader.boolean("immutable", true);
+    reader.finish();
+    return tags;
+}
+
+void read_enforcement(const toml::table& table, const std::string& file, policy& result) {
+    table_reader reader(table, "enforcement", file);
+    for (const auto& [key, node] : table) {
+        const std::string id(key.str());
+        if (!is_rule_id(id) || id == "policy-error")
+            reader.fail(key.source(), "unknown rule id '" + id + "' in [enforcement]" +
+                                          " (see docs/rules.md for the rule ids)");
+        const auto text = reader.string(id);
+        const auto parsed = parse_level(*text);
+        if (!parsed)
+            reader.fail(node.source(), reader.name(id) + " must be \"block\", \"warn\" or \"off\"");
+        result.enforcement[id] = *parsed;
+    }
+}
+
+void read_top_level(const toml::table& root, const std::string& file, policy& result) {
+    table_reader reader(root, "", file);
+    if (auto mode = reader.string("mode")) {
+        if (*mode == "enforce")
+            result.mode = policy_mode::enforce;
+        else if (*mode == "evaluate")
+            result.mode = policy_mode::evaluate;
+        else
+            reader.fail(root.get("mode")->source(), "'mode' must be \"enforce\" or \"evaluate\"");
+    }
+    if (const auto* trunk = reader.table("trunk")) {
+        table_reader trunk_reader(*trunk, "trunk", file);
+        if (auto branch = trunk_reader.string("branch")) {
+            if (branch->empty() || branch->rfind("refs/", 0) == 0)
+                trunk_reader.fail(trunk->get("branch")->source(),
+                                  "'trunk.branch' is a branch name such as \"main\"");
+            result.trunk_branch = *branch;
+        }
+        trunk_reader.finish();
+    }
+    if (const auto* entries = reader.table_array("protect"))
+        for (const auto& entry : *entries)
+            result.protect.push_back(read_protect(*entry.as_table(), file));
+    if (const auto* branches = reader.table("branches"))
+        result.branches = read_branches(*branches, file);
+    if (const auto* tags = reader.table("tags"))
+        result.tags = read_tags(*tags, file);
+    if (const auto* enforcement = reader.table("enforcement"))
+        read_enforcement(*enforcement, file, result);
+    if (const auto* identity = reader.table("identity")) {
+        table_reader identity_reader(*identity, "identity", file);
+        if (auto env = identity_reader.strings("env")) {
+            require_non_empty(identity_reader, "env", *env, *identity);
+            result.identity_env = *env;
+        }
+        identity_reader.finish();
+    }
+    if (const auto* feedback = reader.table("feedback")) {
+        table_reader feedback_reader(*feedback, "feedback", file);
+        result.contact = feedback_reader.string("contact").value_or("");
+        feedback_reader.finish();
+    }
+    reader.finish();
+}
+
+} // namespace
+
+policy parse_policy(std::string_view text, const std::string& source) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        throw policy_error(source, e.source().begin.line, e.source().begin.column,
+                           std::string(e.description()));
+    }
+    policy result;
+    result.source = source;
+    read_top_level(root, source, result);
+    return result;
+}
+
+policy load_policy(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw policy_error(path, 0, 0, "cannot read the policy file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        throw policy_error(path, 0, 0, "cannot read the policy file");
+    return parse_policy(text.str(), path);
+}
+
+namespace {
+
+bool file_exists(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0;
+}
+
+} // namespace
+
+std::string locate_policy(const std::optional<std::string>& explicit_path,
+                          const std::optional<std::string>& configured_path,
+                          const std::string& git_dir) {
+    if (explicit_path && !explicit_path->empty())
+        return *explicit_path;
+    if (configured_path && !configured_path->empty()) {
+        if (configured_path->front() == '/')
+            return *configured_path;
+        return git_dir + *configured_path;
+    }
+    const auto fallback = git_dir + "trunkgate.toml";
+    if (!file_exists(fallback))
+        throw policy_error(fallback, 0, 0,
+                           "no policy found (looked at --policy, TRUNKGATE_POLICY, git config "
+                           "trunkgate.policy and this file); run 'trunkgate install' or add one");
+    return fallback;
+}
+
+} // namespace trunkgate
