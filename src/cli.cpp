@@ -49,7 +49,8 @@ not trunkgate's is kept as pre-receive.chained and still runs. Safe to run again
   --policy FILE   the policy to install (validated first)
   --force         also install into a repository that has a work tree
 )"},
-    {"check", R"(usage: trunkgate check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY]
+    {"check",
+     R"(usage: trunkgate check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY]
                        [OLD NEW REF]...
 
 Evaluates ref updates as the pre-receive hook would, without pushing: the same engine, the
@@ -185,8 +186,8 @@ int cmd_check(const io& streams, const parsed_args& parsed) {
         const auto rules_policy = load_policy(locate_policy(
             explicit_policy, config_string(repo.get(), "trunkgate.policy"), git_dir(repo.get())));
         push_context context;
-        context.identity = option(parsed, "--as").value_or(
-            resolve_identity(rules_policy.identity_env, streams.env));
+        context.identity = option(parsed, "--as")
+                               .value_or(resolve_identity(rules_policy.identity_env, streams.env));
         context.now = static_cast<std::int64_t>(std::time(nullptr));
         result = evaluate(repo.get(), rules_policy, updates, context);
     } catch (const policy_error& e) {

@@ -6,9 +6,12 @@ namespace trunkgate {
 
 std::string_view to_string(level value) {
     switch (value) {
-    case level::off: return "off";
-    case level::warn: return "warn";
-    case level::block: return "block";
+    case level::off:
+        return "off";
+    case level::warn:
+        return "warn";
+    case level::block:
+        return "block";
     }
     return "block";
 }
@@ -20,7 +23,9 @@ std::optional<level> parse_level(std::string_view text) {
     return std::nullopt;
 }
 
-bool verdict::rejected() const { return count(level::block) > 0; }
+bool verdict::rejected() const {
+    return count(level::block) > 0;
+}
 
 std::size_t verdict::count(level severity) const {
     std::size_t total = 0;
@@ -61,7 +66,8 @@ verdict policy_failure(const policy_error& error) {
     failure.severity = level::block;
     failure.message = error.what();
     failure.hint = "the server's policy is broken, not your push: check it with "
-                   "`trunkgate policy lint " + error.file() + "`";
+                   "`trunkgate policy lint " +
+                   error.file() + "`";
     result.found.push_back(std::move(failure));
     return result;
 }

@@ -14,8 +14,12 @@ void check(int rc, std::string_view what) {
     throw libgit2_error(rc, klass, message);
 }
 
-libgit2_guard::libgit2_guard() { check(git_libgit2_init(), "initialise libgit2"); }
-libgit2_guard::~libgit2_guard() { git_libgit2_shutdown(); }
+libgit2_guard::libgit2_guard() {
+    check(git_libgit2_init(), "initialise libgit2");
+}
+libgit2_guard::~libgit2_guard() {
+    git_libgit2_shutdown();
+}
 
 repository_ptr open_repository_from_env() {
     git_repository* raw = nullptr;
@@ -44,7 +48,9 @@ std::string to_hex(const git_oid& oid) {
     return hex;
 }
 
-std::string short_id(const git_oid& oid) { return to_hex(oid).substr(0, 7); }
+std::string short_id(const git_oid& oid) {
+    return to_hex(oid).substr(0, 7);
+}
 
 std::optional<commit_ptr> find_commit(git_repository* repo, const git_oid& oid) {
     git_commit* raw = nullptr;

@@ -67,7 +67,8 @@ class two_sided_walk {
     };
 
     std::uint32_t node_for(const git_oid& oid) {
-        const auto [it, inserted] = index_.try_emplace(oid, static_cast<std::uint32_t>(nodes_.size()));
+        const auto [it, inserted] =
+            index_.try_emplace(oid, static_cast<std::uint32_t>(nodes_.size()));
         if (inserted) {
             nodes_.emplace_back();
             nodes_.back().oid = oid;
@@ -120,7 +121,8 @@ class two_sided_walk {
 
     void visit(std::uint32_t index) {
         auto& visited = nodes_[index];
-        if ((visited.flags & (on_trunk | on_tip)) == (on_trunk | on_tip) && !(visited.flags & stale)) {
+        if ((visited.flags & (on_trunk | on_tip)) == (on_trunk | on_tip) &&
+            !(visited.flags & stale)) {
             visited.flags |= stale;
             nonstale_queued_ -= visited.queued;
         }
@@ -165,10 +167,12 @@ class two_sided_walk {
     bool decided() const {
         if (limits_.stop_when_behind_exceeded && exceeded(limits_.max_behind, result_.behind))
             return true;
-        const bool behind_known = !limits_.max_behind || exceeded(limits_.max_behind, result_.behind);
+        const bool behind_known =
+            !limits_.max_behind || exceeded(limits_.max_behind, result_.behind);
         const bool ahead_known = !limits_.max_ahead || exceeded(limits_.max_ahead, result_.ahead);
-        const bool age_known = !limits_.oldest_allowed_time ||
-                               (result_.oldest && result_.oldest_time < *limits_.oldest_allowed_time);
+        const bool age_known =
+            !limits_.oldest_allowed_time ||
+            (result_.oldest && result_.oldest_time < *limits_.oldest_allowed_time);
         return behind_known && ahead_known && age_known;
     }
 

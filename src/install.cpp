@@ -101,8 +101,8 @@ std::string install_hook(const std::string& dir, const std::string& name,
 
 std::string install_policy(const std::string& dir, const install_options& options) {
     const auto target = dir + "trunkgate.toml";
-    const auto source = options.policy_file.value_or(options.templates_dir +
-                                                     "/policy/trunk-based.toml");
+    const auto source =
+        options.policy_file.value_or(options.templates_dir + "/policy/trunk-based.toml");
     load_policy(source); // never install a policy that would reject every push
     const auto text = read_file(source);
     if (!text)
@@ -134,7 +134,8 @@ std::string default_templates_dir(const std::string& program_dir) {
     return program_dir + "/../" TRUNKGATE_DATADIR_RELATIVE "/templates";
 }
 
-std::vector<std::string> install_into(const std::string& repo_path, const install_options& options) {
+std::vector<std::string> install_into(const std::string& repo_path,
+                                      const install_options& options) {
     git_repository* raw = nullptr;
     if (git_repository_open_ext(&raw, repo_path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
         0) {

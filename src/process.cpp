@@ -22,7 +22,8 @@ namespace {
 // Feeds `input` to the child; a child that exits without reading all of it is not an error
 // (git treats hooks the same way), so EPIPE ends the feeding quietly.
 void feed(int fd, std::string_view input) {
-    struct sigaction ignore {}, previous {};
+    struct sigaction ignore {
+    }, previous{};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ignore, &previous);
     while (!input.empty()) {

@@ -60,8 +60,9 @@ branch_limits limits_for(const policy& rules_policy, std::int64_t now) {
         limits.max_ahead = branches.max_ahead;
     if (branches.max_age_days && rules_policy.level_of("branch-age", level::block) != level::off)
         limits.oldest_allowed_time = now - *branches.max_age_days * 86400;
-    limits.stop_when_behind_exceeded = rules_policy.mode == policy_mode::enforce &&
-                                       rules_policy.level_of("up-to-date", level::block) == level::block;
+    limits.stop_when_behind_exceeded =
+        rules_policy.mode == policy_mode::enforce &&
+        rules_policy.level_of("up-to-date", level::block) == level::block;
     return limits;
 }
 

@@ -17,9 +17,15 @@ finding make(std::string_view id, const ref_facts& ref) {
     return found;
 }
 
-std::string new_short(const ref_facts& ref) { return ref.update.new_hex.substr(0, 7); }
-std::string old_short(const ref_facts& ref) { return ref.update.old_hex.substr(0, 7); }
-std::string branch_name(const ref_facts& ref) { return shell_quote(ref.update.short_name()); }
+std::string new_short(const ref_facts& ref) {
+    return ref.update.new_hex.substr(0, 7);
+}
+std::string old_short(const ref_facts& ref) {
+    return ref.update.old_hex.substr(0, 7);
+}
+std::string branch_name(const ref_facts& ref) {
+    return shell_quote(ref.update.short_name());
+}
 
 std::string_view type_name(git_object_t type) {
     const char* name = git_object_type2string(type);
@@ -39,8 +45,8 @@ void check_ref_target(const push_view&, const ref_facts& ref, findings& out) {
     } else if (ref.update.is_branch() && ref.new_target.type != GIT_OBJECT_COMMIT) {
         found.message = "a branch must point at a commit, not a " +
                         std::string(type_name(ref.new_target.type)) + " (" + new_short(ref) + ")";
-        found.hint = "push a commit: git push " + std::string(remote) + " <commit>:" +
-                     shell_quote(ref.update.ref);
+        found.hint = "push a commit: git push " + std::string(remote) +
+                     " <commit>:" + shell_quote(ref.update.ref);
     } else {
         return;
     }
@@ -76,8 +82,8 @@ void check_force_push(const push_view&, const ref_facts& ref, findings& out) {
                         new_short(ref) + "): it would drop commits others already have";
         const auto name = branch_name(ref);
         found.hint = ref.update.is_branch()
-                         ? "git pull --rebase " + std::string(remote) + " " + name + " && git push " +
-                               std::string(remote) + " " + name
+                         ? "git pull --rebase " + std::string(remote) + " " + name +
+                               " && git push " + std::string(remote) + " " + name
                          : "push a new commit on top of " + old_short(ref) + " instead";
         out.push_back(std::move(found));
         return;
@@ -90,10 +96,10 @@ void check_push_restricted(const push_view& push, const ref_facts& ref, findings
         if (glob_match_any(protection->push_allowed, identity))
             continue;
         auto found = make("push-restricted", ref);
-        found.message = (identity.empty() ? std::string("an unidentified pusher")
-                                          : "'" + identity + "'") +
-                        " may not update this protected ref (allowed: " +
-                        join(protection->push_allowed, ", ") + ")";
+        found.message =
+            (identity.empty() ? std::string("an unidentified pusher") : "'" + identity + "'") +
+            " may not update this protected ref (allowed: " + join(protection->push_allowed, ", ") +
+            ")";
         found.hint = "push to a branch of your own and have it merged: git push " +
                      std::string(remote) + " HEAD:refs/heads/feature/<topic>";
         out.push_back(std::move(found));
@@ -126,8 +132,8 @@ void check_linear_history(const push_view& push, const ref_facts& ref, findings&
 std::string rebase_hint(const push_view& push, const ref_facts& ref) {
     const auto trunk = shell_quote(push.rules_policy.trunk_branch);
     return "git fetch " + std::string(remote) + " && git rebase " + std::string(remote) + "/" +
-           trunk + " && git push --force-with-lease " + std::string(remote) + " HEAD:" +
-           branch_name(ref);
+           trunk + " && git push --force-with-lease " + std::string(remote) +
+           " HEAD:" + branch_name(ref);
 }
 
 std::string count_text(const bounded_count& value) {
@@ -220,7 +226,8 @@ void check_tag_immutable(const push_view& push, const ref_facts& ref, findings& 
                         ? "tags are immutable: " + tag + " may not be deleted"
                         : "tags are immutable: " + tag + " already points at " + old_short(ref);
     found.hint = "publish a new tag instead; to restore yours to the published one: git fetch " +
-                 std::string(remote) + " --force " + shell_quote(ref.update.ref + ":" + ref.update.ref);
+                 std::string(remote) + " --force " +
+                 shell_quote(ref.update.ref + ":" + ref.update.ref);
     out.push_back(std::move(found));
 }
 

@@ -49,9 +49,15 @@ std::string printable(std::string_view text) {
             continue;
         }
         switch (byte) {
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
         default:
             if (byte < 0x20 || byte == 0x7f)
                 append_hex_escape(out, byte);
@@ -64,10 +70,10 @@ std::string printable(std::string_view text) {
 }
 
 std::string shell_quote(std::string_view text) {
-    const bool plain = !text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
-                                                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                               "0123456789._/-+@:=,%") ==
-                                            std::string_view::npos;
+    const bool plain =
+        !text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                "0123456789._/-+@:=,%") == std::string_view::npos;
     if (plain)
         return std::string(text);
     std::string out = "'";

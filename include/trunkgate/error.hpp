@@ -12,7 +12,8 @@ namespace trunkgate {
 /// locate the problem (line/column are 0 when the problem has no position, e.g. a missing file).
 class policy_error : public std::runtime_error {
   public:
-    policy_error(std::string file, std::size_t line, std::size_t column, const std::string& problem);
+    policy_error(std::string file, std::size_t line, std::size_t column,
+                 const std::string& problem);
     const std::string& file() const noexcept { return file_; }
     std::size_t line() const noexcept { return line_; }
     std::size_t column() const noexcept { return column_; }

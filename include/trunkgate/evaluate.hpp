@@ -16,7 +16,7 @@
 namespace trunkgate {
 
 struct verdict {
-    findings found;            ///< levels applied; findings at level off are dropped
+    findings found;             ///< levels applied; findings at level off are dropped
     bool evaluate_mode = false; ///< blocks were turned into warnings (mode = "evaluate")
     std::size_t demoted = 0;    ///< how many findings evaluate mode turned into warnings
     std::string policy_name;    ///< the policy file, as shown to the pusher

@@ -51,7 +51,8 @@ struct commit_summary {
 };
 
 /// Merge commits among those reachable from `tip` and not from `exclude` (or, when `exclude` is
-/// empty, from no existing ref). Returns at most `max_listed` of them in `listed` and the exact total.
+/// empty, from no existing ref). Returns at most `max_listed` of them in `listed` and the exact
+/// total.
 struct merge_commits {
     std::vector<commit_summary> listed;
     std::int64_t total = 0;

@@ -24,9 +24,9 @@ struct push_context {
 
 /// What a ref update points at.
 struct target_info {
-    bool exists = false;                 ///< the object is in the repository (or its quarantine)
+    bool exists = false; ///< the object is in the repository (or its quarantine)
     git_object_t type = GIT_OBJECT_INVALID;
-    std::optional<git_oid> commit;       ///< the commit it peels to, if any
+    std::optional<git_oid> commit; ///< the commit it peels to, if any
 };
 
 /// The facts about one updated ref.
@@ -34,13 +34,13 @@ struct ref_facts {
     ref_update update;
     update_kind kind = update_kind::update;
     std::vector<const protect_rule*> protections; ///< [[protect]] entries matching the ref
-    bool short_lived = false;  ///< a branch that [branches] rules apply to
+    bool short_lived = false;                     ///< a branch that [branches] rules apply to
     target_info old_target;
     target_info new_target;
-    std::optional<bool> fast_forward;             ///< updates of commits only
-    std::optional<merge_commits> merges;          ///< when a protection asks for linear history
-    std::optional<branch_measure> branch;         ///< short-lived branches, when trunk exists
-    std::string rejected_before_measuring;        ///< why facts could not be gathered, if so
+    std::optional<bool> fast_forward;      ///< updates of commits only
+    std::optional<merge_commits> merges;   ///< when a protection asks for linear history
+    std::optional<branch_measure> branch;  ///< short-lived branches, when trunk exists
+    std::string rejected_before_measuring; ///< why facts could not be gathered, if so
 };
 
 /// The whole push as the rules see it.
