@@ -1,0 +1,31 @@
+# Sourced by scripts/test, scripts/demo and bench/run: installs the Debian packages trunkgate
+# needs when any is missing. As root it runs apt-get; otherwise it prints the exact line and stops.
+
+trunkgate_packages=(
+    g++ cmake make pkg-config git
+    libgit2-dev libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev catch2 libre2-dev libssl-dev
+)
+
+trunkgate_install_packages() {
+    local missing=()
+    local package
+    for package in "${trunkgate_packages[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "trunkgate needs these Debian packages; install them as root, then run this again:" >&2
+        echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+        exit 2
+    fi
+    echo "Installing: ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+trunkgate_build() {
+    local root=$1
+    cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$root/build" -j "$(nproc)"
+}

@@ -1,0 +1,180 @@
+#include <catch2/catch.hpp>
+
+#include "support/sandbox.hpp"
+#include "trunkgate/error.hpp"
+#include "trunkgate/policy.hpp"
+
+using namespace trunkgate;
+
+namespace {
+
+// Asserts that `text` fails to load at `line`:`column` with a message containing `problem`;
+// failures are reported at the caller's file and line.
+void policy_should_fail(const char* file, int caller_line, const std::string& text,
+                        std::size_t line, std::size_t column, const std::string& problem) {
+    INFO("called from " << file << ":" << caller_line);
+    try {
+        parse_policy(text, "p.toml");
+        FAIL("the policy loaded, but it should not:\n" << text);
+    } catch (const policy_error& e) {
+        CHECK(e.file() == "p.toml");
+        CHECK(e.line() == line);
+        CHECK(e.column() == column);
+        CHECK_THAT(e.problem(), Catch::Contains(problem));
+        CHECK_THAT(std::string(e.what()), Catch::StartsWith("p.toml:" + std::to_string(line) + ":" +
+                                                            std::to_string(column) + ": "));
+    }
+}
+#define POLICY_SHOULD_FAIL(...) policy_should_fail(__FILE__, __LINE__, __VA_ARGS__)
+
+} // namespace
+
+TEST_CASE("policy: the shipped template loads with the documented values", "[policy]") {
+    const auto loaded = load_policy(testing::source_path("templates/policy/trunk-based.toml"));
+    CHECK(loaded.mode == policy_mode::enforce);
+    CHECK(loaded.trunk_ref() == "refs/heads/main");
+    REQUIRE(loaded.protect.size() == 1);
+    CHECK(loaded.protect[0].refs ==
+          std::vector<std::string>{"refs/heads/main", "refs/heads/release/*"});
+    CHECK(loaded.protect[0].linear_history);
+    CHECK_FALSE(loaded.protect[0].allow_force_push);
+    CHECK(loaded.branches.max_behind == 50);
+    CHECK(loaded.branches.max_age_days == 3);
+    CHECK(loaded.branches.max_ahead == 200);
+    REQUIRE(loaded.branches.name_pattern);
+    CHECK(loaded.branches.name_pattern->search("refs/heads/feature/login"));
+    CHECK_FALSE(loaded.branches.name_pattern->search("refs/heads/Feature/login"));
+    REQUIRE(loaded.tags.name_pattern);
+    CHECK(loaded.tags.name_pattern->search("refs/tags/v1.2.3-rc.1"));
+    CHECK(loaded.tags.immutable);
+    CHECK(loaded.level_of("branch-age", level::block) == level::warn);
+    CHECK(loaded.level_of("up-to-date", level::block) == level::block);
+}
+
+TEST_CASE("policy: defaults of an empty policy", "[policy]") {
+    const auto empty = parse_policy("", "p.toml");
+    CHECK(empty.mode == policy_mode::enforce);
+    CHECK(empty.trunk_branch == "main");
+    CHECK(empty.protect.empty());
+    CHECK_FALSE(empty.branches.max_behind);
+    CHECK_FALSE(empty.branches.max_ahead);
+    CHECK_FALSE(empty.branches.max_age_days);
+    CHECK(empty.tags.immutable);
+    CHECK(empty.identity_env.front() == "TRUNKGATE_USER");
+    CHECK(empty.identity_env.size() == 5);
+}
+
+TEST_CASE("policy: protections match by glob; every matching entry applies", "[policy]") {
+    const auto loaded = parse_policy(R"(
+[[protect]]
+refs = ["refs/heads/main", "refs/heads/release/*"]
+[[protect]]
+refs = ["refs/heads/release/*"]
+allow_delete = true
+push_allowed = ["release-*"]
+)",
+                                     "p.toml");
+    CHECK(loaded.protections_for("refs/heads/main").size() == 1);
+    CHECK(loaded.protections_for("refs/heads/release/1.2").size() == 2);
+    CHECK(loaded.protections_for("refs/heads/release/1/hotfix").size() == 2);
+    CHECK(loaded.protections_for("refs/heads/feature/x").empty());
+    CHECK(loaded.protect[1].push_allowed == std::vector<std::string>{"release-*"});
+}
+
+TEST_CASE("policy: every error names file, line, column and problem", "[policy]") {
+    SECTION("TOML syntax") {
+        POLICY_SHOULD_FAIL("mode = \"enforce\"\n[trunk\n", 2, 7, "");
+    }
+    SECTION("unknown top-level key") {
+        POLICY_SHOULD_FAIL("mode = \"enforce\"\nmod = 1\n", 2, 1, "unknown key 'mod'");
+    }
+    SECTION("unknown key in a table (a typo must not disable a rule)") {
+        POLICY_SHOULD_FAIL("[branches]\nmax_behnd = 5\n", 2, 1, "unknown key 'branches.max_behnd'");
+    }
+    SECTION("unknown key in [[protect]]") {
+        POLICY_SHOULD_FAIL("[[protect]]\nrefs = [\"refs/heads/main\"]\nallow_force = true\n", 3, 1,
+                           "unknown key 'protect.allow_force'");
+    }
+    SECTION("bad mode") {
+        POLICY_SHOULD_FAIL("mode = \"strict\"\n", 1, 8, "'mode' must be");
+    }
+    SECTION("wrong type: string for a count") {
+        POLICY_SHOULD_FAIL("[branches]\nmax_behind = \"50\"\n", 2, 14,
+                           "'branches.max_behind' must be a non-negative integer");
+    }
+    SECTION("negative count") {
+        POLICY_SHOULD_FAIL("[branches]\nmax_ahead = -1\n", 2, 13, "non-negative integer");
+    }
+    SECTION("wrong type: string for a boolean") {
+        POLICY_SHOULD_FAIL("[[protect]]\nrefs = [\"refs/heads/main\"]\nlinear_history = \"yes\"\n",
+                           3, 18, "must be true or false");
+    }
+    SECTION("wrong type: string instead of a list") {
+        POLICY_SHOULD_FAIL("[[protect]]\nrefs = \"refs/heads/main\"\n", 2, 8,
+                           "must be an array of strings");
+    }
+    SECTION("a list with a non-string") {
+        POLICY_SHOULD_FAIL("[[protect]]\nrefs = [\"refs/heads/main\", 3]\n", 2, 28, "only strings");
+    }
+    SECTION("[[protect]] without refs") {
+        POLICY_SHOULD_FAIL("[[protect]]\nallow_delete = true\n", 1, 1, "needs 'refs'");
+    }
+    SECTION("empty refs") {
+        POLICY_SHOULD_FAIL("[[protect]]\nrefs = []\n", 2, 8, "must not be empty");
+    }
+    SECTION("[protect] as a table instead of an array of tables") {
+        POLICY_SHOULD_FAIL("[protect]\nrefs = [\"x\"]\n", 1, 1, "array of tables");
+    }
+    SECTION("[branches] as a value") {
+        POLICY_SHOULD_FAIL("branches = 3\n", 1, 12, "must be a table");
+    }
+    SECTION("invalid RE2 pattern") {
+        POLICY_SHOULD_FAIL("[branches]\nname_pattern = '^refs/heads/(feature'\n", 2, 16,
+                           "'branches.name_pattern' is not a valid RE2 pattern: missing )");
+    }
+    SECTION("a backreference, which RE2 refuses (linear time)") {
+        POLICY_SHOULD_FAIL("[tags]\nname_pattern = '(a)\\1'\n", 2, 16, "not a valid RE2 pattern");
+    }
+    SECTION("unknown rule id in [enforcement]") {
+        POLICY_SHOULD_FAIL("[enforcement]\nbranch-ages = \"warn\"\n", 2, 1,
+                           "unknown rule id 'branch-ages'");
+    }
+    SECTION("policy-error cannot be turned off") {
+        POLICY_SHOULD_FAIL("[enforcement]\npolicy-error = \"off\"\n", 2, 1, "unknown rule id");
+    }
+    SECTION("bad level") {
+        POLICY_SHOULD_FAIL("[enforcement]\nforce-push = \"warning\"\n", 2, 14,
+                           "must be \"block\", \"warn\" or \"off\"");
+    }
+    SECTION("trunk branch given as a full ref") {
+        POLICY_SHOULD_FAIL("[trunk]\nbranch = \"refs/heads/main\"\n", 2, 10, "branch name");
+    }
+    SECTION("empty identity list") {
+        POLICY_SHOULD_FAIL("[identity]\nenv = []\n", 2, 7, "must not be empty");
+    }
+}
+
+TEST_CASE("policy: loading and locating files", "[policy]") {
+    testing::temp_dir dir;
+    SECTION("a missing file is a policy error without a position") {
+        try {
+            load_policy(dir / "absent.toml");
+            FAIL("loaded a missing file");
+        } catch (const policy_error& e) {
+            CHECK(e.line() == 0);
+            CHECK_THAT(e.problem(), Catch::Contains("cannot read"));
+        }
+    }
+    SECTION("lookup order: explicit, then git config, then $GIT_DIR/trunkgate.toml") {
+        const auto git_dir = dir.path() + "/";
+        CHECK(locate_policy(std::string("/etc/p.toml"), std::string("cfg.toml"), git_dir) ==
+              "/etc/p.toml");
+        CHECK(locate_policy(std::nullopt, std::string("cfg.toml"), git_dir) ==
+              git_dir + "cfg.toml");
+        CHECK(locate_policy(std::nullopt, std::string("/abs.toml"), git_dir) == "/abs.toml");
+        CHECK_THROWS_WITH(locate_policy(std::nullopt, std::nullopt, git_dir),
+                          Catch::Contains("no policy found"));
+        testing::write_file(git_dir + "trunkgate.toml", "");
+        CHECK(locate_policy(std::nullopt, std::nullopt, git_dir) == git_dir + "trunkgate.toml");
+    }
+}
