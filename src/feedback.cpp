@@ -63,24 +63,27 @@ std::string render_text(const verdict& result) {
 }
 
 std::string render_json(const verdict& result) {
-    auto list = nlohmann::json::array();
+    auto list = nlohmann::ordered_json::array();
     for (const auto& item : result.found) {
         list.push_back({
             {"rule", item.rule},
             {"level", std::string(to_string(item.severity))},
             {"ref", item.ref},
-            {"commit", item.commit.empty() ? nlohmann::json(nullptr) : nlohmann::json(item.commit)},
-            {"value", item.value ? nlohmann::json(*item.value) : nlohmann::json(nullptr)},
-            {"limit", item.limit ? nlohmann::json(*item.limit) : nlohmann::json(nullptr)},
+            {"commit", item.commit.empty() ? nlohmann::ordered_json(nullptr)
+                                           : nlohmann::ordered_json(item.commit)},
+            {"value",
+             item.value ? nlohmann::ordered_json(*item.value) : nlohmann::ordered_json(nullptr)},
+            {"limit",
+             item.limit ? nlohmann::ordered_json(*item.limit) : nlohmann::ordered_json(nullptr)},
             {"message", item.message},
             {"hint", item.hint},
         });
     }
-    const nlohmann::json document{{"decision", result.rejected() ? "reject" : "accept"},
-                                  {"mode", result.evaluate_mode ? "evaluate" : "enforce"},
-                                  {"findings", std::move(list)}};
+    const nlohmann::ordered_json document{{"decision", result.rejected() ? "reject" : "accept"},
+                                          {"mode", result.evaluate_mode ? "evaluate" : "enforce"},
+                                          {"findings", std::move(list)}};
     // Ref names and messages may hold bytes that are not UTF-8; replace them, never throw.
-    return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string render_internal_error(std::string_view what, std::string_view contact) {

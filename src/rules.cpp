@@ -1,5 +1,7 @@
 #include "trunkgate/rules.hpp"
 
+#include <cstdio>
+
 #include "trunkgate/git.hpp"
 #include "trunkgate/glob.hpp"
 #include "trunkgate/text.hpp"
@@ -154,6 +156,15 @@ void check_up_to_date(const push_view& push, const ref_facts& ref, findings& out
     out.push_back(std::move(found));
 }
 
+// "30 hours" below two days, "4.5 days" above: precise where it matters, readable elsewhere.
+std::string age_text(std::int64_t seconds) {
+    if (seconds < 2 * 86400)
+        return count_noun(seconds / 3600, "hour", "hours");
+    char days[32];
+    std::snprintf(days, sizeof days, "%.1f days", static_cast<double>(seconds) / 86400.0);
+    return days;
+}
+
 void check_branch_age(const push_view& push, const ref_facts& ref, findings& out) {
     const auto& max_days = push.rules_policy.branches.max_age_days;
     if (!ref.branch || !max_days || !ref.branch->oldest)
@@ -167,9 +178,8 @@ void check_branch_age(const push_view& push, const ref_facts& ref, findings& out
     found.limit = *max_days;
     found.message = std::string("oldest commit not on ") + push.rules_policy.trunk_branch + " (" +
                     short_id(*ref.branch->oldest) + ") is " +
-                    (ref.branch->oldest_at_least ? "at least " : "") +
-                    std::to_string(age_seconds / 3600) + " hours old (limit " +
-                    count_noun(*max_days, "day", "days") + ")";
+                    (ref.branch->oldest_at_least ? "at least " : "") + age_text(age_seconds) +
+                    " old (limit " + count_noun(*max_days, "day", "days") + ")";
     found.hint = "merge small and often: land what is ready on " + push.rules_policy.trunk_branch +
                  " and start a fresh branch for the rest (" + rebase_hint(push, ref) + ")";
     out.push_back(std::move(found));

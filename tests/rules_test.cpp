@@ -204,7 +204,7 @@ TEST_CASE("rules: up-to-date, branch-size and branch-age measure against trunk",
         CHECK(found.value == 4); // 3 days and an hour, rounded up to whole days
         CHECK(found.limit == 2);
         CHECK(found.commit == tip);
-        CHECK_THAT(found.message, Catch::Contains("is 73 hours old (limit 2 days)"));
+        CHECK_THAT(found.message, Catch::Contains("is 3.0 days old (limit 2 days)"));
     }
     SECTION("[enforcement] can turn a rule into a warning or off") {
         const auto tip = fixture.branch_from(1, 1, now - hour);
