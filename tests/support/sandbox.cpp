@@ -117,6 +117,27 @@ run_result run(const std::vector<std::string>& argv, const std::string& cwd,
     return result;
 }
 
+const std::string zero_id(40, '0');
+
+long long days_ago(double days) {
+    return static_cast<long long>(std::time(nullptr)) - static_cast<long long>(days * 86400);
+}
+
+std::vector<std::string> remote_lines(const run_result& result) {
+    constexpr std::string_view prefix = "remote: ";
+    std::vector<std::string> lines;
+    std::istringstream in(result.err);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(prefix, 0) != 0)
+            continue;
+        line.erase(0, prefix.size());
+        while (!line.empty() && (line.back() == ' ' || line.back() == '\r'))
+            line.pop_back();
+        lines.push_back(line);
+    }
+    return lines;
+}
+
 void write_file(const std::string& path, const std::string& content) {
     for (auto slash = path.find('/', 1); slash != std::string::npos;
          slash = path.find('/', slash + 1))
@@ -207,6 +228,17 @@ std::string git_sandbox::commit(const std::string& message, const std::string& f
     return clone_rev("HEAD");
 }
 
+std::string git_sandbox::merge(const std::string& branch, const std::string& message,
+                               std::optional<long long> when) {
+    const auto stamp =
+        "@" + std::to_string(when.value_or(static_cast<long long>(std::time(nullptr)))) + " +0000";
+    const auto made = git({"merge", "-q", "--no-ff", "-m", message, branch},
+                          {{"GIT_AUTHOR_DATE", stamp}, {"GIT_COMMITTER_DATE", stamp}});
+    if (made.status != 0)
+        throw std::runtime_error("git merge failed: " + made.all());
+    return clone_rev("HEAD");
+}
+
 std::string git_sandbox::commits(int count, const std::string& prefix,
                                  std::optional<long long> when) {
     std::string last;
@@ -234,6 +266,19 @@ void git_sandbox::install(const std::string& policy_text) {
     const auto installed = trunkgate(args);
     if (installed.status != 0)
         throw std::runtime_error("trunkgate install failed: " + installed.all());
+}
+
+run_result git_sandbox::run_hook(const std::string& input,
+                                 const std::map<std::string, std::string>& env) const {
+    auto full_env = git_env(root_ / "home");
+    full_env["GIT_DIR"] = server_;
+    for (const auto& [name, value] : env)
+        full_env[name] = value;
+    return run({bin_path("trunkgate-pre-receive")}, server_, full_env, input);
+}
+
+void git_sandbox::write_server_policy(const std::string& policy_text) const {
+    write_file(server_ + "/trunkgate.toml", policy_text);
 }
 
 run_result git_sandbox::push(const std::vector<std::string>& args,

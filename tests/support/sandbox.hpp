@@ -39,6 +39,16 @@ struct run_result {
 run_result run(const std::vector<std::string>& argv, const std::string& cwd = ".",
                const std::map<std::string, std::string>& env = {}, const std::string& input = "");
 
+/// The all-zero object id git uses for "no object" in update lines.
+extern const std::string zero_id;
+
+/// Unix time `days` days before now.
+long long days_ago(double days);
+
+/// The lines git relayed from the server's hooks (`remote: ...`), without that prefix and without
+/// the padding git appends to each line.
+std::vector<std::string> remote_lines(const run_result& result);
+
 /// Writes `content` to `path`, creating parent directories.
 void write_file(const std::string& path, const std::string& content);
 std::string read_file(const std::string& path);
@@ -64,6 +74,10 @@ class git_sandbox {
     /// Commits a change to `file` in the clone at Unix time `when` (default: now); returns the id.
     std::string commit(const std::string& message, const std::string& file = "",
                        std::optional<long long> when = std::nullopt);
+    /// Merges `branch` into the current branch of the clone with a merge commit (--no-ff) whose
+    /// subject is `message`, at Unix time `when` (default: now); returns the merge commit's id.
+    std::string merge(const std::string& branch, const std::string& message,
+                      std::optional<long long> when = std::nullopt);
     /// `count` commits in a row, each touching `file`.
     std::string commits(int count, const std::string& prefix, std::optional<long long> when = {});
     /// The object id `rev` names in the server repository, or "" when it does not exist.
@@ -73,6 +87,12 @@ class git_sandbox {
     /// Installs trunkgate into the server with `policy_text` as trunkgate.toml (the default
     /// template when empty).
     void install(const std::string& policy_text = "");
+    /// Runs build/bin/trunkgate-pre-receive as git would, with GIT_DIR set to the server and
+    /// `input` (update lines) on stdin.
+    run_result run_hook(const std::string& input,
+                        const std::map<std::string, std::string>& env = {}) const;
+    /// Overwrites the server's trunkgate.toml without validating it (install refuses bad ones).
+    void write_server_policy(const std::string& policy_text) const;
     /// `git push ARGS` from the clone; `env` reaches the hook (e.g. TRUNKGATE_USER).
     run_result push(const std::vector<std::string>& args,
                     const std::map<std::string, std::string>& env = {}) const;
