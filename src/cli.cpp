@@ -134,6 +134,8 @@ struct io {
 int show_help(const io& streams, std::string_view command) {
     const auto found = command_help.find(command);
     if (found == command_help.end()) {
+        if (!command.empty())
+            streams.err << "trunkgate: no command '" << printable(command) << "'\n";
         streams.out << general_help;
         return command.empty() ? exit_ok : exit_usage;
     }

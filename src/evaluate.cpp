@@ -45,6 +45,7 @@ verdict judge(findings raw, const policy& rules_policy) {
             continue;
         if (result.evaluate_mode && item.severity == level::block) {
             item.severity = level::warn;
+            item.would_block = true;
             ++result.demoted;
         }
         result.found.push_back(std::move(item));
@@ -55,7 +56,7 @@ verdict judge(findings raw, const policy& rules_policy) {
 verdict evaluate(git_repository* repo, const policy& rules_policy,
                  const std::vector<ref_update>& updates, const push_context& context) {
     const auto push = gather_push(repo, rules_policy, updates, context);
-    return judge(run_rules(push), rules_policy);
+    return judge(run_rules(repo, push), rules_policy);
 }
 
 verdict policy_failure(const policy_error& error) {

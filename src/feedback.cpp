@@ -25,13 +25,13 @@ std::string header(const verdict& result) {
     return line + "\n";
 }
 
-std::string finding_lines(const finding& item, bool evaluate_mode) {
+std::string finding_lines(const finding& item) {
     std::string line = "  ";
     if (!item.ref.empty())
         line += printable(item.ref) + "  ";
     line += "[" + item.rule + "] ";
     if (item.severity == level::warn)
-        line += evaluate_mode ? "would block: " : "warning: ";
+        line += item.would_block ? "would block: " : "warning: ";
     line += printable(item.message) + "\n";
     if (!item.hint.empty())
         line += "      hint: " + printable(item.hint) + "\n";
@@ -53,8 +53,7 @@ std::string render_text(const verdict& result) {
             if (shown[k] || result.found[k].ref != result.found[i].ref)
                 continue;
             shown[k] = true;
-            const bool demoted = result.evaluate_mode && result.found[k].severity == level::warn;
-            text += finding_lines(result.found[k], demoted);
+            text += finding_lines(result.found[k]);
         }
     }
     if (result.rejected() && !result.contact.empty())
@@ -77,6 +76,7 @@ std::string render_json(const verdict& result) {
              item.limit ? nlohmann::ordered_json(*item.limit) : nlohmann::ordered_json(nullptr)},
             {"message", item.message},
             {"hint", item.hint},
+            {"would_block", item.would_block},
         });
     }
     const nlohmann::ordered_json document{{"decision", result.rejected() ? "reject" : "accept"},

@@ -3,26 +3,12 @@
 #include <cstring>
 #include <limits>
 #include <queue>
-#include <unordered_map>
 
 #include "trunkgate/git.hpp"
 
 namespace trunkgate {
 
 namespace {
-
-struct oid_hash {
-    std::size_t operator()(const git_oid& oid) const noexcept {
-        std::size_t value;
-        std::memcpy(&value, oid.id, sizeof value);
-        return value;
-    }
-};
-struct oid_equal {
-    bool operator()(const git_oid& a, const git_oid& b) const noexcept {
-        return git_oid_equal(&a, &b) != 0;
-    }
-};
 
 enum : std::uint8_t { on_trunk = 1, on_tip = 2, stale = 4, pending = 8, finalized = 16 };
 
@@ -35,8 +21,8 @@ class two_sided_walk {
         : repo_(repo), limits_(limits) {}
 
     branch_measure run(const git_oid& tip, const git_oid& trunk) {
-        paint(node_for(trunk), on_trunk);
-        paint(node_for(tip), on_tip);
+        prepaint(node_for(trunk), on_trunk);
+        prepaint(node_for(tip), on_tip);
         while (nonstale_queued_ > 0) {
             const auto [time, index] = queue_.top();
             queue_.pop();
@@ -94,6 +80,27 @@ class two_sided_walk {
         for (const auto& id : parent_ids)
             parents.push_back(node_for(id));
         nodes_[index].parents = std::move(parents);
+    }
+
+    // Colours the nearest ancestors of one side, breadth first, before the date-ordered walk
+    // begins. Colours only grow and these are true, so this cannot make a count wrong; it makes
+    // counts right where committer dates run backwards (a rebase with
+    // --committer-date-is-author-date, a skewed clock): trunk commits just under such a branch
+    // would otherwise be counted as behind before the walk reaches the branch commits.
+    void prepaint(std::uint32_t start, std::uint8_t colour) {
+        constexpr std::size_t budget = 512;
+        paint(start, colour);
+        std::vector<std::uint32_t> seen{start};
+        for (std::size_t i = 0; i < seen.size() && seen.size() < budget; ++i) {
+            parse(seen[i]);
+            const auto parents = nodes_[seen[i]].parents;
+            for (const auto parent : parents) {
+                if (nodes_[parent].flags & colour)
+                    continue;
+                paint(parent, colour);
+                seen.push_back(parent);
+            }
+        }
     }
 
     // Adds `colours` to a node and queues it when that changed anything.
@@ -187,7 +194,7 @@ class two_sided_walk {
     git_repository* repo_;
     const branch_limits& limits_;
     std::vector<node> nodes_;
-    std::unordered_map<git_oid, std::uint32_t, oid_hash, oid_equal> index_;
+    oid_map<std::uint32_t> index_;
     std::priority_queue<std::pair<std::int64_t, std::uint32_t>> queue_;
     std::vector<std::uint32_t> pending_;
     std::int64_t nonstale_queued_ = 0;
@@ -204,8 +211,18 @@ branch_measure measure_branch(git_repository* repo, const git_oid& tip, const gi
     return two_sided_walk(repo, limits).run(tip, trunk);
 }
 
+void hide_existing_refs(git_revwalk* walk, bool developer_clone) {
+    if (!developer_clone) {
+        check(git_revwalk_hide_glob(walk, "refs"), "hide existing refs");
+        return;
+    }
+    check(git_revwalk_hide_glob(walk, "refs/remotes"), "hide remote-tracking refs");
+    check(git_revwalk_hide_glob(walk, "refs/tags"), "hide tags");
+}
+
 merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
-                                 const std::optional<git_oid>& exclude, std::size_t max_listed) {
+                                 const std::optional<git_oid>& exclude, bool developer_clone,
+                                 std::size_t max_listed) {
     git_revwalk* raw = nullptr;
     check(git_revwalk_new(&raw, repo), "start a history walk");
     revwalk_ptr walk(raw);
@@ -213,7 +230,7 @@ merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
     if (exclude)
         check(git_revwalk_hide(walk.get(), &*exclude), "hide the old tip");
     else
-        check(git_revwalk_hide_glob(walk.get(), "refs"), "hide existing refs");
+        hide_existing_refs(walk.get(), developer_clone);
     merge_commits merges;
     git_oid id;
     int rc;

@@ -116,7 +116,7 @@ class table_reader {
         if (!node)
             return nullptr;
         if (!node->is_table())
-            fail(node->source(), name(key) + " must be a table ([" + name(key) + "])");
+            fail(node->source(), name(key) + " must be a table ([" + key + "])");
         return node->as_table();
     }
 
@@ -125,7 +125,7 @@ class table_reader {
         if (!node)
             return nullptr;
         if (!node->is_array_of_tables())
-            fail(node->source(), name(key) + " must be an array of tables ([[" + name(key) + "]])");
+            fail(node->source(), name(key) + " must be an array of tables ([[" + key + "]])");
         return node->as_array();
     }
 
@@ -192,6 +192,46 @@ tag_policy read_tags(const toml::table& table, const std::string& file) {
     return tags;
 }
 
+std::optional<std::int64_t> read_size(table_reader& reader, const std::string& key) {
+    const auto* node = reader.find(key);
+    if (!node)
+        return std::nullopt;
+    if (node->is_integer() && *node->value<std::int64_t>() >= 0)
+        return node->value<std::int64_t>();
+    const auto size = node->is_string() ? parse_size(*node->value<std::string>()) : std::nullopt;
+    if (!size)
+        reader.fail(node->source(), reader.name(key) + " must be a size such as \"5 MiB\" or a " +
+                                        "number of bytes");
+    return size;
+}
+
+commit_policy read_commits(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "commits", file);
+    commit_policy commits;
+    if (auto refs = reader.strings("refs"))
+        commits.refs = *refs;
+    commits.message_pattern = reader.regex("message_pattern");
+    commits.message_forbidden_pattern = reader.regex("message_forbidden_pattern");
+    commits.max_subject_length = reader.count("max_subject_length");
+    commits.author_email_pattern = reader.regex("author_email_pattern");
+    commits.committer_email_pattern = reader.regex("committer_email_pattern");
+    commits.max_file_size = read_size(reader, "max_file_size");
+    if (auto globs = reader.strings("forbidden_paths")) {
+        try {
+            commits.forbidden_paths = compile_path_patterns(*globs);
+        } catch (const std::invalid_argument& e) {
+            reader.fail(table.get("forbidden_paths")->source(),
+                        reader.name("forbidden_paths") + ": " + e.what());
+        }
+    }
+    commits.secret_files = reader.boolean("secret_files", false);
+    if (commits.secret_files)
+        commits.secret_paths = compile_path_patterns(secret_file_globs());
+    commits.max_changed_files = reader.count("max_changed_files");
+    reader.finish();
+    return commits;
+}
+
 void read_enforcement(const toml::table& table, const std::string& file, policy& result) {
     table_reader reader(table, "enforcement", file);
     for (const auto& [key, node] : table) {
@@ -234,6 +274,8 @@ void read_top_level(const toml::table& root, const std::string& file, policy& re
         result.branches = read_branches(*branches, file);
     if (const auto* tags = reader.table("tags"))
         result.tags = read_tags(*tags, file);
+    if (const auto* commits = reader.table("commits"))
+        result.commits = read_commits(*commits, file);
     if (const auto* enforcement = reader.table("enforcement"))
         read_enforcement(*enforcement, file, result);
     if (const auto* identity = reader.table("identity")) {
@@ -269,6 +311,9 @@ policy parse_policy(std::string_view text, const std::string& source) {
 }
 
 policy load_policy(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
+        throw policy_error(path, 0, 0, "the policy is not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw policy_error(path, 0, 0, "cannot read the policy file");

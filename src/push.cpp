@@ -97,7 +97,8 @@ ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_upda
         facts.fast_forward = is_ancestor(repo, *old_commit, *new_commit);
     if (wants_linear_history(facts)) {
         const auto exclude = facts.kind == update_kind::update ? old_commit : std::nullopt;
-        facts.merges = find_merge_commits(repo, *new_commit, exclude, merges_listed);
+        facts.merges = find_merge_commits(repo, *new_commit, exclude, view.context.developer_clone,
+                                          merges_listed);
     }
     if (facts.short_lived && view.trunk_tip)
         facts.branch = measure_branch(repo, *new_commit, *view.trunk_tip,
@@ -109,7 +110,12 @@ ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_upda
 
 push_view gather_push(git_repository* repo, const policy& rules_policy,
                       const std::vector<ref_update>& updates, const push_context& context) {
-    push_view view{rules_policy, context, resolve_commit_ref(repo, rules_policy.trunk_ref()), {}};
+    push_view view{rules_policy, context, std::nullopt, {}};
+    if (context.developer_clone)
+        view.trunk_tip =
+            resolve_commit_ref(repo, "refs/remotes/origin/" + rules_policy.trunk_branch);
+    if (!view.trunk_tip)
+        view.trunk_tip = resolve_commit_ref(repo, rules_policy.trunk_ref());
     view.refs.reserve(updates.size());
     for (const auto& update : updates)
         view.refs.push_back(gather_ref(repo, view, update));

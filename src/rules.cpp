@@ -25,6 +25,10 @@ std::string new_short(const ref_facts& ref) {
 std::string old_short(const ref_facts& ref) {
     return ref.update.old_hex.substr(0, 7);
 }
+// The commit a new value peels to (an annotated tag's target), else the value itself.
+std::string peeled_short(const ref_facts& ref) {
+    return ref.new_target.commit ? short_id(*ref.new_target.commit) : new_short(ref);
+}
 std::string branch_name(const ref_facts& ref) {
     return shell_quote(ref.update.short_name());
 }
@@ -34,7 +38,7 @@ std::string_view type_name(git_object_t type) {
     return name ? name : "unknown";
 }
 
-void check_ref_target(const push_view&, const ref_facts& ref, findings& out) {
+void check_ref_target(const push_view&, const ref_facts& ref, finding_sink& out) {
     auto found = make("ref-target", ref);
     if (!ref.rejected_before_measuring.empty()) {
         found.message = ref.rejected_before_measuring;
@@ -53,10 +57,10 @@ void check_ref_target(const push_view&, const ref_facts& ref, findings& out) {
         return;
     }
     found.commit = ref.update.new_hex;
-    out.push_back(std::move(found));
+    out.add(std::move(found));
 }
 
-void check_protected_delete(const push_view&, const ref_facts& ref, findings& out) {
+void check_protected_delete(const push_view&, const ref_facts& ref, finding_sink& out) {
     if (ref.kind != update_kind::remove)
         return;
     for (const auto* protection : ref.protections) {
@@ -67,12 +71,12 @@ void check_protected_delete(const push_view&, const ref_facts& ref, findings& ou
                         join(protection->refs, ", ") + "])";
         found.hint = "keep the ref; if it really must go, an admin can set allow_delete = true "
                      "for it in the policy";
-        out.push_back(std::move(found));
+        out.add(std::move(found));
         return;
     }
 }
 
-void check_force_push(const push_view&, const ref_facts& ref, findings& out) {
+void check_force_push(const push_view&, const ref_facts& ref, finding_sink& out) {
     if (ref.fast_forward.value_or(true))
         return;
     for (const auto* protection : ref.protections) {
@@ -87,12 +91,12 @@ void check_force_push(const push_view&, const ref_facts& ref, findings& out) {
                          ? "git pull --rebase " + std::string(remote) + " " + name +
                                " && git push " + std::string(remote) + " " + name
                          : "push a new commit on top of " + old_short(ref) + " instead";
-        out.push_back(std::move(found));
+        out.add(std::move(found));
         return;
     }
 }
 
-void check_push_restricted(const push_view& push, const ref_facts& ref, findings& out) {
+void check_push_restricted(const push_view& push, const ref_facts& ref, finding_sink& out) {
     const auto& identity = push.context.identity;
     for (const auto* protection : ref.protections) {
         if (glob_match_any(protection->push_allowed, identity))
@@ -100,16 +104,18 @@ void check_push_restricted(const push_view& push, const ref_facts& ref, findings
         auto found = make("push-restricted", ref);
         found.message =
             (identity.empty() ? std::string("an unidentified pusher") : "'" + identity + "'") +
-            " may not update this protected ref (allowed: " + join(protection->push_allowed, ", ") +
+            " may not update this protected ref (allowed: " +
+            (protection->push_allowed.empty() ? std::string("nobody")
+                                              : join(protection->push_allowed, ", ")) +
             ")";
         found.hint = "push to a branch of your own and have it merged: git push " +
                      std::string(remote) + " HEAD:refs/heads/feature/<topic>";
-        out.push_back(std::move(found));
+        out.add(std::move(found));
         return;
     }
 }
 
-void check_linear_history(const push_view& push, const ref_facts& ref, findings& out) {
+void check_linear_history(const push_view& push, const ref_facts& ref, finding_sink& out) {
     if (!ref.merges || ref.merges->total == 0)
         return;
     for (const auto& merge : ref.merges->listed) {
@@ -120,14 +126,14 @@ void check_linear_history(const push_view& push, const ref_facts& ref, findings&
         found.hint = "replay your commits instead of merging: git fetch " + std::string(remote) +
                      " && git rebase " + std::string(remote) + "/" +
                      shell_quote(push.rules_policy.trunk_branch) + ", then push again";
-        out.push_back(std::move(found));
+        out.add(std::move(found));
     }
     const auto unlisted = ref.merges->total - static_cast<std::int64_t>(ref.merges->listed.size());
     if (unlisted > 0) {
         auto found = make("linear-history", ref);
         found.value = ref.merges->total;
         found.message = "and " + count_noun(unlisted, "more merge commit", "more merge commits");
-        out.push_back(std::move(found));
+        out.add(std::move(found));
     }
 }
 
@@ -142,7 +148,7 @@ std::string count_text(const bounded_count& value) {
     return (value.at_least ? "at least " : "") + std::to_string(value.count);
 }
 
-void check_up_to_date(const push_view& push, const ref_facts& ref, findings& out) {
+void check_up_to_date(const push_view& push, const ref_facts& ref, finding_sink& out) {
     const auto& limit = push.rules_policy.branches.max_behind;
     if (!ref.branch || !limit || ref.branch->behind.count <= *limit)
         return;
@@ -153,7 +159,7 @@ void check_up_to_date(const push_view& push, const ref_facts& ref, findings& out
     found.message = "branch is " + count_text(ref.branch->behind) + " commits behind " +
                     push.rules_policy.trunk_branch + " (limit " + std::to_string(*limit) + ")";
     found.hint = rebase_hint(push, ref);
-    out.push_back(std::move(found));
+    out.add(std::move(found));
 }
 
 // "30 hours" below two days, "4.5 days" above: precise where it matters, readable elsewhere.
@@ -165,7 +171,7 @@ std::string age_text(std::int64_t seconds) {
     return days;
 }
 
-void check_branch_age(const push_view& push, const ref_facts& ref, findings& out) {
+void check_branch_age(const push_view& push, const ref_facts& ref, finding_sink& out) {
     const auto& max_days = push.rules_policy.branches.max_age_days;
     if (!ref.branch || !max_days || !ref.branch->oldest)
         return;
@@ -174,18 +180,18 @@ void check_branch_age(const push_view& push, const ref_facts& ref, findings& out
         return;
     auto found = make("branch-age", ref);
     found.commit = to_hex(*ref.branch->oldest);
-    found.value = (age_seconds + 86399) / 86400;
-    found.limit = *max_days;
+    found.value = age_seconds / 3600; // hours, like the limit below
+    found.limit = *max_days * 24;
     found.message = std::string("oldest commit not on ") + push.rules_policy.trunk_branch + " (" +
                     short_id(*ref.branch->oldest) + ") is " +
                     (ref.branch->oldest_at_least ? "at least " : "") + age_text(age_seconds) +
                     " old (limit " + count_noun(*max_days, "day", "days") + ")";
     found.hint = "merge small and often: land what is ready on " + push.rules_policy.trunk_branch +
                  " and start a fresh branch for the rest (" + rebase_hint(push, ref) + ")";
-    out.push_back(std::move(found));
+    out.add(std::move(found));
 }
 
-void check_branch_size(const push_view& push, const ref_facts& ref, findings& out) {
+void check_branch_size(const push_view& push, const ref_facts& ref, finding_sink& out) {
     const auto& limit = push.rules_policy.branches.max_ahead;
     if (!ref.branch || !limit || ref.branch->ahead.count <= *limit)
         return;
@@ -197,10 +203,10 @@ void check_branch_size(const push_view& push, const ref_facts& ref, findings& ou
                     push.rules_policy.trunk_branch + " (limit " + std::to_string(*limit) + ")";
     found.hint = "split the work into smaller branches and merge each to " +
                  push.rules_policy.trunk_branch + " on its own";
-    out.push_back(std::move(found));
+    out.add(std::move(found));
 }
 
-void check_branch_name(const push_view& push, const ref_facts& ref, findings& out) {
+void check_branch_name(const push_view& push, const ref_facts& ref, finding_sink& out) {
     const auto& name_pattern = push.rules_policy.branches.name_pattern;
     if (ref.kind != update_kind::create || !ref.update.is_branch() || !name_pattern ||
         !glob_match_any(push.rules_policy.branches.refs, ref.update.ref) ||
@@ -210,10 +216,10 @@ void check_branch_name(const push_view& push, const ref_facts& ref, findings& ou
     found.message = "branch name does not match " + name_pattern->source;
     found.hint = "rename it and push again: git branch -m " + branch_name(ref) +
                  " feature/<topic> && git push " + std::string(remote) + " feature/<topic>";
-    out.push_back(std::move(found));
+    out.add(std::move(found));
 }
 
-void check_tag_name(const push_view& push, const ref_facts& ref, findings& out) {
+void check_tag_name(const push_view& push, const ref_facts& ref, finding_sink& out) {
     const auto& name_pattern = push.rules_policy.tags.name_pattern;
     if (ref.kind != update_kind::create || !ref.update.is_tag() || !name_pattern ||
         name_pattern->search(ref.update.ref))
@@ -221,12 +227,12 @@ void check_tag_name(const push_view& push, const ref_facts& ref, findings& out) 
     auto found = make("tag-name", ref);
     found.message = "tag name does not match " + name_pattern->source;
     found.hint = "tag again with a matching name: git tag -d " + branch_name(ref) +
-                 " && git tag v<major>.<minor>.<patch> " + new_short(ref) + " && git push " +
+                 " && git tag v<major>.<minor>.<patch> " + peeled_short(ref) + " && git push " +
                  std::string(remote) + " v<major>.<minor>.<patch>";
-    out.push_back(std::move(found));
+    out.add(std::move(found));
 }
 
-void check_tag_immutable(const push_view& push, const ref_facts& ref, findings& out) {
+void check_tag_immutable(const push_view& push, const ref_facts& ref, finding_sink& out) {
     if (!push.rules_policy.tags.immutable || !ref.update.is_tag() ||
         ref.kind == update_kind::create)
         return;
@@ -238,7 +244,178 @@ void check_tag_immutable(const push_view& push, const ref_facts& ref, findings& 
     found.hint = "publish a new tag instead; to restore yours to the published one: git fetch " +
                  std::string(remote) + " --force " +
                  shell_quote(ref.update.ref + ":" + ref.update.ref);
-    out.push_back(std::move(found));
+    out.add(std::move(found));
+}
+
+// --- commit rules -----------------------------------------------------------------------
+
+finding make_commit_finding(std::string_view id, const commit_facts& commit) {
+    finding found;
+    found.rule = std::string(id);
+    found.ref = commit.ref;
+    found.commit = to_hex(commit.id);
+    return found;
+}
+
+// `1a2b3c4 "subject"`, how every commit rule names its commit.
+std::string commit_label(const commit_facts& commit) {
+    return short_id(commit.id) + " \"" + std::string(commit.subject.substr(0, 80)) +
+           (commit.subject.size() > 80 ? "..." : "") + "\"";
+}
+
+std::string reword_hint() {
+    return "reword it: git commit --amend (last commit) or git rebase -i " + std::string(remote) +
+           "/<trunk> and mark the commit 'reword', then push again";
+}
+
+// Code points, so a subject in any script is measured the way a person counts it.
+std::int64_t utf8_length(std::string_view text) {
+    std::int64_t count = 0;
+    for (unsigned char c : text)
+        count += (c & 0xC0) != 0x80;
+    return count;
+}
+
+void check_commit_message(const push_view& push, const commit_facts& commit, finding_sink& out) {
+    const auto& rules_policy = *push.rules_policy.commits;
+    if (rules_policy.message_pattern && !rules_policy.message_pattern->search(commit.message)) {
+        auto found = make_commit_finding("commit-message", commit);
+        found.message = "commit " + commit_label(commit) + ": message does not match " +
+                        rules_policy.message_pattern->source;
+        found.hint = reword_hint();
+        out.add(std::move(found));
+    }
+    if (rules_policy.message_forbidden_pattern) {
+        re2::StringPiece matched;
+        const re2::StringPiece text(commit.message.data(), commit.message.size());
+        if (rules_policy.message_forbidden_pattern->regex->Match(text, 0, text.size(),
+                                                                 RE2::UNANCHORED, &matched, 1)) {
+            auto found = make_commit_finding("commit-message", commit);
+            found.message = "commit " + commit_label(commit) + ": message contains \"" +
+                            std::string(matched.data(), std::min<std::size_t>(matched.size(), 40)) +
+                            "\", which matches the forbidden pattern " +
+                            rules_policy.message_forbidden_pattern->source;
+            found.hint = "squash or reword it before it reaches the server: git rebase -i " +
+                         std::string(remote) + "/<trunk>";
+            out.add(std::move(found));
+        }
+    }
+    const auto length = utf8_length(commit.subject);
+    if (rules_policy.max_subject_length && length > *rules_policy.max_subject_length) {
+        auto found = make_commit_finding("commit-message", commit);
+        found.value = length;
+        found.limit = *rules_policy.max_subject_length;
+        found.message = "commit " + commit_label(commit) + ": subject line is " +
+                        std::to_string(length) + " characters (limit " +
+                        std::to_string(*rules_policy.max_subject_length) + ")";
+        found.hint = "shorten the first line and move details to the body; " + reword_hint();
+        out.add(std::move(found));
+    }
+}
+
+void check_email(std::string_view id, std::string_view role, std::string_view email,
+                 const std::optional<pattern>& wanted, const commit_facts& commit, std::string hint,
+                 finding_sink& out) {
+    if (!wanted || wanted->search(email))
+        return;
+    auto found = make_commit_finding(id, commit);
+    found.message = "commit " + commit_label(commit) + ": " + std::string(role) + " email <" +
+                    std::string(email) + "> does not match " + wanted->source;
+    found.hint = std::move(hint);
+    out.add(std::move(found));
+}
+
+void check_author_email(const push_view& push, const commit_facts& commit, finding_sink& out) {
+    check_email("author-email", "author", commit.author_email,
+                push.rules_policy.commits->author_email_pattern, commit,
+                "set your address and rewrite the authors: git config user.email <you@your.domain> "
+                "&& git rebase " +
+                    std::string(remote) +
+                    "/<trunk> --exec 'git commit --amend "
+                    "--no-edit --reset-author'",
+                out);
+}
+
+void check_committer_email(const push_view& push, const commit_facts& commit, finding_sink& out) {
+    check_email("committer-email", "committer", commit.committer_email,
+                push.rules_policy.commits->committer_email_pattern, commit,
+                "set your address and re-commit: git config user.email <you@your.domain> && "
+                "git rebase --force-rebase " +
+                    std::string(remote) + "/<trunk>",
+                out);
+}
+
+// "5.0 MiB", "812 KiB", "96 B": sizes as people read them.
+std::string size_text(std::int64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double value = static_cast<double>(bytes);
+    int unit = 0;
+    while (value >= 1024 && unit < 4) {
+        value /= 1024;
+        ++unit;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+    return text;
+}
+
+std::string remove_path_hint(const std::string& path) {
+    return "remove it from the commit that adds it: git rm --cached -- " + shell_quote(path) +
+           " and git commit --amend (or git rebase -i " + std::string(remote) +
+           "/<trunk> to edit an older commit), then push again";
+}
+
+void check_file_size(const push_view& push, const commit_facts& commit, finding_sink& out) {
+    const auto& limit = push.rules_policy.commits->max_file_size;
+    if (!limit)
+        return;
+    for (const auto& entry : commit.entries) {
+        if (!entry.size || *entry.size <= *limit)
+            continue;
+        auto found = make_commit_finding("file-size", commit);
+        found.value = *entry.size;
+        found.limit = *limit;
+        found.message = "commit " + commit_label(commit) + " adds " + entry.path + " (" +
+                        size_text(*entry.size) + ", limit " + size_text(*limit) + ")";
+        found.hint = remove_path_hint(entry.path) + "; keep large files out of git";
+        out.add(std::move(found));
+    }
+}
+
+void check_forbidden_path(const push_view& push, const commit_facts& commit, finding_sink& out) {
+    const auto& rules_policy = *push.rules_policy.commits;
+    for (const auto& entry : commit.entries) {
+        auto matched = rules_policy.forbidden_paths.match(entry.path);
+        std::string reason = matched ? "forbidden path '" + *matched + "'" : "";
+        if (!matched && rules_policy.secret_files) {
+            matched = rules_policy.secret_paths.match(entry.path);
+            if (matched)
+                reason = "well-known secret file '" + *matched + "'";
+        }
+        if (!matched)
+            continue;
+        auto found = make_commit_finding("forbidden-path", commit);
+        found.message =
+            "commit " + commit_label(commit) + " adds " + entry.path + ", which matches " + reason;
+        found.hint = remove_path_hint(entry.path) +
+                     "; if it holds a secret, rotate it: it has left your machine";
+        out.add(std::move(found));
+    }
+}
+
+void check_changed_files(const push_view& push, const commit_facts& commit, finding_sink& out) {
+    const auto& limit = push.rules_policy.commits->max_changed_files;
+    if (!limit || commit.changed_paths <= *limit)
+        return;
+    auto found = make_commit_finding("changed-files", commit);
+    found.value = commit.changed_paths;
+    found.limit = *limit;
+    found.message = "commit " + commit_label(commit) + " changes " +
+                    std::to_string(commit.changed_paths) + " paths (limit " +
+                    std::to_string(*limit) + ")";
+    found.hint = "split it into smaller commits (git reset HEAD~1, then commit in parts), or ask "
+                 "an admin to raise [commits] max_changed_files for a one-off import";
+    out.add(std::move(found));
 }
 
 } // namespace
@@ -266,21 +443,78 @@ const std::vector<rule>& rule_table() {
     return table;
 }
 
+const std::vector<commit_rule>& commit_rule_table() {
+    static const std::vector<commit_rule> table{
+        {"commit-message",
+         "a message outside message_pattern, matching message_forbidden_pattern, "
+         "or a subject longer than max_subject_length",
+         check_commit_message},
+        {"author-email", "an author email not matching author_email_pattern", check_author_email},
+        {"committer-email", "a committer email not matching committer_email_pattern",
+         check_committer_email},
+        {"file-size", "a blob added or changed that is larger than max_file_size", check_file_size},
+        {"forbidden-path", "a path added or changed that matches forbidden_paths or a secret file",
+         check_forbidden_path},
+        {"changed-files", "a commit that changes more than max_changed_files paths",
+         check_changed_files},
+    };
+    return table;
+}
+
 bool is_rule_id(std::string_view id) {
     if (id == "policy-error")
         return true;
     for (const auto& entry : rule_table())
         if (entry.id == id)
             return true;
+    for (const auto& entry : commit_rule_table())
+        if (entry.id == id)
+            return true;
     return false;
 }
 
-findings run_rules(const push_view& push) {
-    findings out;
+void finding_sink::add(finding item) {
+    auto& seen = seen_[item.rule];
+    if (++seen <= listed_per_rule_)
+        listed_.push_back(std::move(item));
+    else if (seen == listed_per_rule_ + 1)
+        first_unlisted_.emplace(item.rule, std::move(item));
+}
+
+findings finding_sink::take() {
+    for (auto& [rule_id, first] : first_unlisted_) {
+        finding summary = first;
+        const auto more = static_cast<std::int64_t>(seen_[rule_id] - listed_per_rule_);
+        summary.commit.clear();
+        summary.value = static_cast<std::int64_t>(seen_[rule_id]);
+        summary.limit.reset();
+        summary.message = "and " + count_noun(more, "more finding", "more findings") + " of [" +
+                          rule_id + "] not listed (" + std::to_string(seen_[rule_id]) + " in all)";
+        summary.hint.clear();
+        listed_.push_back(std::move(summary));
+    }
+    first_unlisted_.clear();
+    return std::move(listed_);
+}
+
+findings run_rules(git_repository* repo, const push_view& push) {
+    finding_sink out;
     for (const auto& ref : push.refs)
         for (const auto& entry : rule_table())
             entry.check(push, ref, out);
-    return out;
+    const auto& commits = push.rules_policy.commits;
+    if (commits && commits->any()) {
+        commit_walk_options options;
+        options.refs = commits->refs;
+        options.diffs = commits->max_file_size || commits->forbidden_paths.regex ||
+                        commits->secret_files || commits->max_changed_files;
+        options.sizes = commits->max_file_size.has_value();
+        for_each_new_commit(repo, push, options, [&](const commit_facts& commit) {
+            for (const auto& entry : commit_rule_table())
+                entry.check(push, commit, out);
+        });
+    }
+    return out.take();
 }
 
 } // namespace trunkgate

@@ -105,14 +105,32 @@ TEST_CASE("history: a merged-in trunk counts once", "[history]") {
 
     SECTION("merge commits are found among the commits a push adds") {
         const auto merges =
-            find_merge_commits(repo.get(), oid_of(merged), oid_of(history.main_tip), 5);
+            find_merge_commits(repo.get(), oid_of(merged), oid_of(history.main_tip), false, 5);
         REQUIRE(merges.total == 1);
         CHECK(to_hex(merges.listed[0].id) == merged);
         CHECK_THAT(merges.listed[0].subject, Catch::StartsWith("Merge branch 'main'"));
         const auto none = find_merge_commits(repo.get(), oid_of(history.feature_tip),
-                                             oid_of(history.fork_point), 5);
+                                             oid_of(history.fork_point), false, 5);
         CHECK(none.total == 0);
     }
+}
+
+TEST_CASE("history: committer dates that run backwards do not count trunk as behind", "[history]") {
+    libgit2_guard libgit2;
+    forked_history history;
+    // Rebased onto main's tip, but dated before all of main (as --committer-date-is-author-date
+    // or a skewed clock leaves it).
+    history.sandbox.git({"checkout", "-q", "-B", "skewed", history.main_tip});
+    history.sandbox.commit("skewed 1", "s.txt", start - 3600);
+    const auto tip = history.sandbox.commit("skewed 2", "s.txt", start - 1800);
+    const auto repo = open_repository(history.sandbox.clone());
+    branch_limits limits;
+    limits.max_behind = 2;
+    limits.max_ahead = 50;
+    limits.stop_when_behind_exceeded = true;
+    const auto measured = measure_branch(repo.get(), oid_of(tip), oid_of(history.main_tip), limits);
+    CHECK(measured.behind.count == 0);
+    CHECK(measured.ahead.count == 2);
 }
 
 TEST_CASE("history: ancestry", "[history]") {

@@ -25,6 +25,7 @@ struct finding {
     std::optional<std::int64_t> limit; ///< the policy's limit for that number
     std::string message;               ///< what is wrong, for a person
     std::string hint;                  ///< the exact commands that fix it
+    bool would_block = false;          ///< a block that evaluate mode turned into a warning
 };
 
 using findings = std::vector<finding>;

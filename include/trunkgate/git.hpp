@@ -4,10 +4,12 @@
 
 #include <git2.h>
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "trunkgate/error.hpp"
 
@@ -77,6 +79,21 @@ repository_ptr open_repository(const std::string& path);
 
 /// The repository's git directory ($GIT_DIR), with a trailing slash.
 std::string git_dir(git_repository* repo);
+
+/// Hashing and equality of object ids, for unordered containers keyed by git_oid.
+struct oid_hash {
+    std::size_t operator()(const git_oid& oid) const noexcept {
+        std::size_t value;
+        std::memcpy(&value, oid.id, sizeof value); // ids are uniformly distributed already
+        return value;
+    }
+};
+struct oid_equal {
+    bool operator()(const git_oid& a, const git_oid& b) const noexcept {
+        return git_oid_equal(&a, &b) != 0;
+    }
+};
+template <typename T> using oid_map = std::unordered_map<git_oid, T, oid_hash, oid_equal>;
 
 /// Full hex id of `oid`.
 std::string to_hex(const git_oid& oid);

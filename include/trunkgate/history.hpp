@@ -44,6 +44,10 @@ struct branch_measure {
 branch_measure measure_branch(git_repository* repo, const git_oid& tip, const git_oid& trunk,
                               const branch_limits& limits);
 
+/// Hides from `walk` every ref that existed before the push: all refs on the server, or only the
+/// remote-tracking refs and tags in a developer's clone. Throws libgit2_error.
+void hide_existing_refs(git_revwalk* walk, bool developer_clone);
+
 /// A commit named in a message: its id and subject line.
 struct commit_summary {
     git_oid id;
@@ -51,14 +55,15 @@ struct commit_summary {
 };
 
 /// Merge commits among those reachable from `tip` and not from `exclude` (or, when `exclude` is
-/// empty, from no existing ref). Returns at most `max_listed` of them in `listed` and the exact
-/// total.
+/// empty, from no existing ref, see hide_existing_refs). Returns at most `max_listed` of them in
+/// `listed` and the exact total.
 struct merge_commits {
     std::vector<commit_summary> listed;
     std::int64_t total = 0;
 };
 merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
-                                 const std::optional<git_oid>& exclude, std::size_t max_listed);
+                                 const std::optional<git_oid>& exclude, bool developer_clone,
+                                 std::size_t max_listed);
 
 /// True when `ancestor` is reachable from `descendant` (or equal to it). Throws libgit2_error.
 bool is_ancestor(git_repository* repo, const git_oid& ancestor, const git_oid& descendant);

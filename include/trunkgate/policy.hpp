@@ -46,6 +46,45 @@ struct tag_policy {
     bool immutable = true;
 };
 
+/// Gitignore-style path globs compiled into one RE2 alternation (see docs/policy.md).
+struct path_patterns {
+    std::vector<std::string> sources;
+    std::shared_ptr<const RE2> regex; ///< null when there are no patterns
+    /// The first pattern that matches `path` (a full path inside the tree), if any.
+    std::optional<std::string> match(std::string_view path) const;
+};
+
+/// [commits]: rules for every commit a push adds to the repository.
+struct commit_policy {
+    std::vector<std::string> refs{"refs/heads/*"};
+    std::optional<pattern> message_pattern;
+    std::optional<pattern> message_forbidden_pattern;
+    std::optional<std::int64_t> max_subject_length;
+    std::optional<pattern> author_email_pattern;
+    std::optional<pattern> committer_email_pattern;
+    std::optional<std::int64_t> max_file_size; ///< bytes
+    path_patterns forbidden_paths;
+    bool secret_files = false;
+    path_patterns secret_paths; ///< secret_file_globs(), compiled when secret_files is true
+    std::optional<std::int64_t> max_changed_files;
+
+    /// True when any commit rule is configured (otherwise no commit is read at all).
+    bool any() const;
+};
+
+/// Parses a size: an integer number of bytes, or a number with B, KB, MB, GB (powers of 1000) or
+/// KiB, MiB, GiB (powers of 1024), e.g. "5 MiB". nullopt when `text` is not a size.
+std::optional<std::int64_t> parse_size(std::string_view text);
+
+/// Compiles gitignore-style globs: a pattern without a slash matches a file name at any depth
+/// (`*.pem`), one with a slash matches from the root (`secrets/**`, `**/id_rsa`); `*` stays within
+/// a directory, `**` crosses directories, a trailing `/` matches everything below a directory.
+/// Throws std::invalid_argument naming a pattern RE2 cannot compile.
+path_patterns compile_path_patterns(const std::vector<std::string>& globs);
+
+/// The built-in list of well-known secret file names ([commits] secret_files = true).
+const std::vector<std::string>& secret_file_globs();
+
 struct policy {
     std::string source; ///< the file it was read from, as given
     policy_mode mode = policy_mode::enforce;
@@ -53,6 +92,7 @@ struct policy {
     std::vector<protect_rule> protect;
     branch_policy branches;
     tag_policy tags;
+    std::optional<commit_policy> commits;                  ///< absent: no [commits] section
     std::map<std::string, level, std::less<>> enforcement; ///< rule id -> level override
     std::vector<std::string> identity_env{"TRUNKGATE_USER", "GL_USER", "REMOTE_USER",
                                           "GITEA_PUSHER_NAME", "USER"};

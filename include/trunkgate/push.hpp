@@ -20,6 +20,10 @@ struct push_context {
     std::string identity;                  ///< "" when no identity variable is set
     std::vector<std::string> push_options; ///< from `git push -o`
     std::int64_t now = 0;                  ///< Unix time the push is judged at
+    /// Judging from a developer's clone (`trunkgate check` in a work tree) rather than the server:
+    /// what the server already has is then the remote-tracking refs and tags, and trunk is
+    /// refs/remotes/origin/<trunk> when that exists.
+    bool developer_clone = false;
 };
 
 /// What a ref update points at.

@@ -1,0 +1,234 @@
+#include "trunkgate/commits.hpp"
+
+#include "trunkgate/git.hpp"
+#include "trunkgate/glob.hpp"
+#include "trunkgate/history.hpp"
+
+namespace trunkgate {
+
+namespace {
+
+// The new commits in visiting order, with their parents (for attributing them to refs).
+struct new_commit_set {
+    std::vector<git_oid> ids;
+    std::vector<std::vector<git_oid>> parents;
+    std::vector<std::uint32_t> ref_index; ///< index into the push's refs
+    oid_map<std::uint32_t> position;
+};
+
+std::vector<std::size_t> matching_refs(const push_view& push, const commit_walk_options& options) {
+    std::vector<std::size_t> indexes;
+    for (std::size_t i = 0; i < push.refs.size(); ++i) {
+        const auto& ref = push.refs[i];
+        if (ref.kind != update_kind::remove && ref.new_target.commit &&
+            glob_match_any(options.refs, ref.update.ref))
+            indexes.push_back(i);
+    }
+    return indexes;
+}
+
+new_commit_set list_new_commits(git_repository* repo, const push_view& push,
+                                const std::vector<std::size_t>& refs) {
+    git_revwalk* raw = nullptr;
+    check(git_revwalk_new(&raw, repo), "start a history walk");
+    revwalk_ptr walk(raw);
+    check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE),
+          "sort the walk");
+    for (const auto index : refs)
+        check(git_revwalk_push(walk.get(), &*push.refs[index].new_target.commit), "walk a new tip");
+    hide_existing_refs(walk.get(), push.context.developer_clone);
+    new_commit_set set;
+    git_oid id;
+    int rc;
+    while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
+        const auto commit = find_commit(repo, id);
+        if (!commit)
+            throw internal_error("commit " + to_hex(id) + " is missing");
+        std::vector<git_oid> parents;
+        for (unsigned i = 0; i < git_commit_parentcount(commit->get()); ++i)
+            parents.push_back(*git_commit_parent_id(commit->get(), i));
+        set.position.emplace(id, static_cast<std::uint32_t>(set.ids.size()));
+        set.ids.push_back(id);
+        set.parents.push_back(std::move(parents));
+    }
+    if (rc != GIT_ITEROVER)
+        check(rc, "walk the pushed commits");
+    return set;
+}
+
+// Each new commit belongs to the first ref (in push order) whose new tip reaches it.
+void attribute_to_refs(const push_view& push, const std::vector<std::size_t>& refs,
+                       new_commit_set& set) {
+    constexpr auto unassigned = static_cast<std::uint32_t>(-1);
+    set.ref_index.assign(set.ids.size(), unassigned);
+    std::vector<std::uint32_t> stack;
+    for (const auto index : refs) {
+        const auto tip = set.position.find(*push.refs[index].new_target.commit);
+        if (tip == set.position.end() || set.ref_index[tip->second] != unassigned)
+            continue;
+        stack.push_back(tip->second);
+        set.ref_index[tip->second] = static_cast<std::uint32_t>(index);
+        while (!stack.empty()) {
+            const auto current = stack.back();
+            stack.pop_back();
+            for (const auto& parent : set.parents[current]) {
+                const auto found = set.position.find(parent);
+                if (found == set.position.end() || set.ref_index[found->second] != unassigned)
+                    continue;
+                set.ref_index[found->second] = static_cast<std::uint32_t>(index);
+                stack.push_back(found->second);
+            }
+        }
+    }
+}
+
+bool is_tree(const git_tree_entry* entry) {
+    return entry && git_tree_entry_filemode(entry) == GIT_FILEMODE_TREE;
+}
+
+// Compares two trees the way `git diff-tree -r` does: subtrees with equal ids are skipped
+// without being read, so the cost follows what changed, not the size of the tree.
+class tree_differ {
+  public:
+    tree_differ(git_repository* repo, git_odb* odb, bool sizes, commit_facts& facts)
+        : repo_(repo), odb_(odb), sizes_(sizes), facts_(facts) {}
+
+    void diff(const git_tree* old_tree, const git_tree* new_tree) {
+        const std::size_t old_count = old_tree ? git_tree_entrycount(old_tree) : 0;
+        const std::size_t new_count = new_tree ? git_tree_entrycount(new_tree) : 0;
+        std::size_t i = 0, k = 0;
+        while (i < old_count || k < new_count) {
+            const auto* old_entry = i < old_count ? git_tree_entry_byindex(old_tree, i) : nullptr;
+            const auto* new_entry = k < new_count ? git_tree_entry_byindex(new_tree, k) : nullptr;
+            const int order = !old_entry ? 1 : !new_entry ? -1 : compare(old_entry, new_entry);
+            if (order < 0) {
+                changed(old_entry, nullptr);
+                ++i;
+            } else if (order > 0) {
+                changed(nullptr, new_entry);
+                ++k;
+            } else {
+                if (!git_oid_equal(git_tree_entry_id(old_entry), git_tree_entry_id(new_entry)) ||
+                    git_tree_entry_filemode(old_entry) != git_tree_entry_filemode(new_entry))
+                    changed(old_entry, new_entry);
+                ++i;
+                ++k;
+            }
+        }
+    }
+
+  private:
+    // Tree order, where a tree sorts as if its name ended in '/'.
+    static int compare(const git_tree_entry* a, const git_tree_entry* b) {
+        return git_tree_entry_cmp(a, b);
+    }
+
+    tree_ptr subtree(const git_tree_entry* entry) {
+        git_tree* raw = nullptr;
+        check(git_tree_lookup(&raw, repo_, git_tree_entry_id(entry)), "read a tree");
+        return tree_ptr(raw);
+    }
+
+    void changed(const git_tree_entry* old_entry, const git_tree_entry* new_entry) {
+        const auto* named = new_entry ? new_entry : old_entry;
+        const auto length = path_.size();
+        path_ += git_tree_entry_name(named);
+        if (is_tree(old_entry) || is_tree(new_entry)) {
+            path_ += '/';
+            const auto old_sub = is_tree(old_entry) ? subtree(old_entry) : nullptr;
+            const auto new_sub = is_tree(new_entry) ? subtree(new_entry) : nullptr;
+            diff(old_sub.get(), new_sub.get());
+            path_.pop_back();
+            // A file that became a directory (or back) is also a change of the file itself.
+            if (old_entry && new_entry && is_tree(old_entry) != is_tree(new_entry))
+                file_changed(is_tree(new_entry) ? nullptr : new_entry);
+        } else {
+            file_changed(new_entry);
+        }
+        path_.resize(length);
+    }
+
+    void file_changed(const git_tree_entry* new_entry) {
+        ++facts_.changed_paths;
+        if (!new_entry)
+            return;
+        changed_entry entry{path_, *git_tree_entry_id(new_entry),
+                            git_tree_entry_filemode(new_entry), std::nullopt};
+        const bool blob =
+            entry.mode == GIT_FILEMODE_BLOB || entry.mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+        if (sizes_ && blob) {
+            std::size_t size = 0;
+            git_object_t type;
+            check(git_odb_read_header(&size, &type, odb_, &entry.id), "read the size of " + path_);
+            entry.size = static_cast<std::int64_t>(size);
+        }
+        facts_.entries.push_back(std::move(entry));
+    }
+
+    git_repository* repo_;
+    git_odb* odb_;
+    bool sizes_;
+    commit_facts& facts_;
+    std::string path_;
+};
+
+std::string_view first_line(std::string_view message) {
+    return message.substr(0, message.find('\n'));
+}
+
+std::string_view email_of(const git_signature* signature) {
+    return signature && signature->email ? signature->email : "";
+}
+
+void visit_commit(git_repository* repo, git_odb* odb, const git_oid& id, const std::string& ref,
+                  const commit_walk_options& options,
+                  const std::function<void(const commit_facts&)>& visit) {
+    const auto commit = find_commit(repo, id);
+    if (!commit)
+        throw internal_error("commit " + to_hex(id) + " is missing");
+    commit_facts facts;
+    facts.id = id;
+    facts.ref = ref;
+    const char* raw_message = git_commit_message_raw(commit->get());
+    facts.message = raw_message ? raw_message : "";
+    facts.subject = first_line(facts.message);
+    facts.author_email = email_of(git_commit_author(commit->get()));
+    facts.committer_email = email_of(git_commit_committer(commit->get()));
+    if (options.diffs) {
+        git_tree* new_raw = nullptr;
+        check(git_commit_tree(&new_raw, commit->get()), "read the tree of " + to_hex(id));
+        tree_ptr new_tree(new_raw);
+        tree_ptr old_tree;
+        if (git_commit_parentcount(commit->get()) > 0) {
+            git_commit* parent_raw = nullptr;
+            check(git_commit_parent(&parent_raw, commit->get(), 0),
+                  "read the parent of " + to_hex(id));
+            commit_ptr parent(parent_raw);
+            git_tree* old_raw = nullptr;
+            check(git_commit_tree(&old_raw, parent.get()), "read the parent's tree");
+            old_tree.reset(old_raw);
+        }
+        tree_differ(repo, odb, options.sizes, facts).diff(old_tree.get(), new_tree.get());
+    }
+    visit(facts);
+}
+
+} // namespace
+
+void for_each_new_commit(git_repository* repo, const push_view& push,
+                         const commit_walk_options& options,
+                         const std::function<void(const commit_facts&)>& visit) {
+    const auto refs = matching_refs(push, options);
+    if (refs.empty())
+        return;
+    auto set = list_new_commits(repo, push, refs);
+    attribute_to_refs(push, refs, set);
+    git_odb* odb_raw = nullptr;
+    check(git_repository_odb(&odb_raw, repo), "open the object database");
+    odb_ptr odb(odb_raw);
+    for (std::size_t i = 0; i < set.ids.size(); ++i)
+        visit_commit(repo, odb.get(), set.ids[i], push.refs[set.ref_index[i]].update.ref, options,
+                     visit);
+}
+
+} // namespace trunkgate
