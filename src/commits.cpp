@@ -36,7 +36,7 @@ new_commit_set list_new_commits(git_repository* repo, const push_view& push,
           "sort the walk");
     for (const auto index : refs)
         check(git_revwalk_push(walk.get(), &*push.refs[index].new_target.commit), "walk a new tip");
-    hide_existing_refs(walk.get(), push.context.developer_clone);
+    hide_existing_refs(repo, walk.get(), push.context.developer_clone);
     new_commit_set set;
     git_oid id;
     int rc;

@@ -211,13 +211,31 @@ branch_measure measure_branch(git_repository* repo, const git_oid& tip, const gi
     return two_sided_walk(repo, limits).run(tip, trunk);
 }
 
-void hide_existing_refs(git_revwalk* walk, bool developer_clone) {
-    if (!developer_clone) {
-        check(git_revwalk_hide_glob(walk, "refs"), "hide existing refs");
-        return;
+// Not git_revwalk_hide_glob: libgit2 matches its glob with WM_PATHNAME, so "refs/*" would
+// reach no ref below refs/heads/ and hide nothing.
+void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone) {
+    git_reference_iterator* raw = nullptr;
+    check(git_reference_iterator_new(&raw, repo), "list refs");
+    reference_iterator_ptr refs(raw);
+    git_reference* ref_raw = nullptr;
+    int rc;
+    while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
+        reference_ptr ref(ref_raw);
+        const std::string_view name = git_reference_name(ref.get());
+        if (developer_clone && name.rfind("refs/remotes/", 0) != 0 &&
+            name.rfind("refs/tags/", 0) != 0)
+            continue;
+        git_object* peeled_raw = nullptr;
+        if (git_reference_peel(&peeled_raw, ref.get(), GIT_OBJECT_COMMIT) != 0) {
+            git_error_clear(); // a ref to a tree or blob, or a dangling symbolic ref: nothing to
+                               // hide
+            continue;
+        }
+        object_ptr peeled(peeled_raw);
+        check(git_revwalk_hide(walk, git_object_id(peeled.get())), "hide an existing ref");
     }
-    check(git_revwalk_hide_glob(walk, "refs/remotes"), "hide remote-tracking refs");
-    check(git_revwalk_hide_glob(walk, "refs/tags"), "hide tags");
+    if (rc != GIT_ITEROVER)
+        check(rc, "list refs");
 }
 
 merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
@@ -230,7 +248,7 @@ merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
     if (exclude)
         check(git_revwalk_hide(walk.get(), &*exclude), "hide the old tip");
     else
-        hide_existing_refs(walk.get(), developer_clone);
+        hide_existing_refs(repo, walk.get(), developer_clone);
     merge_commits merges;
     git_oid id;
     int rc;

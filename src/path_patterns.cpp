@@ -7,6 +7,15 @@ namespace trunkgate {
 
 namespace {
 
+// Paths are bytes, not always UTF-8: patterns run in Latin-1 mode so `*` and `?` match any byte.
+RE2::Options path_options() {
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_encoding(RE2::Options::EncodingLatin1);
+    options.set_dot_nl(true);
+    return options;
+}
+
 void append_literal(std::string& regex, char c) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-')
         regex += '\\';
@@ -70,14 +79,11 @@ path_patterns compile_path_patterns(const std::vector<std::string>& globs) {
     std::string alternation;
     for (std::size_t i = 0; i < globs.size(); ++i) {
         const auto one = glob_to_regex(globs[i]);
-        RE2::Options options;
-        options.set_log_errors(false);
-        if (!RE2(one, options).ok())
+        if (!RE2(one, path_options()).ok())
             throw std::invalid_argument("'" + globs[i] + "' is not a valid path glob");
         alternation += (i ? "|(" : "(") + one + ")";
     }
-    RE2::Options options;
-    options.set_log_errors(false);
+    auto options = path_options();
     options.set_max_mem(64 << 20);
     compiled.regex = std::make_shared<const RE2>(alternation, options);
     if (!compiled.regex->ok())
@@ -93,7 +99,7 @@ std::optional<std::string> path_patterns::match(std::string_view path) const {
         return std::nullopt;
     // Rare path: name the glob that matched, for the message.
     for (const auto& source : sources)
-        if (RE2::PartialMatch(text, RE2(glob_to_regex(source))))
+        if (RE2::PartialMatch(text, RE2(glob_to_regex(source), path_options())))
             return source;
     return sources.front();
 }

@@ -46,7 +46,7 @@ branch_measure measure_branch(git_repository* repo, const git_oid& tip, const gi
 
 /// Hides from `walk` every ref that existed before the push: all refs on the server, or only the
 /// remote-tracking refs and tags in a developer's clone. Throws libgit2_error.
-void hide_existing_refs(git_revwalk* walk, bool developer_clone);
+void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone);
 
 /// A commit named in a message: its id and subject line.
 struct commit_summary {
