@@ -191,6 +191,8 @@ int cmd_check(const io& streams, const parsed_args& parsed) {
         context.identity = option(parsed, "--as")
                                .value_or(resolve_identity(rules_policy.identity_env, streams.env));
         context.now = static_cast<std::int64_t>(std::time(nullptr));
+        // From a work tree, what the server already has is what the remote-tracking refs say.
+        context.developer_clone = !git_repository_is_bare(repo.get());
         result = evaluate(repo.get(), rules_policy, updates, context);
     } catch (const policy_error& e) {
         result = policy_failure(e);

@@ -124,3 +124,25 @@ TEST_CASE("commits: commits already on the server are not judged again", "[e2e][
     CHECK(pushed.err.find("[commit-message]") == std::string::npos);
     CHECK_FALSE(sandbox.server_rev("refs/heads/feature/new").empty());
 }
+
+TEST_CASE("commits: trunkgate check in a developer clone judges what the server lacks",
+          "[e2e][commits][check]") {
+    git_sandbox sandbox;
+    publish_main(sandbox);
+    write_file(sandbox.dir() + "/rules.toml", commit_rules);
+    sandbox.git({"switch", "-q", "-c", "feature/local"});
+    const auto bad = commit_with(sandbox, "no prefix", "a.txt", "a");
+    // The local branch holds the commit; origin/main does not: it is what a push would add.
+    const auto checked = sandbox.trunkgate({"check", "--policy", sandbox.dir() + "/rules.toml",
+                                            std::string(40, '0'), bad, "refs/heads/feature/local"});
+    CHECK(checked.status == 1);
+    CHECK_THAT(checked.out, Contains("[commit-message] commit " + bad.substr(0, 7)));
+    // Once the server has it (published under another name), there is nothing new to judge.
+    sandbox.install("mode = \"evaluate\"\n");
+    REQUIRE(sandbox.push({"origin", "HEAD:refs/heads/feature/published"}).status == 0);
+    REQUIRE(sandbox.git({"fetch", "-q", "origin"}).status == 0);
+    const auto again = sandbox.trunkgate({"check", "--policy", sandbox.dir() + "/rules.toml",
+                                          std::string(40, '0'), bad, "refs/heads/feature/local"});
+    CHECK(again.status == 0);
+    CHECK_THAT(again.out, Contains("no problems found"));
+}
