@@ -90,8 +90,8 @@ bool is_tree(const git_tree_entry* entry) {
 // without being read, so the cost follows what changed, not the size of the tree.
 class tree_differ {
   public:
-    tree_differ(git_repository* repo, git_odb* odb, bool sizes, commit_facts& facts)
-        : repo_(repo), odb_(odb), sizes_(sizes), facts_(facts) {}
+    tree_differ(git_repository* repo, const tree_change_visitor& visit)
+        : repo_(repo), visit_(visit) {}
 
     void diff(const git_tree* old_tree, const git_tree* new_tree) {
         const std::size_t old_count = old_tree ? git_tree_entrycount(old_tree) : 0;
@@ -100,7 +100,10 @@ class tree_differ {
         while (i < old_count || k < new_count) {
             const auto* old_entry = i < old_count ? git_tree_entry_byindex(old_tree, i) : nullptr;
             const auto* new_entry = k < new_count ? git_tree_entry_byindex(new_tree, k) : nullptr;
-            const int order = !old_entry ? 1 : !new_entry ? -1 : compare(old_entry, new_entry);
+            // Tree order: a tree sorts as if its name ended in '/'.
+            const int order = !old_entry   ? 1
+                              : !new_entry ? -1
+                                           : git_tree_entry_cmp(old_entry, new_entry);
             if (order < 0) {
                 changed(old_entry, nullptr);
                 ++i;
@@ -118,11 +121,6 @@ class tree_differ {
     }
 
   private:
-    // Tree order, where a tree sorts as if its name ended in '/'.
-    static int compare(const git_tree_entry* a, const git_tree_entry* b) {
-        return git_tree_entry_cmp(a, b);
-    }
-
     tree_ptr subtree(const git_tree_entry* entry) {
         git_tree* raw = nullptr;
         check(git_tree_lookup(&raw, repo_, git_tree_entry_id(entry)), "read a tree");
@@ -140,35 +138,24 @@ class tree_differ {
             diff(old_sub.get(), new_sub.get());
             path_.pop_back();
             // A file that became a directory (or back) is also a change of the file itself.
-            if (old_entry && new_entry && is_tree(old_entry) != is_tree(new_entry))
-                file_changed(is_tree(new_entry) ? nullptr : new_entry);
+            if (old_entry && new_entry && is_tree(old_entry) != is_tree(new_entry)) {
+                if (is_tree(new_entry))
+                    visit_(tree_change::removed, path_, old_entry);
+                else
+                    visit_(tree_change::added, path_, new_entry);
+            }
+        } else if (!old_entry) {
+            visit_(tree_change::added, path_, new_entry);
+        } else if (!new_entry) {
+            visit_(tree_change::removed, path_, old_entry);
         } else {
-            file_changed(new_entry);
+            visit_(tree_change::modified, path_, new_entry);
         }
         path_.resize(length);
     }
 
-    void file_changed(const git_tree_entry* new_entry) {
-        ++facts_.changed_paths;
-        if (!new_entry)
-            return;
-        changed_entry entry{path_, *git_tree_entry_id(new_entry),
-                            git_tree_entry_filemode(new_entry), std::nullopt};
-        const bool blob =
-            entry.mode == GIT_FILEMODE_BLOB || entry.mode == GIT_FILEMODE_BLOB_EXECUTABLE;
-        if (sizes_ && blob) {
-            std::size_t size = 0;
-            git_object_t type;
-            check(git_odb_read_header(&size, &type, odb_, &entry.id), "read the size of " + path_);
-            entry.size = static_cast<std::int64_t>(size);
-        }
-        facts_.entries.push_back(std::move(entry));
-    }
-
     git_repository* repo_;
-    git_odb* odb_;
-    bool sizes_;
-    commit_facts& facts_;
+    const tree_change_visitor& visit_;
     std::string path_;
 };
 
@@ -195,25 +182,51 @@ void visit_commit(git_repository* repo, git_odb* odb, const git_oid& id, const s
     facts.author_email = email_of(git_commit_author(commit->get()));
     facts.committer_email = email_of(git_commit_committer(commit->get()));
     if (options.diffs) {
-        git_tree* new_raw = nullptr;
-        check(git_commit_tree(&new_raw, commit->get()), "read the tree of " + to_hex(id));
-        tree_ptr new_tree(new_raw);
-        tree_ptr old_tree;
-        if (git_commit_parentcount(commit->get()) > 0) {
-            git_commit* parent_raw = nullptr;
-            check(git_commit_parent(&parent_raw, commit->get(), 0),
-                  "read the parent of " + to_hex(id));
-            commit_ptr parent(parent_raw);
-            git_tree* old_raw = nullptr;
-            check(git_commit_tree(&old_raw, parent.get()), "read the parent's tree");
-            old_tree.reset(old_raw);
-        }
-        tree_differ(repo, odb, options.sizes, facts).diff(old_tree.get(), new_tree.get());
+        const tree_change_visitor record = [&](tree_change change, const std::string& path,
+                                               const git_tree_entry* entry) {
+            ++facts.changed_paths;
+            if (change == tree_change::removed)
+                return;
+            changed_entry changed{path, *git_tree_entry_id(entry), git_tree_entry_filemode(entry),
+                                  std::nullopt};
+            const bool blob =
+                changed.mode == GIT_FILEMODE_BLOB || changed.mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+            if (options.sizes && blob) {
+                std::size_t size = 0;
+                git_object_t type;
+                check(git_odb_read_header(&size, &type, odb, &changed.id),
+                      "read the size of " + path);
+                changed.size = static_cast<std::int64_t>(size);
+            }
+            facts.entries.push_back(std::move(changed));
+        };
+        diff_commit(repo, commit->get(), record);
     }
     visit(facts);
 }
 
 } // namespace
+
+void diff_trees(git_repository* repo, const git_tree* old_tree, const git_tree* new_tree,
+                const tree_change_visitor& visit) {
+    tree_differ(repo, visit).diff(old_tree, new_tree);
+}
+
+void diff_commit(git_repository* repo, const git_commit* commit, const tree_change_visitor& visit) {
+    git_tree* new_raw = nullptr;
+    check(git_commit_tree(&new_raw, commit), "read the tree of " + to_hex(*git_commit_id(commit)));
+    tree_ptr new_tree(new_raw);
+    tree_ptr old_tree;
+    if (git_commit_parentcount(commit) > 0) {
+        git_commit* parent_raw = nullptr;
+        check(git_commit_parent(&parent_raw, commit, 0), "read the first parent");
+        commit_ptr parent(parent_raw);
+        git_tree* old_raw = nullptr;
+        check(git_commit_tree(&old_raw, parent.get()), "read the parent's tree");
+        old_tree.reset(old_raw);
+    }
+    diff_trees(repo, old_tree.get(), new_tree.get(), visit);
+}
 
 void for_each_new_commit(git_repository* repo, const push_view& push,
                          const commit_walk_options& options,

@@ -247,6 +247,71 @@ void read_enforcement(const toml::table& table, const std::string& file, policy&
     }
 }
 
+repository_policy read_repository(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "repository", file);
+    repository_policy repository;
+    repository.full_name = reader.string("full_name").value_or("");
+    repository.url = reader.string("url").value_or("");
+    repository.commit_url = reader.string("commit_url").value_or("");
+    repository.compare_url = reader.string("compare_url").value_or("");
+    reader.finish();
+    return repository;
+}
+
+endpoint_policy read_endpoint(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "events.endpoint", file);
+    endpoint_policy endpoint;
+    const auto url = reader.string("url");
+    if (!url || (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0))
+        reader.fail(url ? table.get("url")->source() : table.source(),
+                    "every [[events.endpoint]] needs 'url', an http:// or https:// URL");
+    endpoint.url = *url;
+    endpoint.secret_env = reader.string("secret_env").value_or("");
+    endpoint.secret_file = reader.string("secret_file").value_or("");
+    if (!endpoint.secret_env.empty() && !endpoint.secret_file.empty())
+        reader.fail(table.get("secret_file")->source(),
+                    "give either 'secret_env' or 'secret_file', not both");
+    if (auto refs = reader.strings("refs"))
+        endpoint.refs = *refs;
+    if (auto timeout = reader.count("timeout_ms")) {
+        if (*timeout == 0 || *timeout > 600000)
+            reader.fail(table.get("timeout_ms")->source(),
+                        "'events.endpoint.timeout_ms' must be between 1 and 600000");
+        endpoint.timeout_ms = *timeout;
+    }
+    endpoint.ca_file = reader.string("ca_file").value_or("");
+    reader.finish();
+    return endpoint;
+}
+
+events_policy read_events(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "events", file);
+    events_policy events;
+    if (auto dir = reader.string("spool_dir")) {
+        if (dir->empty())
+            reader.fail(table.get("spool_dir")->source(), "'events.spool_dir' must not be empty");
+        events.spool_dir = *dir;
+    }
+    if (auto mode = reader.string("deliver")) {
+        if (*mode == "background")
+            events.deliver = delivery_mode::background;
+        else if (*mode == "inline")
+            events.deliver = delivery_mode::inline_wait;
+        else
+            reader.fail(table.get("deliver")->source(),
+                        "'events.deliver' must be \"background\" or \"inline\"");
+    }
+    if (auto max_commits = reader.count("max_commits"))
+        events.max_commits = *max_commits;
+    if (auto max_age = reader.count("max_age_hours"))
+        events.max_age_hours = *max_age;
+    if (const auto* endpoints = reader.table_array("endpoint"))
+        for (const auto& entry : *endpoints)
+            events.endpoints.push_back(read_endpoint(*entry.as_table(), file));
+    reader.finish();
+    return events;
+}
+
 void read_top_level(const toml::table& root, const std::string& file, policy& result) {
     table_reader reader(root, "", file);
     if (auto mode = reader.string("mode")) {
@@ -286,6 +351,10 @@ void read_top_level(const toml::table& root, const std::string& file, policy& re
         }
         identity_reader.finish();
     }
+    if (const auto* repository = reader.table("repository"))
+        result.repository = read_repository(*repository, file);
+    if (const auto* events = reader.table("events"))
+        result.events = read_events(*events, file);
     if (const auto* feedback = reader.table("feedback")) {
         table_reader feedback_reader(*feedback, "feedback", file);
         result.contact = feedback_reader.string("contact").value_or("");

@@ -34,6 +34,22 @@ struct commit_facts {
     std::vector<changed_entry> entries; ///< non-tree paths added or modified
 };
 
+/// How a path differs between two trees.
+enum class tree_change { added, modified, removed };
+
+/// Receives one changed path (never a tree): the new entry, or the old one for a removal.
+using tree_change_visitor =
+    std::function<void(tree_change change, const std::string& path, const git_tree_entry* entry)>;
+
+/// Reports every non-tree path that differs between `old_tree` and `new_tree` (either may be null
+/// for the empty tree), in tree order. Subtrees with equal ids are skipped unread, as
+/// `git diff-tree -r` does. Throws libgit2_error.
+void diff_trees(git_repository* repo, const git_tree* old_tree, const git_tree* new_tree,
+                const tree_change_visitor& visit);
+
+/// diff_trees() of a commit against its first parent (a root commit against the empty tree).
+void diff_commit(git_repository* repo, const git_commit* commit, const tree_change_visitor& visit);
+
 /// Which commits to read, and how much of each.
 struct commit_walk_options {
     std::vector<std::string> refs{"refs/heads/*"}; ///< updated refs whose new commits are read

@@ -85,6 +85,35 @@ path_patterns compile_path_patterns(const std::vector<std::string>& globs);
 /// The built-in list of well-known secret file names ([commits] secret_files = true).
 const std::vector<std::string>& secret_file_globs();
 
+/// [repository]: how events name the repository; every URL template is optional.
+struct repository_policy {
+    std::string full_name; ///< default: the bare directory name without .git
+    std::string url;
+    std::string commit_url;  ///< {sha}
+    std::string compare_url; ///< {before}, {after}
+};
+
+/// One [[events.endpoint]]: where push events are posted.
+struct endpoint_policy {
+    std::string url;
+    std::string secret_env;  ///< environment variable holding the HMAC secret
+    std::string secret_file; ///< or a file holding it (trailing newline ignored)
+    std::vector<std::string> refs{"refs/heads/*", "refs/tags/*"};
+    std::int64_t timeout_ms = 5000;
+    std::string ca_file; ///< extra CA bundle; TLS peers are always verified
+};
+
+enum class delivery_mode { background, inline_wait };
+
+/// [events]: the post-receive hook's spool and delivery.
+struct events_policy {
+    std::string spool_dir = "trunkgate/spool"; ///< relative to $GIT_DIR unless absolute
+    delivery_mode deliver = delivery_mode::background;
+    std::int64_t max_commits = 2048;
+    std::int64_t max_age_hours = 72;
+    std::vector<endpoint_policy> endpoints;
+};
+
 struct policy {
     std::string source; ///< the file it was read from, as given
     policy_mode mode = policy_mode::enforce;
@@ -92,7 +121,9 @@ struct policy {
     std::vector<protect_rule> protect;
     branch_policy branches;
     tag_policy tags;
-    std::optional<commit_policy> commits;                  ///< absent: no [commits] section
+    std::optional<commit_policy> commits; ///< absent: no [commits] section
+    repository_policy repository;
+    events_policy events;
     std::map<std::string, level, std::less<>> enforcement; ///< rule id -> level override
     std::vector<std::string> identity_env{"TRUNKGATE_USER", "GL_USER", "REMOTE_USER",
                                           "GITEA_PUSHER_NAME", "USER"};
