@@ -1,10 +1,16 @@
 #include "trunkgate/cli.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <ctime>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <iostream>
 #include <map>
 #include <optional>
 
+#include "trunkgate/delivery.hpp"
 #include "trunkgate/evaluate.hpp"
 #include "trunkgate/feedback.hpp"
 #include "trunkgate/git.hpp"
@@ -30,6 +36,9 @@ Commands:
   check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY] [OLD NEW REF]...
                                               evaluate updates without pushing (stdin if no triples)
   policy lint FILE                            validate a policy file
+  deliver [--repo DIR]... [--all-under DIR]   send the push events that are due
+  events [--repo DIR] [--format text|json]    list queued, failed and dead events
+  events redeliver [--repo DIR] ID            queue one event again, same id and body
   rules                                       list the rule ids
   version                                     print the version
   help [COMMAND]                              show help; also `trunkgate COMMAND --help`
@@ -68,13 +77,31 @@ or, without them, from stdin in pre-receive format.
 Validates a policy file. Problems are printed as FILE:LINE:COLUMN: message; exit 3 if any.
 )"},
     {"rules", "usage: trunkgate rules\n\nLists every rule id with what it blocks.\n"},
+    {"deliver", R"(usage: trunkgate deliver [--repo DIR]... [--all-under DIR]
+
+Sends every push event that is due from the spool of each repository (default: the one
+containing the current directory): for cron or the systemd timer in templates/systemd/.
+Each event is locked while it is sent, so overlapping runs never send one twice at once.
+Exit 0 when nothing due is left undelivered, 1 when some event is still waiting or failed.
+
+  --repo DIR        a repository (repeatable)
+  --all-under DIR   every repository found below DIR
+)"},
+    {"events", R"(usage: trunkgate events [--repo DIR] [--format text|json]
+       trunkgate events redeliver [--repo DIR] ID
+
+Lists the events that are queued (waiting for a retry), failed (a 4xx answer; waiting for
+redelivery) or dead (given up after [events] max_age_hours), with their last error.
+`redeliver ID` queues a delivered, failed or dead event again with its original delivery id
+and body, due now.
+)"},
     {"version", "usage: trunkgate version\n"},
     {"help", "usage: trunkgate help [COMMAND]\n"},
 };
 
 // Splits arguments into options (with values where `takes_value` says so) and positionals.
 struct parsed_args {
-    std::map<std::string, std::string, std::less<>> options;
+    std::map<std::string, std::vector<std::string>, std::less<>> options;
     std::vector<std::string> positionals;
     bool help = false;
 };
@@ -105,11 +132,11 @@ parsed_args parse_args(const std::vector<std::string>& args, std::size_t first,
         if (!entry->second) {
             if (equals != std::string::npos)
                 throw usage_error(name + " takes no value");
-            parsed.options[name] = "";
+            parsed.options[name].push_back("");
         } else if (equals != std::string::npos) {
-            parsed.options[name] = arg.substr(equals + 1);
+            parsed.options[name].push_back(arg.substr(equals + 1));
         } else if (i + 1 < args.size()) {
-            parsed.options[name] = args[++i];
+            parsed.options[name].push_back(args[++i]);
         } else {
             throw usage_error(name + " needs a value");
         }
@@ -117,11 +144,17 @@ parsed_args parse_args(const std::vector<std::string>& args, std::size_t first,
     return parsed;
 }
 
+// The last value given for an option (a repeated option overrides), or nullopt.
 std::optional<std::string> option(const parsed_args& parsed, std::string_view name) {
     const auto found = parsed.options.find(name);
     if (found == parsed.options.end())
         return std::nullopt;
-    return found->second;
+    return found->second.back();
+}
+
+std::vector<std::string> option_values(const parsed_args& parsed, std::string_view name) {
+    const auto found = parsed.options.find(name);
+    return found == parsed.options.end() ? std::vector<std::string>{} : found->second;
 }
 
 struct io {
@@ -231,7 +264,136 @@ int cmd_rules(const io& streams) {
     return exit_ok;
 }
 
+// A repository's policy and spool, for the event commands.
+struct repository_spool {
+    std::string path;
+    policy rules_policy;
+    std::optional<spool> queue;
+};
+
+repository_spool open_spool(const std::string& path, const env_lookup& env) {
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, path.c_str(), 0, nullptr) != 0) {
+        git_error_clear();
+        throw usage_error(path + " is not in a git repository");
+    }
+    repository_ptr repo(raw);
+    const auto dir = git_dir(repo.get());
+    repository_spool opened{path, load_policy(locate_policy(env("TRUNKGATE_POLICY"),
+                                                           config_string(repo.get(), "trunkgate.policy"), dir)),
+                            std::nullopt};
+    opened.queue.emplace(spool_dir_for(opened.rules_policy, dir));
+    return opened;
+}
+
+bool is_git_dir(const std::string& path) {
+    struct stat info {};
+    return ::stat((path + "/HEAD").c_str(), &info) == 0 && ::stat((path + "/objects").c_str(), &info) == 0 &&
+           S_ISDIR(info.st_mode) && ::stat((path + "/refs").c_str(), &info) == 0;
+}
+
+// Repositories below `root` (bare ones, and the .git of work trees), not descending into them.
+void find_repositories(const std::string& root, int depth, std::vector<std::string>& found) {
+    if (is_git_dir(root)) {
+        found.push_back(root);
+        return;
+    }
+    if (depth == 0)
+        return;
+    DIR* dir = ::opendir(root.c_str());
+    if (!dir)
+        return;
+    std::vector<std::string> children;
+    while (const dirent* item = ::readdir(dir))
+        if (item->d_type == DT_DIR && std::string_view(item->d_name) != "." &&
+            std::string_view(item->d_name) != "..")
+            children.push_back(root + "/" + item->d_name);
+    ::closedir(dir);
+    std::sort(children.begin(), children.end());
+    for (const auto& child : children)
+        find_repositories(child, depth - 1, found);
+}
+
+int cmd_deliver(const io& streams, const parsed_args& parsed) {
+    auto repos = option_values(parsed, "--repo");
+    for (const auto& root : option_values(parsed, "--all-under"))
+        find_repositories(root, 8, repos);
+    if (repos.empty() && option_values(parsed, "--all-under").empty())
+        repos.push_back(".");
+    const auto client = make_curl_client();
+    int status = exit_ok;
+    for (const auto& path : repos) {
+        try {
+            auto opened = open_spool(path, streams.env);
+            delivery_options options;
+            options.now = static_cast<std::int64_t>(std::time(nullptr));
+            options.max_age_hours = opened.rules_policy.events.max_age_hours;
+            const auto report = deliver_due(*opened.queue, *client, streams.env, options);
+            for (const auto& line : report.lines)
+                streams.out << printable(path) << ": " << line << "\n";
+            streams.out << printable(path) << ": " << report.delivered << " delivered, " << report.retrying
+                        << " retrying, " << report.failed << " failed, " << report.dead << " dead, "
+                        << report.busy << " busy\n";
+            if (report.retrying || report.failed || report.dead)
+                status = std::max<int>(status, exit_rejected);
+        } catch (const policy_error& e) {
+            streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
+            status = exit_error;
+        }
+    }
+    return status;
+}
+
+std::string format_time(std::int64_t time) { return time ? iso8601(time, 0) : ""; }
+
+int cmd_events(const io& streams, const parsed_args& parsed) {
+    const auto opened = open_spool(option(parsed, "--repo").value_or("."), streams.env);
+    if (!parsed.positionals.empty()) {
+        if (parsed.positionals.size() != 2 || parsed.positionals[0] != "redeliver")
+            throw usage_error("usage: trunkgate events redeliver [--repo DIR] ID");
+        const auto& id = parsed.positionals[1];
+        if (!opened.queue->requeue(id, static_cast<std::int64_t>(std::time(nullptr)))) {
+            streams.err << "trunkgate: no event " << printable(id) << " in " << opened.queue->dir() << "\n";
+            return exit_usage;
+        }
+        streams.out << "queued " << id << " again; `trunkgate deliver` sends it\n";
+        return exit_ok;
+    }
+    const auto format = option(parsed, "--format").value_or("text");
+    if (format != "text" && format != "json")
+        throw usage_error("--format is text or json");
+    auto listed = opened.queue->list("queue");
+    for (auto& entry : opened.queue->list("dead")) {
+        entry.state = "dead";
+        listed.push_back(std::move(entry));
+    }
+    const auto delivered = opened.queue->list("delivered").size();
+    if (format == "json") {
+        auto events = nlohmann::ordered_json::array();
+        for (const auto& entry : listed)
+            events.push_back({{"id", entry.id}, {"state", entry.state}, {"ref", entry.ref},
+                              {"endpoint", redact_url(entry.url)}, {"attempts", entry.attempts},
+                              {"created_at", format_time(entry.created_at)},
+                              {"next_try", entry.state == "queued" ? format_time(entry.next_try) : ""},
+                              {"last_status", entry.last_status}, {"last_error", entry.last_error}});
+        streams.out << nlohmann::ordered_json{{"events", events}, {"delivered", delivered}}.dump(
+                           -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                    << "\n";
+        return exit_ok;
+    }
+    for (const auto& entry : listed)
+        streams.out << entry.id << "  " << entry.state << "  attempts " << entry.attempts << "  "
+                    << printable(entry.ref) << "  " << printable(redact_url(entry.url))
+                    << (entry.state == "queued" ? "  next " + format_time(entry.next_try) : "")
+                    << (entry.last_error.empty() ? "" : "  last error: " + printable(entry.last_error))
+                    << "\n";
+    streams.out << listed.size() << " waiting, failed or dead; " << delivered << " delivered (the most recent kept)\n";
+    return exit_ok;
+}
+
 const std::map<std::string, std::map<std::string, bool, std::less<>>, std::less<>> command_options{
+    {"deliver", {{"--repo", true}, {"--all-under", true}}},
+    {"events", {{"--repo", true}, {"--format", true}}},
     {"install", {{"--policy", true}, {"--force", false}}},
     {"check", {{"--repo", true}, {"--policy", true}, {"--format", true}, {"--as", true}}},
     {"policy", {}},
@@ -266,6 +428,10 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
         return cmd_check(streams, parsed);
     if (command == "policy")
         return cmd_policy(streams, parsed);
+    if (command == "deliver")
+        return cmd_deliver(streams, parsed);
+    if (command == "events")
+        return cmd_events(streams, parsed);
     return cmd_rules(streams);
 }
 

@@ -152,6 +152,7 @@ std::vector<std::string> install_into(const std::string& repo_path,
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         throw internal_error("cannot create " + dir + ": " + std::strerror(errno));
     report.push_back(install_hook(dir, "pre-receive", options));
+    report.push_back(install_hook(dir, "post-receive", options));
     report.push_back(enable_push_options(repo.get()));
     return report;
 }

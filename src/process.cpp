@@ -72,6 +72,31 @@ int run_with_input(const std::vector<std::string>& argv, std::string_view input)
     return WEXITSTATUS(status);
 }
 
+void run_detached(const std::function<void()>& work) {
+    const pid_t child = ::fork();
+    if (child < 0)
+        throw internal_error(std::string("cannot fork: ") + std::strerror(errno));
+    if (child == 0) {
+        ::setsid();
+        if (::fork() != 0)
+            ::_exit(0); // the grandchild is re-parented to init; nobody waits for it
+        const int null_fd = ::open("/dev/null", O_RDWR);
+        for (int fd = 0; fd < 3; ++fd)
+            ::dup2(null_fd, fd);
+        for (int fd = 3; fd < 1024; ++fd)
+            ::close(fd);
+        try {
+            work();
+        } catch (...) {
+            ::_exit(1);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
 bool is_executable_file(const std::string& path) {
     struct stat info {};
     return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&

@@ -1,0 +1,107 @@
+// trunkgate-post-receive: git's post-receive hook. Builds one push event per updated ref, writes
+// each durably to the spool, then delivers in the background (the push does not wait) or inline.
+// The refs have already moved, so nothing here can reject a push; failures are reported, and an
+// event that cannot be delivered stays queued for `trunkgate deliver`.
+#include <ctime>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "trunkgate/cli.hpp"
+#include "trunkgate/delivery.hpp"
+#include "trunkgate/events.hpp"
+#include "trunkgate/git.hpp"
+#include "trunkgate/identity.hpp"
+#include "trunkgate/process.hpp"
+
+namespace {
+
+using namespace trunkgate;
+
+// "trunkgate: 2 events queued for 127.0.0.1:9000", one line per endpoint.
+void announce(const std::vector<spool_entry>& queued) {
+    std::map<std::string, int> per_endpoint;
+    for (const auto& entry : queued)
+        ++per_endpoint[url_authority(entry.url)];
+    for (const auto& [endpoint, count] : per_endpoint)
+        std::cerr << "trunkgate: " << count << (count == 1 ? " event" : " events") << " queued for "
+                  << endpoint << "\n";
+}
+
+void deliver(const spool& queue, const std::vector<spool_entry>& queued, const policy& rules_policy,
+             bool report_to_pusher) {
+    delivery_options options;
+    options.now = static_cast<std::int64_t>(std::time(nullptr));
+    options.max_age_hours = rules_policy.events.max_age_hours;
+    options.ignore_schedule = report_to_pusher;
+    if (report_to_pusher)
+        for (const auto& entry : queued)
+            options.only_ids.push_back(entry.id);
+    const auto client = make_curl_client();
+    const auto report = deliver_due(queue, *client, process_environment(), options);
+    if (report_to_pusher)
+        for (const auto& line : report.lines)
+            std::cerr << "trunkgate: " << line << "\n";
+}
+
+int queue_events(const std::string& input) {
+    libgit2_guard libgit2;
+    const auto repo = open_repository_from_env();
+    const auto dir = git_dir(repo.get());
+    const auto env = process_environment();
+    const auto rules_policy = load_policy(
+        locate_policy(env("TRUNKGATE_POLICY"), config_string(repo.get(), "trunkgate.policy"), dir));
+    if (rules_policy.events.endpoints.empty())
+        return exit_ok;
+    std::istringstream lines(input);
+    const auto updates = parse_updates(lines);
+    const event_context context{resolve_identity(rules_policy.identity_env, env),
+                                read_push_options(env), dir};
+    const auto events = build_push_events(repo.get(), rules_policy, updates, context);
+    const spool queue(spool_dir_for(rules_policy, dir));
+    const auto queued = enqueue_events(queue, rules_policy.events, events,
+                                       static_cast<std::int64_t>(std::time(nullptr)));
+    if (queued.empty())
+        return exit_ok;
+    announce(queued);
+    if (rules_policy.events.deliver == delivery_mode::inline_wait)
+        deliver(queue, queued, rules_policy, true);
+    else
+        run_detached([&] { deliver(queue, queued, rules_policy, false); });
+    return exit_ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::optional<std::string> chained_hook;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 2 && args[0] == "--chain") {
+        chained_hook = args[1];
+    } else if (!args.empty()) {
+        std::cerr << "usage: trunkgate-post-receive [--chain HOOK] < update lines\n";
+        return exit_usage;
+    }
+    const std::string input(std::istreambuf_iterator<char>(std::cin), {});
+    int status = exit_ok;
+    try {
+        status = queue_events(input);
+    } catch (const std::exception& e) {
+        std::cerr << "trunkgate: push events were NOT queued: " << e.what()
+                  << " (the push itself went through; tell the repository admins)\n";
+        status = exit_error;
+    }
+    if (chained_hook && is_executable_file(*chained_hook)) {
+        try {
+            if (run_with_input({*chained_hook}, input) != 0)
+                status = exit_rejected;
+        } catch (const std::exception& e) {
+            std::cerr << "trunkgate: " << e.what() << "\n";
+            status = exit_error;
+        }
+    }
+    return status;
+}

@@ -1,0 +1,42 @@
+#pragma once
+// Push events: one GitHub-compatible `push` payload per updated ref (docs/events.md).
+
+#include <git2.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "trunkgate/policy.hpp"
+#include "trunkgate/ref_update.hpp"
+
+namespace trunkgate {
+
+/// Who pushed and how; the post-receive hook fills it from its environment.
+struct event_context {
+    std::string pusher;                    ///< identity ([identity] env), may be empty
+    std::vector<std::string> push_options; ///< from `git push -o`
+    std::string git_dir;                   ///< with trailing slash
+};
+
+struct push_event {
+    std::string ref;
+    std::string body; ///< the exact JSON bytes that are signed and sent
+};
+
+/// Builds one event per updated ref, in push order, after git has updated the refs (post-receive).
+/// `commits` lists the pushed commits (before..after for an update; for a new ref, those no
+/// other ref had before the push), oldest first, at most [events] max_commits of the newest;
+/// `total_commits` counts them all. Throws libgit2_error.
+std::vector<push_event> build_push_events(git_repository* repo, const policy& rules_policy,
+                                          const std::vector<ref_update>& updates,
+                                          const event_context& context);
+
+/// `time` (Unix seconds) at `offset_minutes` from UTC as ISO 8601, e.g. 2026-11-27T09:30:00+01:00.
+std::string iso8601(std::int64_t time, int offset_minutes);
+
+/// The repository's name for events: [repository] full_name, else the bare directory's name
+/// without ".git".
+std::string repository_full_name(const policy& rules_policy, const std::string& git_dir);
+
+} // namespace trunkgate

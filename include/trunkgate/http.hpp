@@ -1,0 +1,42 @@
+#pragma once
+// HTTP POST behind a small seam (unit tests use a fake), HMAC signing and URL redaction.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace trunkgate {
+
+struct http_request {
+    std::string url;
+    std::vector<std::string> headers; ///< "Name: value"
+    std::string body;
+    long timeout_ms = 5000;
+    std::string ca_file; ///< extra CA bundle; peers are always verified
+};
+
+struct http_response {
+    long status = 0;   ///< 0 when no HTTP status came back (refused, timeout, TLS, garbage)
+    std::string error; ///< transport error, empty when a status came back
+};
+
+class http_client {
+  public:
+    virtual ~http_client() = default;
+    virtual http_response post(const http_request& request) = 0;
+};
+
+/// libcurl: one handle, so connections to the same host are reused across posts.
+std::unique_ptr<http_client> make_curl_client();
+
+/// Lowercase hex HMAC-SHA256 of `body` keyed with `secret` (X-Hub-Signature-256 without prefix).
+std::string hmac_sha256_hex(std::string_view secret, std::string_view body);
+
+/// `url` without credentials: https://user:pass@host/x -> https://***@host/x.
+std::string redact_url(const std::string& url);
+
+/// "host:port" of `url` (port omitted when the URL has none), for one-line messages.
+std::string url_authority(const std::string& url);
+
+} // namespace trunkgate

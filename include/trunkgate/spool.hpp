@@ -1,0 +1,90 @@
+#pragma once
+// The durable queue of event deliveries: one JSON file per delivery (one event for one
+// endpoint), written with temp file, fsync, rename and directory fsync before any attempt.
+// Layout under the spool directory: queue/ (waiting or failed), delivered/ (the most recent
+// 1,000), dead/ (given up after [events] max_age_hours), events.log (what happened, one line each).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace trunkgate {
+
+struct spool_entry {
+    std::string id;           ///< delivery id (UUID v4): X-GitHub-Delivery, the same on every retry
+    std::string ref;
+    std::string url;          ///< endpoint URL as configured (redact before showing)
+    std::string secret_env;   ///< names where the secret comes from; never the secret itself
+    std::string secret_file;
+    std::string ca_file;
+    std::int64_t timeout_ms = 5000;
+    std::string body;         ///< the exact bytes to send
+    std::int64_t created_at = 0;
+    std::int64_t next_try = 0;
+    std::int64_t attempts = 0;
+    std::string state = "queued"; ///< queued | failed (a permanent 4xx; waits for redelivery)
+    std::string last_error;
+    long last_status = 0;         ///< HTTP status of the last attempt, 0 when none came back
+    std::int64_t delivered_at = 0;
+};
+
+class spool;
+
+/// An entry locked for delivery by this process (flock); released on destruction, also when the
+/// process dies, so a killed deliverer never strands an event.
+class claimed_entry {
+  public:
+    claimed_entry(const spool& owner, spool_entry entry, int lock_fd);
+    ~claimed_entry();
+    claimed_entry(const claimed_entry&) = delete;
+    claimed_entry& operator=(const claimed_entry&) = delete;
+    claimed_entry(claimed_entry&& other) noexcept;
+    spool_entry& entry() { return entry_; }
+    /// Writes the entry back to queue/ (after a failed attempt).
+    void save();
+    /// Moves the entry to delivered/ or dead/.
+    void retire(const std::string& area);
+
+  private:
+    const spool* owner_;
+    spool_entry entry_;
+    int lock_fd_;
+    bool retired_ = false;
+};
+
+class spool {
+  public:
+    /// Opens (creating when needed) the spool at `dir`. Throws internal_error.
+    explicit spool(std::string dir);
+    const std::string& dir() const { return dir_; }
+
+    /// Adds a new entry to queue/, durably. Throws internal_error.
+    void add(const spool_entry& entry) const;
+    /// The entries of one area ("queue", "delivered", "dead"), oldest first. Unreadable files are
+    /// skipped and logged, never deleted.
+    std::vector<spool_entry> list(const std::string& area) const;
+    /// Locks a queued entry; nullopt when another process holds it or it has left the queue.
+    std::optional<claimed_entry> claim(const std::string& id) const;
+    /// Puts a delivered, failed or dead entry back in the queue with the same id and body, due now.
+    /// Returns false when no entry has that id.
+    bool requeue(const std::string& id, std::int64_t now) const;
+    /// Appends one line to events.log.
+    void log(const std::string& line) const;
+
+    std::string path(const std::string& area, const std::string& id) const;
+    void write(const std::string& area, const spool_entry& entry) const;
+    void prune_delivered(std::size_t keep) const;
+
+  private:
+    std::string dir_;
+};
+
+/// A fresh random UUID (version 4). Throws internal_error when no randomness is available.
+std::string new_uuid();
+
+/// Serialises an entry as JSON, and back. parse_entry throws input_error on malformed text.
+std::string entry_json(const spool_entry& entry);
+spool_entry parse_entry(const std::string& text);
+
+} // namespace trunkgate

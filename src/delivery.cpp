@@ -1,0 +1,196 @@
+#include "trunkgate/delivery.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "trunkgate/glob.hpp"
+
+namespace trunkgate {
+
+std::string spool_dir_for(const policy& rules_policy, const std::string& git_dir) {
+    const auto& dir = rules_policy.events.spool_dir;
+    return dir.front() == '/' ? dir : git_dir + dir;
+}
+
+std::vector<spool_entry> enqueue_events(const spool& queue, const events_policy& events,
+                                        const std::vector<push_event>& pushed, std::int64_t now) {
+    std::vector<spool_entry> queued;
+    for (const auto& endpoint : events.endpoints) {
+        for (const auto& event : pushed) {
+            if (!glob_match_any(endpoint.refs, event.ref))
+                continue;
+            spool_entry entry;
+            entry.id = new_uuid();
+            entry.ref = event.ref;
+            entry.url = endpoint.url;
+            entry.secret_env = endpoint.secret_env;
+            entry.secret_file = endpoint.secret_file;
+            entry.ca_file = endpoint.ca_file;
+            entry.timeout_ms = endpoint.timeout_ms;
+            entry.body = event.body;
+            entry.created_at = now;
+            entry.next_try = now;
+            queue.add(entry);
+            queue.log("queued " + entry.id + " " + entry.ref + " for " + redact_url(entry.url));
+            queued.push_back(std::move(entry));
+        }
+    }
+    return queued;
+}
+
+std::int64_t backoff_seconds(std::int64_t attempts, double jitter) {
+    const std::int64_t base = 15, cap = 3600;
+    std::int64_t delay = base;
+    for (std::int64_t i = 1; i < attempts && delay < cap; ++i)
+        delay *= 2;
+    delay = std::min(delay, cap);
+    return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(delay) * (0.75 + jitter / 2)));
+}
+
+namespace {
+
+// The secret named by the entry, or an error saying what is missing (never the value).
+bool resolve_secret(const spool_entry& entry, const env_lookup& env, std::string& secret,
+                    std::string& problem) {
+    if (!entry.secret_env.empty()) {
+        const auto value = env(entry.secret_env);
+        if (!value || value->empty()) {
+            problem = "secret variable " + entry.secret_env + " is not set for the deliverer";
+            return false;
+        }
+        secret = *value;
+    } else if (!entry.secret_file.empty()) {
+        std::ifstream in(entry.secret_file, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in && !in.eof()) {
+            problem = "cannot read the secret file " + entry.secret_file;
+            return false;
+        }
+        secret = text.str();
+        while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
+            secret.pop_back();
+        if (secret.empty()) {
+            problem = "the secret file " + entry.secret_file + " is empty or unreadable";
+            return false;
+        }
+    }
+    return true;
+}
+
+http_request request_for(const spool_entry& entry, const std::string& secret) {
+    http_request request;
+    request.url = entry.url;
+    request.body = entry.body;
+    request.timeout_ms = static_cast<long>(entry.timeout_ms);
+    request.ca_file = entry.ca_file;
+    request.headers = {"Content-Type: application/json",
+                       "User-Agent: trunkgate/" TRUNKGATE_VERSION,
+                       "X-GitHub-Event: push",
+                       "X-GitHub-Delivery: " + entry.id,
+                       "X-Trunkgate-Delivery: " + entry.id,
+                       "Expect:"};
+    if (!secret.empty())
+        request.headers.push_back("X-Hub-Signature-256: sha256=" + hmac_sha256_hex(secret, entry.body));
+    return request;
+}
+
+enum class outcome { delivered, retry, permanent };
+
+outcome classify(const http_response& response) {
+    if (response.status >= 200 && response.status < 300)
+        return outcome::delivered;
+    if (response.status == 0 || response.status == 408 || response.status == 429 || response.status >= 500)
+        return outcome::retry;
+    return outcome::permanent; // other 4xx, and redirects, which are never followed
+}
+
+std::string describe(const http_response& response, const std::string& url) {
+    if (response.status == 0) {
+        // libcurl's messages name hosts, never credentials; strip the URL form to be sure.
+        auto error = response.error;
+        for (auto at = error.find(url); at != std::string::npos; at = error.find(url))
+            error.replace(at, url.size(), redact_url(url));
+        return error;
+    }
+    return "HTTP " + std::to_string(response.status);
+}
+
+void attempt(claimed_entry& claimed, http_client& client, const env_lookup& env,
+             const delivery_options& options, std::mt19937_64& random, delivery_report& report,
+             const spool& queue) {
+    auto& entry = claimed.entry();
+    const auto target = redact_url(entry.url);
+    ++entry.attempts;
+    std::string secret, problem;
+    http_response response;
+    if (!resolve_secret(entry, env, secret, problem))
+        response.error = problem;
+    else
+        response = client.post(request_for(entry, secret));
+    entry.last_status = response.status;
+    const auto result = classify(response);
+    if (result == outcome::delivered) {
+        entry.last_error.clear();
+        entry.delivered_at = options.now;
+        claimed.retire("delivered");
+        ++report.delivered;
+        report.lines.push_back("delivered " + entry.id + " " + entry.ref + " to " + target + " (HTTP " +
+                               std::to_string(response.status) + ")");
+        queue.log(report.lines.back());
+        return;
+    }
+    entry.last_error = describe(response, entry.url);
+    if (result == outcome::permanent) {
+        entry.state = "failed";
+        ++report.failed;
+        report.lines.push_back("failed " + entry.id + " " + entry.ref + " at " + target + ": " +
+                               entry.last_error + " (kept; `trunkgate events redeliver " + entry.id +
+                               "` sends it again)");
+    } else {
+        entry.next_try = options.now + backoff_seconds(entry.attempts, std::uniform_real_distribution<>(0, 1)(random));
+        ++report.retrying;
+        report.lines.push_back("will retry " + entry.id + " " + entry.ref + " at " + target + ": " +
+                               entry.last_error);
+    }
+    claimed.save();
+    queue.log(report.lines.back());
+}
+
+} // namespace
+
+delivery_report deliver_due(const spool& queue, http_client& client, const env_lookup& env,
+                            const delivery_options& options) {
+    delivery_report report;
+    std::mt19937_64 random(std::random_device{}());
+    for (const auto& listed : queue.list("queue")) {
+        if (!options.only_ids.empty() &&
+            std::find(options.only_ids.begin(), options.only_ids.end(), listed.id) == options.only_ids.end())
+            continue;
+        const bool expired = options.now - listed.created_at > options.max_age_hours * 3600;
+        if (!expired && (listed.state == "failed" || (!options.ignore_schedule && listed.next_try > options.now)))
+            continue;
+        auto claimed = queue.claim(listed.id);
+        if (!claimed) {
+            ++report.busy;
+            continue;
+        }
+        if (expired) {
+            claimed->retire("dead");
+            ++report.dead;
+            report.lines.push_back("gave up on " + listed.id + " " + listed.ref + " after " +
+                                   std::to_string(options.max_age_hours) + " hours (moved to dead/; last error: " +
+                                   (listed.last_error.empty() ? "none" : listed.last_error) + ")");
+            queue.log(report.lines.back());
+            continue;
+        }
+        attempt(*claimed, client, env, options, random, report, queue);
+    }
+    if (report.delivered > 0)
+        queue.prune_delivered(options.delivered_kept);
+    return report;
+}
+
+} // namespace trunkgate

@@ -1,0 +1,291 @@
+#include "trunkgate/spool.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trunkgate/error.hpp"
+
+namespace trunkgate {
+
+namespace {
+
+const char* const areas[] = {"queue", "delivered", "dead"};
+
+void make_dir(const std::string& path) {
+    if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST)
+        throw internal_error("cannot create " + path + ": " + std::strerror(errno));
+}
+
+void make_dirs(const std::string& path) {
+    for (auto slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+        make_dir(path.substr(0, slash));
+    make_dir(path);
+}
+
+void fsync_path(const std::string& path, int flags) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0)
+        throw internal_error("cannot open " + path + ": " + std::strerror(errno));
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0)
+        throw internal_error("cannot sync " + path + ": " + std::strerror(errno));
+}
+
+// Temp file, fsync, rename over the target, fsync the directory: after this returns the file is
+// on disk whole, or the old one is.
+void write_durably(const std::string& dir, const std::string& name, const std::string& content) {
+    const auto target = dir + "/" + name;
+    const auto temporary = dir + "/." + name + ".tmp" + std::to_string(::getpid());
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        throw internal_error("cannot write " + temporary + ": " + std::strerror(errno));
+    std::size_t written = 0;
+    while (written < content.size()) {
+        const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            const std::string reason = std::strerror(errno);
+            ::close(fd);
+            ::unlink(temporary.c_str());
+            throw internal_error("cannot write " + temporary + ": " + reason);
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(temporary.c_str(), target.c_str()) != 0) {
+        const std::string reason = std::strerror(errno);
+        ::unlink(temporary.c_str());
+        throw internal_error("cannot store " + target + ": " + reason);
+    }
+    fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
+std::optional<std::string> read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+bool valid_id(const std::string& id) {
+    return !id.empty() && id.size() <= 64 &&
+           id.find_first_not_of("0123456789abcdef-") == std::string::npos;
+}
+
+} // namespace
+
+std::string new_uuid() {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1)
+        throw internal_error("no randomness for a delivery id");
+    bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x40);
+    bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80);
+    char text[37];
+    std::snprintf(text, sizeof text,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", bytes[0],
+                  bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8],
+                  bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
+    return text;
+}
+
+std::string entry_json(const spool_entry& entry) {
+    const nlohmann::ordered_json document{
+        {"id", entry.id},           {"ref", entry.ref},
+        {"url", entry.url},         {"secret_env", entry.secret_env},
+        {"secret_file", entry.secret_file}, {"ca_file", entry.ca_file},
+        {"timeout_ms", entry.timeout_ms},   {"state", entry.state},
+        {"created_at", entry.created_at},   {"next_try", entry.next_try},
+        {"attempts", entry.attempts},       {"last_status", entry.last_status},
+        {"last_error", entry.last_error},   {"delivered_at", entry.delivered_at},
+        {"body", entry.body}};
+    return document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+spool_entry parse_entry(const std::string& text) {
+    try {
+        const auto document = nlohmann::json::parse(text);
+        spool_entry entry;
+        entry.id = document.at("id").get<std::string>();
+        entry.ref = document.at("ref").get<std::string>();
+        entry.url = document.at("url").get<std::string>();
+        entry.secret_env = document.value("secret_env", "");
+        entry.secret_file = document.value("secret_file", "");
+        entry.ca_file = document.value("ca_file", "");
+        entry.timeout_ms = document.value("timeout_ms", std::int64_t{5000});
+        entry.state = document.value("state", "queued");
+        entry.created_at = document.at("created_at").get<std::int64_t>();
+        entry.next_try = document.value("next_try", std::int64_t{0});
+        entry.attempts = document.value("attempts", std::int64_t{0});
+        entry.last_status = document.value("last_status", 0L);
+        entry.last_error = document.value("last_error", "");
+        entry.delivered_at = document.value("delivered_at", std::int64_t{0});
+        entry.body = document.at("body").get<std::string>();
+        if (!valid_id(entry.id))
+            throw input_error("bad delivery id");
+        return entry;
+    } catch (const nlohmann::json::exception& e) {
+        throw input_error(std::string("malformed spool entry: ") + e.what());
+    }
+}
+
+spool::spool(std::string dir) : dir_(std::move(dir)) {
+    while (dir_.size() > 1 && dir_.back() == '/')
+        dir_.pop_back();
+    make_dirs(dir_);
+    for (const char* area : areas)
+        make_dir(dir_ + "/" + area);
+}
+
+std::string spool::path(const std::string& area, const std::string& id) const {
+    return dir_ + "/" + area + "/" + id + ".json";
+}
+
+void spool::write(const std::string& area, const spool_entry& entry) const {
+    write_durably(dir_ + "/" + area, entry.id + ".json", entry_json(entry));
+}
+
+void spool::add(const spool_entry& entry) const { write("queue", entry); }
+
+std::vector<spool_entry> spool::list(const std::string& area) const {
+    std::vector<spool_entry> entries;
+    DIR* dir = ::opendir((dir_ + "/" + area).c_str());
+    if (!dir)
+        return entries;
+    while (const dirent* item = ::readdir(dir)) {
+        const std::string name = item->d_name;
+        if (name.size() < 6 || name[0] == '.' || name.compare(name.size() - 5, 5, ".json") != 0)
+            continue;
+        const auto text = read_text(dir_ + "/" + area + "/" + name);
+        if (!text)
+            continue; // retired by another process meanwhile
+        try {
+            entries.push_back(parse_entry(*text));
+        } catch (const input_error& e) {
+            log("skipped unreadable " + area + "/" + name + ": " + e.what());
+        }
+    }
+    ::closedir(dir);
+    std::sort(entries.begin(), entries.end(), [](const spool_entry& a, const spool_entry& b) {
+        return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+    });
+    return entries;
+}
+
+std::optional<claimed_entry> spool::claim(const std::string& id) const {
+    if (!valid_id(id))
+        return std::nullopt;
+    const auto lock_path = dir_ + "/queue/" + id + ".lock";
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        throw internal_error("cannot open " + lock_path + ": " + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return std::nullopt;
+    }
+    // Read only once locked: another deliverer may have retired it a moment ago.
+    const auto text = read_text(path("queue", id));
+    if (!text) {
+        ::unlink(lock_path.c_str());
+        ::close(fd);
+        return std::nullopt;
+    }
+    try {
+        return claimed_entry(*this, parse_entry(*text), fd);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+}
+
+bool spool::requeue(const std::string& id, std::int64_t now) const {
+    if (!valid_id(id))
+        return false;
+    for (const char* area : areas) {
+        const auto text = read_text(path(area, id));
+        if (!text)
+            continue;
+        auto entry = parse_entry(*text);
+        entry.state = "queued";
+        entry.next_try = now;
+        entry.attempts = 0;
+        entry.created_at = std::string(area) == "queue" ? entry.created_at : now;
+        entry.delivered_at = 0;
+        write("queue", entry);
+        if (std::string(area) != "queue")
+            ::unlink(path(area, id).c_str());
+        log("requeued " + id + " from " + area);
+        return true;
+    }
+    return false;
+}
+
+void spool::log(const std::string& line) const {
+    const auto log_path = dir_ + "/events.log";
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return; // logging must never stop a delivery
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm parts{};
+    gmtime_r(&now, &parts);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ ", &parts);
+    const std::string text = stamp + line + "\n";
+    // One write() of a short line with O_APPEND: lines of concurrent writers do not interleave.
+    [[maybe_unused]] const auto ignored = ::write(fd, text.data(), text.size());
+    ::close(fd);
+}
+
+void spool::prune_delivered(std::size_t keep) const {
+    auto delivered = list("delivered");
+    if (delivered.size() <= keep)
+        return;
+    std::sort(delivered.begin(), delivered.end(), [](const spool_entry& a, const spool_entry& b) {
+        return a.delivered_at < b.delivered_at;
+    });
+    for (std::size_t i = 0; i + keep < delivered.size(); ++i)
+        ::unlink(path("delivered", delivered[i].id).c_str());
+}
+
+claimed_entry::claimed_entry(const spool& owner, spool_entry entry, int lock_fd)
+    : owner_(&owner), entry_(std::move(entry)), lock_fd_(lock_fd) {}
+
+claimed_entry::claimed_entry(claimed_entry&& other) noexcept
+    : owner_(other.owner_), entry_(std::move(other.entry_)), lock_fd_(other.lock_fd_),
+      retired_(other.retired_) {
+    other.lock_fd_ = -1;
+}
+
+claimed_entry::~claimed_entry() {
+    if (lock_fd_ < 0)
+        return;
+    if (retired_)
+        ::unlink((owner_->dir() + "/queue/" + entry_.id + ".lock").c_str());
+    ::close(lock_fd_);
+}
+
+void claimed_entry::save() { owner_->write("queue", entry_); }
+
+void claimed_entry::retire(const std::string& area) {
+    owner_->write(area, entry_);
+    if (::unlink(owner_->path("queue", entry_.id).c_str()) != 0 && errno != ENOENT)
+        throw internal_error("cannot remove " + owner_->path("queue", entry_.id) + ": " +
+                             std::strerror(errno));
+    retired_ = true;
+}
+
+} // namespace trunkgate
