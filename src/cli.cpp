@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <ctime>
 #include <dirent.h>
-#include <sys/stat.h>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sys/stat.h>
 
 #include "trunkgate/delivery.hpp"
 #include "trunkgate/evaluate.hpp"
@@ -256,11 +256,15 @@ int cmd_policy(const io& streams, const parsed_args& parsed) {
 }
 
 int cmd_rules(const io& streams) {
+    const auto line = [&](std::string_view id, std::string_view summary) {
+        streams.out << id << std::string(18 - std::min<std::size_t>(id.size(), 17), ' ') << summary
+                    << "\n";
+    };
     for (const auto& entry : rule_table())
-        streams.out << entry.id << std::string(18 - std::min<std::size_t>(entry.id.size(), 17), ' ')
-                    << entry.summary << "\n";
-    streams.out << "policy-error" << std::string(6, ' ')
-                << "no policy, or a policy that does not load\n";
+        line(entry.id, entry.summary);
+    for (const auto& entry : commit_rule_table())
+        line(entry.id, entry.summary);
+    line("policy-error", "no policy, or a policy that does not load");
     return exit_ok;
 }
 
@@ -279,17 +283,20 @@ repository_spool open_spool(const std::string& path, const env_lookup& env) {
     }
     repository_ptr repo(raw);
     const auto dir = git_dir(repo.get());
-    repository_spool opened{path, load_policy(locate_policy(env("TRUNKGATE_POLICY"),
-                                                           config_string(repo.get(), "trunkgate.policy"), dir)),
-                            std::nullopt};
+    repository_spool opened{
+        path,
+        load_policy(locate_policy(env("TRUNKGATE_POLICY"),
+                                  config_string(repo.get(), "trunkgate.policy"), dir)),
+        std::nullopt};
     opened.queue.emplace(spool_dir_for(opened.rules_policy, dir));
     return opened;
 }
 
 bool is_git_dir(const std::string& path) {
     struct stat info {};
-    return ::stat((path + "/HEAD").c_str(), &info) == 0 && ::stat((path + "/objects").c_str(), &info) == 0 &&
-           S_ISDIR(info.st_mode) && ::stat((path + "/refs").c_str(), &info) == 0;
+    return ::stat((path + "/HEAD").c_str(), &info) == 0 &&
+           ::stat((path + "/objects").c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
+           ::stat((path + "/refs").c_str(), &info) == 0;
 }
 
 // Repositories below `root` (bare ones, and the .git of work trees), not descending into them.
@@ -331,9 +338,9 @@ int cmd_deliver(const io& streams, const parsed_args& parsed) {
             const auto report = deliver_due(*opened.queue, *client, streams.env, options);
             for (const auto& line : report.lines)
                 streams.out << printable(path) << ": " << line << "\n";
-            streams.out << printable(path) << ": " << report.delivered << " delivered, " << report.retrying
-                        << " retrying, " << report.failed << " failed, " << report.dead << " dead, "
-                        << report.busy << " busy\n";
+            streams.out << printable(path) << ": " << report.delivered << " delivered, "
+                        << report.retrying << " retrying, " << report.failed << " failed, "
+                        << report.dead << " dead, " << report.busy << " busy\n";
             if (report.retrying || report.failed || report.dead)
                 status = std::max<int>(status, exit_rejected);
         } catch (const policy_error& e) {
@@ -344,7 +351,9 @@ int cmd_deliver(const io& streams, const parsed_args& parsed) {
     return status;
 }
 
-std::string format_time(std::int64_t time) { return time ? iso8601(time, 0) : ""; }
+std::string format_time(std::int64_t time) {
+    return time ? iso8601(time, 0) : "";
+}
 
 int cmd_events(const io& streams, const parsed_args& parsed) {
     const auto opened = open_spool(option(parsed, "--repo").value_or("."), streams.env);
@@ -353,7 +362,8 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
             throw usage_error("usage: trunkgate events redeliver [--repo DIR] ID");
         const auto& id = parsed.positionals[1];
         if (!opened.queue->requeue(id, static_cast<std::int64_t>(std::time(nullptr)))) {
-            streams.err << "trunkgate: no event " << printable(id) << " in " << opened.queue->dir() << "\n";
+            streams.err << "trunkgate: no event " << printable(id) << " in " << opened.queue->dir()
+                        << "\n";
             return exit_usage;
         }
         streams.out << "queued " << id << " again; `trunkgate deliver` sends it\n";
@@ -371,11 +381,16 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
     if (format == "json") {
         auto events = nlohmann::ordered_json::array();
         for (const auto& entry : listed)
-            events.push_back({{"id", entry.id}, {"state", entry.state}, {"ref", entry.ref},
-                              {"endpoint", redact_url(entry.url)}, {"attempts", entry.attempts},
-                              {"created_at", format_time(entry.created_at)},
-                              {"next_try", entry.state == "queued" ? format_time(entry.next_try) : ""},
-                              {"last_status", entry.last_status}, {"last_error", entry.last_error}});
+            events.push_back(
+                {{"id", entry.id},
+                 {"state", entry.state},
+                 {"ref", entry.ref},
+                 {"endpoint", redact_url(entry.url)},
+                 {"attempts", entry.attempts},
+                 {"created_at", format_time(entry.created_at)},
+                 {"next_try", entry.state == "queued" ? format_time(entry.next_try) : ""},
+                 {"last_status", entry.last_status},
+                 {"last_error", entry.last_error}});
         streams.out << nlohmann::ordered_json{{"events", events}, {"delivered", delivered}}.dump(
                            -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                     << "\n";
@@ -385,9 +400,11 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
         streams.out << entry.id << "  " << entry.state << "  attempts " << entry.attempts << "  "
                     << printable(entry.ref) << "  " << printable(redact_url(entry.url))
                     << (entry.state == "queued" ? "  next " + format_time(entry.next_try) : "")
-                    << (entry.last_error.empty() ? "" : "  last error: " + printable(entry.last_error))
+                    << (entry.last_error.empty() ? ""
+                                                 : "  last error: " + printable(entry.last_error))
                     << "\n";
-    streams.out << listed.size() << " waiting, failed or dead; " << delivered << " delivered (the most recent kept)\n";
+    streams.out << listed.size() << " waiting, failed or dead; " << delivered
+                << " delivered (the most recent kept)\n";
     return exit_ok;
 }
 

@@ -28,6 +28,7 @@ std::vector<std::size_t> matching_refs(const push_view& push, const commit_walk_
 }
 
 new_commit_set list_new_commits(git_repository* repo, const push_view& push,
+                                const commit_walk_options& options,
                                 const std::vector<std::size_t>& refs) {
     git_revwalk* raw = nullptr;
     check(git_revwalk_new(&raw, repo), "start a history walk");
@@ -36,7 +37,9 @@ new_commit_set list_new_commits(git_repository* repo, const push_view& push,
           "sort the walk");
     for (const auto index : refs)
         check(git_revwalk_push(walk.get(), &*push.refs[index].new_target.commit), "walk a new tip");
-    hide_existing_refs(repo, walk.get(), push.context.developer_clone);
+    // Only refs the commit rules cover count as "already checked": a commit that came in through
+    // a ref outside [commits].refs is judged when it first reaches one inside.
+    hide_existing_refs(repo, walk.get(), push.context.developer_clone, options.refs);
     new_commit_set set;
     git_oid id;
     int rc;
@@ -234,7 +237,7 @@ void for_each_new_commit(git_repository* repo, const push_view& push,
     const auto refs = matching_refs(push, options);
     if (refs.empty())
         return;
-    auto set = list_new_commits(repo, push, refs);
+    auto set = list_new_commits(repo, push, options, refs);
     attribute_to_refs(push, refs, set);
     git_odb* odb_raw = nullptr;
     check(git_repository_odb(&odb_raw, repo), "open the object database");

@@ -46,7 +46,8 @@ std::int64_t backoff_seconds(std::int64_t attempts, double jitter) {
     for (std::int64_t i = 1; i < attempts && delay < cap; ++i)
         delay *= 2;
     delay = std::min(delay, cap);
-    return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(delay) * (0.75 + jitter / 2)));
+    return std::max<std::int64_t>(
+        1, static_cast<std::int64_t>(static_cast<double>(delay) * (0.75 + jitter / 2)));
 }
 
 namespace {
@@ -93,7 +94,8 @@ http_request request_for(const spool_entry& entry, const std::string& secret) {
                        "X-Trunkgate-Delivery: " + entry.id,
                        "Expect:"};
     if (!secret.empty())
-        request.headers.push_back("X-Hub-Signature-256: sha256=" + hmac_sha256_hex(secret, entry.body));
+        request.headers.push_back("X-Hub-Signature-256: sha256=" +
+                                  hmac_sha256_hex(secret, entry.body));
     return request;
 }
 
@@ -102,7 +104,8 @@ enum class outcome { delivered, retry, permanent };
 outcome classify(const http_response& response) {
     if (response.status >= 200 && response.status < 300)
         return outcome::delivered;
-    if (response.status == 0 || response.status == 408 || response.status == 429 || response.status >= 500)
+    if (response.status == 0 || response.status == 408 || response.status == 429 ||
+        response.status >= 500)
         return outcome::retry;
     return outcome::permanent; // other 4xx, and redirects, which are never followed
 }
@@ -137,8 +140,8 @@ void attempt(claimed_entry& claimed, http_client& client, const env_lookup& env,
         entry.delivered_at = options.now;
         claimed.retire("delivered");
         ++report.delivered;
-        report.lines.push_back("delivered " + entry.id + " " + entry.ref + " to " + target + " (HTTP " +
-                               std::to_string(response.status) + ")");
+        report.lines.push_back("delivered " + entry.id + " " + entry.ref + " to " + target +
+                               " (HTTP " + std::to_string(response.status) + ")");
         queue.log(report.lines.back());
         return;
     }
@@ -147,10 +150,12 @@ void attempt(claimed_entry& claimed, http_client& client, const env_lookup& env,
         entry.state = "failed";
         ++report.failed;
         report.lines.push_back("failed " + entry.id + " " + entry.ref + " at " + target + ": " +
-                               entry.last_error + " (kept; `trunkgate events redeliver " + entry.id +
-                               "` sends it again)");
+                               entry.last_error + " (kept; `trunkgate events redeliver " +
+                               entry.id + "` sends it again)");
     } else {
-        entry.next_try = options.now + backoff_seconds(entry.attempts, std::uniform_real_distribution<>(0, 1)(random));
+        entry.next_try =
+            options.now +
+            backoff_seconds(entry.attempts, std::uniform_real_distribution<>(0, 1)(random));
         ++report.retrying;
         report.lines.push_back("will retry " + entry.id + " " + entry.ref + " at " + target + ": " +
                                entry.last_error);
@@ -166,11 +171,12 @@ delivery_report deliver_due(const spool& queue, http_client& client, const env_l
     delivery_report report;
     std::mt19937_64 random(std::random_device{}());
     for (const auto& listed : queue.list("queue")) {
-        if (!options.only_ids.empty() &&
-            std::find(options.only_ids.begin(), options.only_ids.end(), listed.id) == options.only_ids.end())
+        if (!options.only_ids.empty() && std::find(options.only_ids.begin(), options.only_ids.end(),
+                                                   listed.id) == options.only_ids.end())
             continue;
         const bool expired = options.now - listed.created_at > options.max_age_hours * 3600;
-        if (!expired && (listed.state == "failed" || (!options.ignore_schedule && listed.next_try > options.now)))
+        if (!expired && (listed.state == "failed" ||
+                         (!options.ignore_schedule && listed.next_try > options.now)))
             continue;
         auto claimed = queue.claim(listed.id);
         if (!claimed) {
@@ -181,7 +187,8 @@ delivery_report deliver_due(const spool& queue, http_client& client, const env_l
             claimed->retire("dead");
             ++report.dead;
             report.lines.push_back("gave up on " + listed.id + " " + listed.ref + " after " +
-                                   std::to_string(options.max_age_hours) + " hours (moved to dead/; last error: " +
+                                   std::to_string(options.max_age_hours) +
+                                   " hours (moved to dead/; last error: " +
                                    (listed.last_error.empty() ? "none" : listed.last_error) + ")");
             queue.log(report.lines.back());
             continue;

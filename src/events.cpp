@@ -52,7 +52,8 @@ std::string fill(std::string text, std::string_view placeholder, const std::stri
     return text;
 }
 
-json url_or_null(const std::string& url_template, std::string_view placeholder, const std::string& value) {
+json url_or_null(const std::string& url_template, std::string_view placeholder,
+                 const std::string& value) {
     if (url_template.empty())
         return nullptr;
     return fill(url_template, placeholder, value);
@@ -66,15 +67,19 @@ json person(const git_signature* signature) {
             {"date", iso8601(signature->when.time, signature->when.offset)}};
 }
 
-json commit_json(git_repository* repo, const policy& rules_policy, const git_oid& id, bool distinct) {
+json commit_json(git_repository* repo, const policy& rules_policy, const git_oid& id,
+                 bool distinct) {
     const auto commit = find_commit(repo, id);
     if (!commit)
         throw internal_error("commit " + to_hex(id) + " is missing");
     json added = json::array(), removed = json::array(), modified = json::array();
-    diff_commit(repo, commit->get(), [&](tree_change change, const std::string& path, const git_tree_entry*) {
-        (change == tree_change::added ? added : change == tree_change::removed ? removed : modified)
-            .push_back(path);
-    });
+    diff_commit(repo, commit->get(),
+                [&](tree_change change, const std::string& path, const git_tree_entry*) {
+                    (change == tree_change::added     ? added
+                     : change == tree_change::removed ? removed
+                                                      : modified)
+                        .push_back(path);
+                });
     const auto* author = git_commit_author(commit->get());
     const char* message = git_commit_message_raw(commit->get());
     const auto hex = to_hex(id);
@@ -102,7 +107,8 @@ revwalk_ptr new_walk(git_repository* repo, const git_oid& tip) {
 
 // Refs as they were before the push: every ref the push did not touch, and the old values of
 // the ones it updated (post-receive runs after git has moved them).
-void hide_pre_push_refs(git_repository* repo, git_revwalk* walk, const std::vector<ref_update>& updates) {
+void hide_pre_push_refs(git_repository* repo, git_revwalk* walk,
+                        const std::vector<ref_update>& updates) {
     std::set<std::string, std::less<>> updated;
     for (const auto& update : updates)
         updated.insert(update.ref);
@@ -181,7 +187,8 @@ struct listed_commits {
     std::int64_t total = 0;
 };
 
-listed_commits list_pushed(git_repository* repo, const git_oid& tip, const std::optional<git_oid>& old_tip,
+listed_commits list_pushed(git_repository* repo, const git_oid& tip,
+                           const std::optional<git_oid>& old_tip,
                            const std::vector<ref_update>& updates, std::int64_t max_commits) {
     auto walk = new_walk(repo, tip);
     if (old_tip)
@@ -212,7 +219,8 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
     bool forced = false;
     if (kind != update_kind::remove && new_commit) {
         const auto exclude = kind == update_kind::update ? old_commit : std::nullopt;
-        const auto listed = list_pushed(repo, *new_commit, exclude, updates, rules_policy.events.max_commits);
+        const auto listed =
+            list_pushed(repo, *new_commit, exclude, updates, rules_policy.events.max_commits);
         total = listed.total;
         const auto fresh = new_to_repository(repo, *new_commit, updates);
         for (auto it = listed.newest_first.rbegin(); it != listed.newest_first.rend(); ++it) {
@@ -222,7 +230,8 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
         head_commit = commits.empty() || commits.back()["id"] != to_hex(*new_commit)
                           ? commit_json(repo, rules_policy, *new_commit, false)
                           : commits.back();
-        forced = kind == update_kind::update && old_commit && !is_ancestor(repo, *old_commit, *new_commit);
+        forced = kind == update_kind::update && old_commit &&
+                 !is_ancestor(repo, *old_commit, *new_commit);
     }
     const auto full_name = repository_full_name(rules_policy, context.git_dir);
     json options = json::array();
@@ -238,10 +247,11 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
             {"deleted", kind == update_kind::remove},
             {"forced", forced},
             {"base_ref", nullptr},
-            {"compare", rules_policy.repository.compare_url.empty()
-                            ? json(nullptr)
-                            : json(fill(fill(rules_policy.repository.compare_url, "{before}", update.old_hex),
-                                        "{after}", update.new_hex))},
+            {"compare",
+             rules_policy.repository.compare_url.empty()
+                 ? json(nullptr)
+                 : json(fill(fill(rules_policy.repository.compare_url, "{before}", update.old_hex),
+                             "{after}", update.new_hex))},
             {"commits", std::move(commits)},
             {"head_commit", std::move(head_commit)},
             {"total_commits", total},
@@ -251,7 +261,8 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
              {{"name", full_name.substr(full_name.find_last_of('/') + 1)},
               {"full_name", full_name},
               {"default_branch", rules_policy.trunk_branch},
-              {"url", rules_policy.repository.url.empty() ? json(nullptr) : json(rules_policy.repository.url)}}},
+              {"url", rules_policy.repository.url.empty() ? json(nullptr)
+                                                          : json(rules_policy.repository.url)}}},
             {"push_options", std::move(options)},
             {"ci_skip", ci_skip}};
 }

@@ -5,6 +5,7 @@
 #include <queue>
 
 #include "trunkgate/git.hpp"
+#include "trunkgate/glob.hpp"
 
 namespace trunkgate {
 
@@ -213,7 +214,26 @@ branch_measure measure_branch(git_repository* repo, const git_oid& tip, const gi
 
 // Not git_revwalk_hide_glob: libgit2 matches its glob with WM_PATHNAME, so "refs/*" would
 // reach no ref below refs/heads/ and hide nothing.
-void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone) {
+namespace {
+
+// The name a ref has on the server: refs/remotes/origin/x is the server's refs/heads/x.
+std::optional<std::string> server_name(std::string_view name, bool developer_clone) {
+    if (!developer_clone)
+        return std::string(name);
+    if (name.rfind("refs/tags/", 0) == 0)
+        return std::string(name);
+    if (name.rfind("refs/remotes/", 0) != 0)
+        return std::nullopt;
+    const auto slash = name.find('/', 13);
+    if (slash == std::string_view::npos)
+        return std::nullopt;
+    return "refs/heads/" + std::string(name.substr(slash + 1));
+}
+
+} // namespace
+
+void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone,
+                        const std::vector<std::string>& only) {
     git_reference_iterator* raw = nullptr;
     check(git_reference_iterator_new(&raw, repo), "list refs");
     reference_iterator_ptr refs(raw);
@@ -221,9 +241,8 @@ void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_
     int rc;
     while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
         reference_ptr ref(ref_raw);
-        const std::string_view name = git_reference_name(ref.get());
-        if (developer_clone && name.rfind("refs/remotes/", 0) != 0 &&
-            name.rfind("refs/tags/", 0) != 0)
+        const auto name = server_name(git_reference_name(ref.get()), developer_clone);
+        if (!name || (!only.empty() && !glob_match_any(only, *name)))
             continue;
         git_object* peeled_raw = nullptr;
         if (git_reference_peel(&peeled_raw, ref.get(), GIT_OBJECT_COMMIT) != 0) {
@@ -248,7 +267,7 @@ merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
     if (exclude)
         check(git_revwalk_hide(walk.get(), &*exclude), "hide the old tip");
     else
-        hide_existing_refs(repo, walk.get(), developer_clone);
+        hide_existing_refs(repo, walk.get(), developer_clone, {});
     merge_commits merges;
     git_oid id;
     int rc;

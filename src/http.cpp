@@ -30,7 +30,8 @@ class curl_client final : public http_client {
         curl_easy_setopt(handle_, CURLOPT_URL, request.url.c_str());
         curl_easy_setopt(handle_, CURLOPT_POST, 1L);
         curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, request.body.data());
-        curl_easy_setopt(handle_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(handle_, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.body.size()));
         curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, request.timeout_ms);
         curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, request.timeout_ms);
@@ -63,7 +64,9 @@ class curl_client final : public http_client {
 
 } // namespace
 
-std::unique_ptr<http_client> make_curl_client() { return std::make_unique<curl_client>(); }
+std::unique_ptr<http_client> make_curl_client() {
+    return std::make_unique<curl_client>();
+}
 
 std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
     unsigned char digest[EVP_MAX_MD_SIZE];

@@ -43,7 +43,7 @@ std::string translate(std::string_view glob) {
             }
             std::string set(glob.substr(i + 1, close - i - 1));
             if (!set.empty() && set[0] == '!')
-                set[0] = '^';
+                set.replace(0, 1, "^/"); // a negated class never matches the separator
             regex += "[" + set + "]";
             i = close;
         } else if (c == '\\' && i + 1 < glob.size()) {
@@ -122,8 +122,8 @@ const std::vector<std::string>& secret_file_globs() {
         ".htpasswd",
         ".s3cfg",
         ".dockercfg",
-        ".docker/config.json",
-        ".aws/credentials",
+        "**/.docker/config.json",
+        "**/.aws/credentials",
         ".env",
         "*.tfstate",
         "*.tfstate.backup",

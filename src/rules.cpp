@@ -1,5 +1,6 @@
 #include "trunkgate/rules.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "trunkgate/git.hpp"
@@ -263,9 +264,14 @@ std::string commit_label(const commit_facts& commit) {
            (commit.subject.size() > 80 ? "..." : "") + "\"";
 }
 
-std::string reword_hint() {
-    return "reword it: git commit --amend (last commit) or git rebase -i " + std::string(remote) +
-           "/<trunk> and mark the commit 'reword', then push again";
+// origin/main: where the developer's commits are replayed onto.
+std::string upstream(const push_view& push) {
+    return std::string(remote) + "/" + shell_quote(push.rules_policy.trunk_branch);
+}
+
+std::string reword_hint(const push_view& push) {
+    return "reword it: git commit --amend (last commit) or git rebase -i " + upstream(push) +
+           " and mark the commit 'reword', then push again";
 }
 
 // Code points, so a subject in any script is measured the way a person counts it.
@@ -276,18 +282,27 @@ std::int64_t utf8_length(std::string_view text) {
     return count;
 }
 
+// The message without the newlines git ends it with, so `$` in a pattern means the end of the
+// text a person wrote.
+std::string_view trimmed_message(std::string_view message) {
+    while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
+        message.remove_suffix(1);
+    return message;
+}
+
 void check_commit_message(const push_view& push, const commit_facts& commit, finding_sink& out) {
     const auto& rules_policy = *push.rules_policy.commits;
-    if (rules_policy.message_pattern && !rules_policy.message_pattern->search(commit.message)) {
+    const auto message = trimmed_message(commit.message);
+    if (rules_policy.message_pattern && !rules_policy.message_pattern->search(message)) {
         auto found = make_commit_finding("commit-message", commit);
         found.message = "commit " + commit_label(commit) + ": message does not match " +
                         rules_policy.message_pattern->source;
-        found.hint = reword_hint();
+        found.hint = reword_hint(push);
         out.add(std::move(found));
     }
     if (rules_policy.message_forbidden_pattern) {
         re2::StringPiece matched;
-        const re2::StringPiece text(commit.message.data(), commit.message.size());
+        const re2::StringPiece text(message.data(), message.size());
         if (rules_policy.message_forbidden_pattern->regex->Match(text, 0, text.size(),
                                                                  RE2::UNANCHORED, &matched, 1)) {
             auto found = make_commit_finding("commit-message", commit);
@@ -295,8 +310,8 @@ void check_commit_message(const push_view& push, const commit_facts& commit, fin
                             std::string(matched.data(), std::min<std::size_t>(matched.size(), 40)) +
                             "\", which matches the forbidden pattern " +
                             rules_policy.message_forbidden_pattern->source;
-            found.hint = "squash or reword it before it reaches the server: git rebase -i " +
-                         std::string(remote) + "/<trunk>";
+            found.hint =
+                "squash or reword it before it reaches the server: git rebase -i " + upstream(push);
             out.add(std::move(found));
         }
     }
@@ -308,7 +323,7 @@ void check_commit_message(const push_view& push, const commit_facts& commit, fin
         found.message = "commit " + commit_label(commit) + ": subject line is " +
                         std::to_string(length) + " characters (limit " +
                         std::to_string(*rules_policy.max_subject_length) + ")";
-        found.hint = "shorten the first line and move details to the body; " + reword_hint();
+        found.hint = "shorten the first line and move details to the body; " + reword_hint(push);
         out.add(std::move(found));
     }
 }
@@ -330,9 +345,7 @@ void check_author_email(const push_view& push, const commit_facts& commit, findi
                 push.rules_policy.commits->author_email_pattern, commit,
                 "set your address and rewrite the authors: git config user.email <you@your.domain> "
                 "&& git rebase " +
-                    std::string(remote) +
-                    "/<trunk> --exec 'git commit --amend "
-                    "--no-edit --reset-author'",
+                    upstream(push) + " --exec 'git commit --amend --no-edit --reset-author'",
                 out);
 }
 
@@ -341,7 +354,7 @@ void check_committer_email(const push_view& push, const commit_facts& commit, fi
                 push.rules_policy.commits->committer_email_pattern, commit,
                 "set your address and re-commit: git config user.email <you@your.domain> && "
                 "git rebase --force-rebase " +
-                    std::string(remote) + "/<trunk>",
+                    upstream(push),
                 out);
 }
 
@@ -359,10 +372,10 @@ std::string size_text(std::int64_t bytes) {
     return text;
 }
 
-std::string remove_path_hint(const std::string& path) {
+std::string remove_path_hint(const push_view& push, const std::string& path) {
     return "remove it from the commit that adds it: git rm --cached -- " + shell_quote(path) +
-           " and git commit --amend (or git rebase -i " + std::string(remote) +
-           "/<trunk> to edit an older commit), then push again";
+           " and git commit --amend (or git rebase -i " + upstream(push) +
+           " to edit an older commit), then push again";
 }
 
 void check_file_size(const push_view& push, const commit_facts& commit, finding_sink& out) {
@@ -377,7 +390,7 @@ void check_file_size(const push_view& push, const commit_facts& commit, finding_
         found.limit = *limit;
         found.message = "commit " + commit_label(commit) + " adds " + entry.path + " (" +
                         size_text(*entry.size) + ", limit " + size_text(*limit) + ")";
-        found.hint = remove_path_hint(entry.path) + "; keep large files out of git";
+        found.hint = remove_path_hint(push, entry.path) + "; keep large files out of git";
         out.add(std::move(found));
     }
 }
@@ -397,7 +410,7 @@ void check_forbidden_path(const push_view& push, const commit_facts& commit, fin
         auto found = make_commit_finding("forbidden-path", commit);
         found.message =
             "commit " + commit_label(commit) + " adds " + entry.path + ", which matches " + reason;
-        found.hint = remove_path_hint(entry.path) +
+        found.hint = remove_path_hint(push, entry.path) +
                      "; if it holds a secret, rotate it: it has left your machine";
         out.add(std::move(found));
     }
@@ -503,7 +516,11 @@ findings run_rules(git_repository* repo, const push_view& push) {
         for (const auto& entry : rule_table())
             entry.check(push, ref, out);
     const auto& commits = push.rules_policy.commits;
-    if (commits && commits->any()) {
+    const bool any_on = std::any_of(
+        commit_rule_table().begin(), commit_rule_table().end(), [&](const commit_rule& entry) {
+            return push.rules_policy.level_of(entry.id, level::block) != level::off;
+        });
+    if (commits && commits->any() && any_on) {
         commit_walk_options options;
         options.refs = commits->refs;
         options.diffs = commits->max_file_size || commits->forbidden_paths.regex ||

@@ -29,7 +29,8 @@ void make_dir(const std::string& path) {
 }
 
 void make_dirs(const std::string& path) {
-    for (auto slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+    for (auto slash = path.find('/', 1); slash != std::string::npos;
+         slash = path.find('/', slash + 1))
         make_dir(path.substr(0, slash));
     make_dir(path);
 }
@@ -104,15 +105,21 @@ std::string new_uuid() {
 }
 
 std::string entry_json(const spool_entry& entry) {
-    const nlohmann::ordered_json document{
-        {"id", entry.id},           {"ref", entry.ref},
-        {"url", entry.url},         {"secret_env", entry.secret_env},
-        {"secret_file", entry.secret_file}, {"ca_file", entry.ca_file},
-        {"timeout_ms", entry.timeout_ms},   {"state", entry.state},
-        {"created_at", entry.created_at},   {"next_try", entry.next_try},
-        {"attempts", entry.attempts},       {"last_status", entry.last_status},
-        {"last_error", entry.last_error},   {"delivered_at", entry.delivered_at},
-        {"body", entry.body}};
+    const nlohmann::ordered_json document{{"id", entry.id},
+                                          {"ref", entry.ref},
+                                          {"url", entry.url},
+                                          {"secret_env", entry.secret_env},
+                                          {"secret_file", entry.secret_file},
+                                          {"ca_file", entry.ca_file},
+                                          {"timeout_ms", entry.timeout_ms},
+                                          {"state", entry.state},
+                                          {"created_at", entry.created_at},
+                                          {"next_try", entry.next_try},
+                                          {"attempts", entry.attempts},
+                                          {"last_status", entry.last_status},
+                                          {"last_error", entry.last_error},
+                                          {"delivered_at", entry.delivered_at},
+                                          {"body", entry.body}};
     return document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
@@ -159,7 +166,9 @@ void spool::write(const std::string& area, const spool_entry& entry) const {
     write_durably(dir_ + "/" + area, entry.id + ".json", entry_json(entry));
 }
 
-void spool::add(const spool_entry& entry) const { write("queue", entry); }
+void spool::add(const spool_entry& entry) const {
+    write("queue", entry);
+}
 
 std::vector<spool_entry> spool::list(const std::string& area) const {
     std::vector<spool_entry> entries;
@@ -278,7 +287,9 @@ claimed_entry::~claimed_entry() {
     ::close(lock_fd_);
 }
 
-void claimed_entry::save() { owner_->write("queue", entry_); }
+void claimed_entry::save() {
+    owner_->write("queue", entry_);
+}
 
 void claimed_entry::retire(const std::string& area) {
     owner_->write(area, entry_);

@@ -271,10 +271,20 @@ TEST_CASE("commits: each new commit is read once, and only new ones", "[commits]
         REQUIRE(result.found.size() == 1);
         CHECK(result.found[0].commit == second);
     }
+    SECTION(
+        "a commit that came in through an uncovered ref is judged when it reaches a covered one") {
+        fixture.sandbox.git({"update-ref", "refs/heads/scratch", second});
+        const auto result = fixture.judge("refs = ['refs/heads/main']\n" + rule,
+                                          {{fixture.base, second, "refs/heads/main"}});
+        CHECK(result.found.size() == 2);
+        // Under the default refs, scratch is covered: its commits count as already judged.
+        CHECK(fixture.judge(rule, {{fixture.base, second, "refs/heads/main"}}).found.empty());
+    }
     SECTION("refs outside [commits].refs are not read") {
         CHECK(fixture.judge(rule, {{zero, second, "refs/tags/v1"}}).found.empty());
+        // With only tags covered, main's commit has never been judged either: all three are read.
         CHECK(fixture.judge("refs = ['refs/tags/*']\n" + rule, {{zero, second, "refs/tags/v1"}})
-                  .found.size() == 2);
+                  .found.size() == 3);
     }
 }
 

@@ -58,7 +58,9 @@ struct commit_walk_options {
 };
 
 /// Visits, oldest first, every commit reachable from the new tip of an updated ref matching
-/// `options.refs` and from no ref that existed before the push (see hide_existing_refs). Each
+/// `options.refs` and from no ref matching `options.refs` that existed before the push (see
+/// hide_existing_refs): a commit that arrived through another ref is judged when it first
+/// reaches a covered one. Each
 /// commit is visited once even when several refs add it. Throws libgit2_error.
 void for_each_new_commit(git_repository* repo, const push_view& push,
                          const commit_walk_options& options,

@@ -22,10 +22,10 @@ std::vector<spool_entry> enqueue_events(const spool& queue, const events_policy&
 
 struct delivery_options {
     std::int64_t now = 0;
-    std::int64_t max_age_hours = 72;     ///< undelivered longer than this: moved to dead/
-    std::size_t delivered_kept = 1000;   ///< delivered/ keeps the most recent ones
-    std::vector<std::string> only_ids;   ///< when not empty, deliver just these
-    bool ignore_schedule = false;        ///< attempt even before next_try (inline delivery)
+    std::int64_t max_age_hours = 72;   ///< undelivered longer than this: moved to dead/
+    std::size_t delivered_kept = 1000; ///< delivered/ keeps the most recent ones
+    std::vector<std::string> only_ids; ///< when not empty, deliver just these
+    bool ignore_schedule = false;      ///< attempt even before next_try (inline delivery)
 };
 
 /// What one delivery run did, with one line per attempt for people.

@@ -44,9 +44,12 @@ struct branch_measure {
 branch_measure measure_branch(git_repository* repo, const git_oid& tip, const git_oid& trunk,
                               const branch_limits& limits);
 
-/// Hides from `walk` every ref that existed before the push: all refs on the server, or only the
-/// remote-tracking refs and tags in a developer's clone. Throws libgit2_error.
-void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone);
+/// Hides from `walk` every ref that existed before the push: all refs on the server, or, in a
+/// developer's clone, the remote-tracking refs (as the server's refs/heads/...) and tags. With
+/// `only` not empty, just the refs whose (server) names match one of those globs. Throws
+/// libgit2_error.
+void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone,
+                        const std::vector<std::string>& only);
 
 /// A commit named in a message: its id and subject line.
 struct commit_summary {

@@ -12,20 +12,20 @@
 namespace trunkgate {
 
 struct spool_entry {
-    std::string id;           ///< delivery id (UUID v4): X-GitHub-Delivery, the same on every retry
+    std::string id; ///< delivery id (UUID v4): X-GitHub-Delivery, the same on every retry
     std::string ref;
-    std::string url;          ///< endpoint URL as configured (redact before showing)
-    std::string secret_env;   ///< names where the secret comes from; never the secret itself
+    std::string url;        ///< endpoint URL as configured (redact before showing)
+    std::string secret_env; ///< names where the secret comes from; never the secret itself
     std::string secret_file;
     std::string ca_file;
     std::int64_t timeout_ms = 5000;
-    std::string body;         ///< the exact bytes to send
+    std::string body; ///< the exact bytes to send
     std::int64_t created_at = 0;
     std::int64_t next_try = 0;
     std::int64_t attempts = 0;
     std::string state = "queued"; ///< queued | failed (a permanent 4xx; waits for redelivery)
     std::string last_error;
-    long last_status = 0;         ///< HTTP status of the last attempt, 0 when none came back
+    long last_status = 0; ///< HTTP status of the last attempt, 0 when none came back
     std::int64_t delivered_at = 0;
 };
 
