@@ -78,6 +78,9 @@ TEST_CASE("commits: path globs are gitignore-style", "[commits]") {
     CHECK(globs.match("doc/a.txt") == "doc/*.txt");
     CHECK_FALSE(globs.match("doc/sub/a.txt"));
     CHECK(globs.match("a.cfg") == "[ab].cfg");
+    CHECK_FALSE(compile_path_patterns({"c[!a]b.txt"}).match("c/b.txt"));
+    CHECK(compile_path_patterns({"c[!a]b.txt"}).match("cxb.txt"));
+    CHECK(compile_path_patterns(secret_file_globs()).match("deploy/.aws/credentials"));
     CHECK_FALSE(globs.match("c.cfg"));
     CHECK_FALSE(compile_path_patterns({}).match("anything"));
     const auto secrets = compile_path_patterns(secret_file_globs());
@@ -127,6 +130,10 @@ TEST_CASE("commits: commit-message", "[commits]") {
     SECTION("a good message passes") {
         const auto tip = fixture.commit_file("feat(ui): add menu", "a.txt", "a");
         CHECK(rule_ids(fixture.judge_tip(conventional, tip)).empty());
+    }
+    SECTION("$ anchors at the end of what was written, not after git's final newline") {
+        const auto tip = fixture.commit_file("feat: one line", "a.txt", "a");
+        CHECK(fixture.judge_tip("message_pattern = '^feat: .+$'\n", tip).found.empty());
     }
     SECTION("a message outside the pattern") {
         const auto tip = fixture.commit_file("added stuff", "a.txt", "a");
