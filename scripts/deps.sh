@@ -5,6 +5,8 @@ trunkgate_packages=(
     g++ cmake make pkg-config git
     libgit2-dev libcurl4-openssl-dev nlohmann-json3-dev libtomlplusplus-dev catch2 libre2-dev libssl-dev
 )
+# Peers the end-to-end tests start on loopback (scripts/test passes these to trunkgate_install_packages).
+trunkgate_test_packages=(webhook)
 
 trunkgate_install_packages() {
     local missing=()

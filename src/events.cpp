@@ -234,6 +234,7 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
                  !is_ancestor(repo, *old_commit, *new_commit);
     }
     const auto full_name = repository_full_name(rules_policy, context.git_dir);
+    const json pusher = context.pusher.empty() ? json(nullptr) : json(context.pusher);
     json options = json::array();
     bool ci_skip = false;
     for (const auto& option : context.push_options) {
@@ -255,8 +256,8 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
             {"commits", std::move(commits)},
             {"head_commit", std::move(head_commit)},
             {"total_commits", total},
-            {"pusher", {{"name", context.pusher}, {"email", nullptr}}},
-            {"sender", {{"login", context.pusher}}},
+            {"pusher", {{"name", pusher}, {"email", nullptr}}},
+            {"sender", {{"login", pusher}}},
             {"repository",
              {{"name", full_name.substr(full_name.find_last_of('/') + 1)},
               {"full_name", full_name},
