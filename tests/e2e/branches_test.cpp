@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <sstream>
 
 #include "support/sandbox.hpp"
 
@@ -94,6 +95,41 @@ TEST_CASE("branches: a branch more than max_behind commits behind main is reject
 
         CHECK(pushed.status == 0);
         CHECK(sandbox.server_rev("refs/heads/feature/recent") == tip);
+        CHECK_THAT(pushed.err, !Contains("[up-to-date]"));
+    }
+}
+
+TEST_CASE("branches: a rebase that keeps old committer dates is measured right",
+          "[e2e][branches][up-to-date][clock]") {
+    git_sandbox sandbox;
+    const auto base = publish_main(sandbox, 1, days_ago(10)).back();
+    branch_from(sandbox, "feature/rebased", base);
+    sandbox.commit("feat: written five days ago", "rebased.txt", days_ago(5));
+    REQUIRE(sandbox.git({"checkout", "-q", "main"}).status == 0);
+    const auto main_tip = publish_main(sandbox, 4, days_ago(1)).back();
+    sandbox.install("[branches]\nmax_behind = 3\n");
+    REQUIRE(sandbox.git({"checkout", "-q", "feature/rebased"}).status == 0);
+
+    SECTION("not rebased: 4 behind, rejected") {
+        const auto pushed = sandbox.push({"origin", "feature/rebased"});
+        CHECK(pushed.status != 0);
+        CHECK_THAT(pushed.err, Contains("4 commits behind main (limit 3)"));
+    }
+    SECTION("rebased with --committer-date-is-author-date: 0 behind, accepted") {
+        REQUIRE(sandbox.git({"rebase", "-q", "--committer-date-is-author-date", "main"}).status ==
+                0);
+        const auto tip = sandbox.clone_rev("HEAD");
+        REQUIRE(sandbox.clone_rev("HEAD~1") == main_tip);
+        // The tip's committer date is days older than its parent's: dates run backwards.
+        const auto dates = sandbox.git({"log", "-2", "--format=%ct"});
+        std::istringstream in(dates.out);
+        long long tip_time = 0, parent_time = 0;
+        in >> tip_time >> parent_time;
+        REQUIRE(tip_time < parent_time - 3 * 86400);
+
+        const auto pushed = sandbox.push({"origin", "feature/rebased"});
+        CHECK(pushed.status == 0);
+        CHECK(sandbox.server_rev("refs/heads/feature/rebased") == tip);
         CHECK_THAT(pushed.err, !Contains("[up-to-date]"));
     }
 }

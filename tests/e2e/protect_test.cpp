@@ -183,3 +183,41 @@ TEST_CASE("protect: a merge commit pushed to a linear-history main is rejected b
         CHECK_THAT(pushed.err, !Contains("trunkgate:"));
     }
 }
+
+TEST_CASE("protect: creating a protected ref judges only the merges it adds",
+          "[e2e][protect][linear-history]") {
+    git_sandbox sandbox;
+    // A merge that reached main before trunkgate was installed.
+    sandbox.commit("feat: base", "", days_ago(1));
+    REQUIRE(sandbox.git({"checkout", "-q", "-b", "feature/old"}).status == 0);
+    sandbox.commit("feat: old topic", "old.txt", days_ago(0.9));
+    REQUIRE(sandbox.git({"checkout", "-q", "main"}).status == 0);
+    sandbox.commit("feat: main meanwhile", "main.txt", days_ago(0.8));
+    const auto old_merge = sandbox.merge("feature/old", "Merge feature/old", days_ago(0.7));
+    REQUIRE(sandbox.push({"origin", "main"}).status == 0);
+    sandbox.install("[[protect]]\nrefs = [\"refs/heads/main\", \"refs/heads/release/*\"]\n"
+                    "linear_history = true\n");
+
+    SECTION("release/1.0 at main's tip: no new commits, accepted") {
+        const auto pushed = sandbox.push({"origin", "main:refs/heads/release/1.0"});
+
+        CHECK(pushed.status == 0);
+        CHECK(sandbox.server_rev("refs/heads/release/1.0") == old_merge);
+        CHECK_THAT(pushed.err, !Contains("[linear-history]"));
+    }
+    SECTION("release/1.1 with a new merge on top: only the new merge is named") {
+        REQUIRE(sandbox.git({"checkout", "-q", "-b", "fix/x"}).status == 0);
+        sandbox.commit("fix: x", "x.txt");
+        REQUIRE(sandbox.git({"checkout", "-q", "main"}).status == 0);
+        sandbox.commit("fix: y", "y.txt");
+        const auto new_merge = sandbox.merge("fix/x", "Merge fix/x");
+        const auto pushed = sandbox.push({"origin", "HEAD:refs/heads/release/1.1"});
+
+        CHECK(pushed.status != 0);
+        CHECK(sandbox.server_rev("refs/heads/release/1.1").empty());
+        CHECK_THAT(pushed.err, Contains("remote: trunkgate: push rejected: 1 problem"));
+        CHECK_THAT(pushed.err, Contains("refs/heads/release/1.1  [linear-history] merge commit " +
+                                        new_merge.substr(0, 7) + " \"Merge fix/x\""));
+        CHECK_THAT(pushed.err, !Contains(old_merge.substr(0, 7)));
+    }
+}

@@ -1,0 +1,198 @@
+// End-to-end: the policy as a whole: evaluate mode, a broken or missing policy (every push is
+// rejected with [policy-error] and the position of the problem), and `trunkgate policy lint`.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "support/sandbox.hpp"
+
+using namespace trunkgate::testing;
+using Catch::Contains;
+
+namespace {
+
+std::string template_with(const std::string& from, const std::string& to) {
+    auto text = read_file(source_path("templates/policy/trunk-based.toml"));
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+}
+
+struct broken_policy {
+    const char* what;
+    const char* text;
+    const char* position; ///< LINE:COLUMN
+    const char* problem;  ///< "" where the wording belongs to toml++
+};
+
+const broken_policy broken_policies[] = {
+    {"TOML syntax error", "mode = \"enforce\"\n[branches\nmax_behind = 3\n", "2:10", ""},
+    {"unknown key", "[branches]\nmax_behind = 3\nmax_behnd = 4\n", "3:1",
+     "unknown key 'branches.max_behnd'"},
+    {"invalid RE2 pattern", "[tags]\nname_pattern = 'v(['\n", "2:16",
+     "'tags.name_pattern' is not a valid RE2 pattern"},
+    {"string for an integer", "[branches]\nmax_behind = \"3\"\n", "2:14",
+     "'branches.max_behind' must be a non-negative integer"},
+    {"string for a boolean", "[[protect]]\nrefs = [\"refs/heads/main\"]\nallow_delete = \"yes\"\n",
+     "3:16", "'protect.allow_delete' must be true or false"},
+    {"unknown rule id in [enforcement]", "[enforcement]\nbranch-agee = \"warn\"\n", "2:1",
+     "unknown rule id 'branch-agee' in [enforcement]"},
+    {"evaluate mode does not soften a broken policy", "mode = \"evaluate\"\n[trunk]\nbrnch = 1\n",
+     "3:1", "unknown key 'trunk.brnch'"},
+};
+
+} // namespace
+
+TEST_CASE("policy: evaluate mode accepts what enforce mode would reject and says so",
+          "[e2e][policy][evaluate]") {
+    git_sandbox sandbox;
+    sandbox.install(template_with("mode = \"enforce\"", "mode = \"evaluate\""));
+    sandbox.commit("feat: first");
+    REQUIRE(sandbox.push({"origin", "main"}).status == 0);
+    REQUIRE(sandbox.git({"commit", "-q", "--amend", "-m", "feat: first, reworded"}).status == 0);
+    const auto rewritten = sandbox.clone_rev("HEAD");
+
+    const auto pushed = sandbox.push({"--force", "origin", "main", "HEAD:refs/heads/scratch"});
+
+    CHECK(pushed.status == 0);
+    CHECK(sandbox.server_rev("refs/heads/main") == rewritten);
+    CHECK(sandbox.server_rev("refs/heads/scratch") == rewritten);
+    CHECK_THAT(pushed.err, Contains("remote: trunkgate: evaluate mode, push accepted; enforcing "
+                                    "would reject it: 2 problems (policy trunkgate.toml)"));
+    CHECK_THAT(pushed.err,
+               Contains("refs/heads/main  [force-push] would block: not a fast-forward"));
+    CHECK_THAT(pushed.err, Contains("refs/heads/scratch  [branch-name] would block: branch name "
+                                    "does not match"));
+    CHECK_THAT(pushed.err, !Contains("push rejected"));
+}
+
+TEST_CASE("policy: in evaluate mode only demoted blocks say would block",
+          "[e2e][policy][evaluate]") {
+    git_sandbox sandbox;
+    const auto policy_text = template_with("mode = \"enforce\"", "mode = \"evaluate\"");
+    sandbox.install(policy_text);
+    sandbox.commit("feat: first", "", days_ago(10));
+    REQUIRE(sandbox.push({"origin", "main"}).status == 0);
+    // An old commit on a badly named branch: branch-age is "warn" in the template, branch-name
+    // blocks.
+    const auto tip = sandbox.commit("feat: old work", "old.txt", days_ago(5));
+    const std::vector<std::string> update{zero_id, tip, "refs/heads/scratch"};
+
+    auto args = std::vector<std::string>{"check", "--format", "json", "--policy",
+                                         sandbox.server() + "/trunkgate.toml"};
+    args.insert(args.end(), update.begin(), update.end());
+    const auto checked = sandbox.trunkgate(args);
+    CHECK(checked.status == 0);
+    const auto document = nlohmann::json::parse(checked.out);
+    CHECK(document.at("decision") == "accept");
+    CHECK(document.at("mode") == "evaluate");
+    REQUIRE(document.at("findings").size() == 2);
+    for (const auto& finding : document.at("findings")) {
+        CHECK(finding.at("level") == "warn");
+        CHECK(finding.at("would_block") == (finding.at("rule") == "branch-name"));
+    }
+
+    const auto pushed = sandbox.push({"origin", "HEAD:refs/heads/scratch"});
+    CHECK(pushed.status == 0);
+    CHECK(sandbox.server_rev("refs/heads/scratch") == tip);
+    CHECK_THAT(pushed.err, Contains("remote: trunkgate: evaluate mode, push accepted; enforcing "
+                                    "would reject it: 1 problem"));
+    CHECK_THAT(pushed.err, Contains("refs/heads/scratch  [branch-name] would block: "));
+    CHECK_THAT(pushed.err, Contains("refs/heads/scratch  [branch-age] warning: "));
+}
+
+TEST_CASE("policy: a broken policy rejects every push with policy-error and the position",
+          "[e2e][policy][policy-error]") {
+    for (const auto& broken : broken_policies) {
+        DYNAMIC_SECTION(broken.what) {
+            git_sandbox sandbox;
+            sandbox.install();
+            sandbox.write_server_policy(broken.text);
+            sandbox.commit("feat: harmless");
+            const auto pushed = sandbox.push({"origin", "HEAD:refs/heads/feature/ok"});
+
+            CHECK(pushed.status != 0);
+            CHECK(sandbox.server_rev("refs/heads/feature/ok").empty());
+            const auto file = sandbox.server() + "/trunkgate.toml";
+            CHECK_THAT(pushed.err, Contains("remote: trunkgate: push rejected: 1 problem"));
+            CHECK_THAT(pushed.err, Contains("remote:   [policy-error] " + file + ":" +
+                                            broken.position + ": " + broken.problem));
+            CHECK_THAT(pushed.err, Contains("hint: the server's policy is broken, not your push: "
+                                            "check it with `trunkgate policy lint " +
+                                            file + "`"));
+            CHECK_THAT(pushed.err, Contains("(pre-receive hook declined)"));
+        }
+    }
+}
+
+TEST_CASE("policy: no policy at all rejects every push with policy-error",
+          "[e2e][policy][policy-error]") {
+    git_sandbox sandbox;
+    sandbox.install();
+    sandbox.commit("feat: harmless");
+
+    SECTION("trunkgate.toml deleted after install") {
+        REQUIRE(std::remove((sandbox.server() + "/trunkgate.toml").c_str()) == 0);
+        const auto pushed = sandbox.push({"origin", "main"});
+
+        CHECK(pushed.status != 0);
+        CHECK(sandbox.server_rev("refs/heads/main").empty());
+        CHECK_THAT(pushed.err, Contains("remote:   [policy-error] " + sandbox.server() +
+                                        "/trunkgate.toml:0:0: no policy found"));
+    }
+    SECTION("git config trunkgate.policy names a file that does not exist") {
+        REQUIRE(sandbox.git_in(sandbox.server(), {"config", "trunkgate.policy", "missing.toml"})
+                    .status == 0);
+        const auto pushed = sandbox.push({"origin", "main"});
+
+        CHECK(pushed.status != 0);
+        CHECK(sandbox.server_rev("refs/heads/main").empty());
+        CHECK_THAT(pushed.err, Contains("[policy-error] " + sandbox.server() +
+                                        "/missing.toml:0:0: cannot read the policy file"));
+    }
+    SECTION("git config trunkgate.policy names a directory") {
+        write_file(sandbox.server() + "/policies/README", "not a policy\n");
+        REQUIRE(
+            sandbox.git_in(sandbox.server(), {"config", "trunkgate.policy", "policies/"}).status ==
+            0);
+        const auto pushed = sandbox.push({"origin", "main"});
+
+        CHECK(pushed.status != 0);
+        CHECK(sandbox.server_rev("refs/heads/main").empty());
+        CHECK_THAT(pushed.err, Contains("[policy-error] " + sandbox.server() +
+                                        "/policies/:0:0: the policy is not a regular file"));
+    }
+}
+
+TEST_CASE("policy: lint reports ok or FILE:LINE:COLUMN", "[e2e][policy][lint]") {
+    git_sandbox sandbox;
+    SECTION("the template is valid") {
+        const auto file = source_path("templates/policy/trunk-based.toml");
+        const auto linted = sandbox.trunkgate({"policy", "lint", file});
+        CHECK(linted.status == 0);
+        CHECK(linted.out == file + ": ok\n");
+    }
+    for (const auto& broken : broken_policies) {
+        DYNAMIC_SECTION("invalid: " << broken.what) {
+            const auto file = sandbox.dir() + "/broken.toml";
+            write_file(file, broken.text);
+            const auto linted = sandbox.trunkgate({"policy", "lint", file});
+            CHECK(linted.status == 3);
+            CHECK(linted.out.empty());
+            CHECK_THAT(linted.err, Contains(file + ":" + broken.position + ": " + broken.problem));
+        }
+    }
+    SECTION("a missing file") {
+        const auto file = sandbox.dir() + "/nowhere.toml";
+        const auto linted = sandbox.trunkgate({"policy", "lint", file});
+        CHECK(linted.status == 3);
+        CHECK_THAT(linted.err, Contains(file + ":0:0: cannot read the policy file"));
+    }
+    SECTION("no file: usage error") {
+        const auto linted = sandbox.trunkgate({"policy", "lint"});
+        CHECK(linted.status == 2);
+        CHECK_THAT(linted.err, Contains("usage: trunkgate policy lint FILE"));
+    }
+}
