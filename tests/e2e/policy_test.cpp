@@ -103,6 +103,23 @@ TEST_CASE("policy: in evaluate mode only demoted blocks say would block",
     CHECK_THAT(pushed.err, Contains("refs/heads/scratch  [branch-age] warning: "));
 }
 
+TEST_CASE("policy: the [feedback] contact is shown on a rejection only", "[e2e][policy][contact]") {
+    git_sandbox sandbox;
+    sandbox.install(template_with("contact = \"\"", "contact = \"#git-admins on chat\""));
+    sandbox.commit("feat: first");
+    REQUIRE(sandbox.push({"origin", "main"}).status == 0);
+
+    const auto rejected = sandbox.push({"origin", "HEAD:refs/heads/scratch"});
+    CHECK(rejected.status != 0);
+    CHECK_THAT(rejected.err, Contains("remote:   questions: #git-admins on chat"));
+
+    sandbox.commit("feat: old", "old.txt", days_ago(5));
+    const auto warned = sandbox.push({"origin", "HEAD:refs/heads/feature/old"});
+    CHECK(warned.status == 0);
+    CHECK_THAT(warned.err, Contains("[branch-age] warning: "));
+    CHECK_THAT(warned.err, !Contains("questions:"));
+}
+
 TEST_CASE("policy: a broken policy rejects every push with policy-error and the position",
           "[e2e][policy][policy-error]") {
     for (const auto& broken : broken_policies) {

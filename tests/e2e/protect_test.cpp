@@ -2,6 +2,8 @@
 // enforced on real `git push`es into a bare repository with trunkgate installed.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "support/sandbox.hpp"
 
 using namespace trunkgate::testing;
@@ -132,6 +134,32 @@ TEST_CASE("protect: push_allowed restricts who may update main, by the identity 
                                            {{"TRUNKGATE_USER", "dev"}, {"GL_USER", "release-bot"}});
         CHECK(accepted.status == 0);
         CHECK(sandbox.server_rev("refs/heads/main") == next);
+    }
+}
+
+TEST_CASE("protect: an unidentified pusher matches push_allowed = [\"*\"] and nothing else",
+          "[e2e][protect][push-restricted]") {
+    git_sandbox sandbox;
+    const std::map<std::string, std::string> nobody{{"TRUNKGATE_USER", ""},
+                                                    {"GL_USER", ""},
+                                                    {"REMOTE_USER", ""},
+                                                    {"GITEA_PUSHER_NAME", ""},
+                                                    {"USER", ""}};
+    SECTION("push_allowed = [\"*\"] (the default): accepted") {
+        sandbox.install(protect_main());
+        const auto tip = sandbox.commit("feat: first");
+        const auto pushed = sandbox.push({"origin", "main"}, nobody);
+        CHECK(pushed.status == 0);
+        CHECK(sandbox.server_rev("refs/heads/main") == tip);
+    }
+    SECTION("push_allowed = [\"?*\"]: rejected as an unidentified pusher") {
+        sandbox.install(protect_main("push_allowed = [\"?*\"]"));
+        sandbox.commit("feat: first");
+        const auto pushed = sandbox.push({"origin", "main"}, nobody);
+        CHECK(pushed.status != 0);
+        CHECK(sandbox.server_rev("refs/heads/main").empty());
+        CHECK_THAT(pushed.err, Contains("[push-restricted] an unidentified pusher may not update "
+                                        "this protected ref (allowed: ?*)"));
     }
 }
 
