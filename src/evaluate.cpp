@@ -1,6 +1,10 @@
 #include "trunkgate/evaluate.hpp"
 
+#include <algorithm>
+
+#include "trunkgate/glob.hpp"
 #include "trunkgate/rules.hpp"
+#include "trunkgate/text.hpp"
 
 namespace trunkgate {
 
@@ -25,6 +29,13 @@ std::optional<level> parse_level(std::string_view text) {
 
 bool verdict::rejected() const {
     return count(level::block) > 0;
+}
+
+std::size_t verdict::demoted_by_bypass() const {
+    if (bypass_reason.empty())
+        return 0;
+    return static_cast<std::size_t>(std::count_if(
+        found.begin(), found.end(), [](const finding& item) { return item.would_block; }));
 }
 
 std::size_t verdict::count(level severity) const {
@@ -56,7 +67,48 @@ verdict judge(findings raw, const policy& rules_policy) {
 verdict evaluate(git_repository* repo, const policy& rules_policy,
                  const std::vector<ref_update>& updates, const push_context& context) {
     const auto push = gather_push(repo, rules_policy, updates, context);
-    return judge(run_rules(repo, push), rules_policy);
+    auto result = judge(run_rules(repo, push), rules_policy);
+    apply_bypass(result, rules_policy, context);
+    return result;
+}
+
+void apply_bypass(verdict& result, const policy& rules_policy, const push_context& context) {
+    constexpr std::string_view option = "trunkgate.bypass";
+    const auto requested = std::find_if(
+        context.push_options.begin(), context.push_options.end(), [&](const std::string& given) {
+            return given == option || given.rfind(std::string(option) + "=", 0) == 0;
+        });
+    if (requested == context.push_options.end())
+        return;
+    const auto reason =
+        requested->size() > option.size() ? requested->substr(option.size() + 1) : "";
+    const bool allowed = !context.identity.empty() &&
+                         glob_match_any(rules_policy.bypass_identities, context.identity);
+    if (allowed && reason.find_first_not_of(" \t") != std::string::npos) {
+        result.bypass_reason = reason;
+        result.bypassed_by = context.identity;
+        for (auto& item : result.found)
+            if (item.severity == level::block) {
+                item.severity = level::warn;
+                item.would_block = true;
+            }
+        return;
+    }
+    finding denied;
+    denied.rule = "bypass-denied";
+    denied.severity = rules_policy.level_of("bypass-denied", level::block);
+    denied.message = allowed ? "a bypass needs a reason: -o trunkgate.bypass=\"<why>\""
+                             : (context.identity.empty() ? std::string("an unidentified pusher")
+                                                         : "'" + context.identity + "'") +
+                                   " may not bypass the policy (allowed: " +
+                                   (rules_policy.bypass_identities.empty()
+                                        ? std::string("nobody")
+                                        : join(rules_policy.bypass_identities, ", ")) +
+                                   ")";
+    denied.hint = allowed ? "git push -o trunkgate.bypass=\"<incident or reason>\" ..."
+                          : "push without -o trunkgate.bypass, or ask a release manager";
+    if (denied.severity != level::off)
+        result.found.push_back(std::move(denied));
 }
 
 verdict policy_failure(const policy_error& error) {

@@ -12,7 +12,11 @@ std::string header(const verdict& result) {
     const auto blocks = result.count(level::block);
     const auto warnings = result.count(level::warn);
     std::string line = "trunkgate: ";
-    if (result.evaluate_mode && result.demoted > 0)
+    if (!result.bypass_reason.empty())
+        line += "BYPASS by " + printable(result.bypassed_by) + " (\"" +
+                printable(result.bypass_reason) + "\"): push accepted despite " +
+                count_noun(result.demoted_by_bypass(), "problem", "problems");
+    else if (result.evaluate_mode && result.demoted > 0)
         line += "evaluate mode, push accepted; enforcing would reject it: " +
                 count_noun(result.demoted, "problem", "problems");
     else if (blocks > 0)
@@ -25,13 +29,13 @@ std::string header(const verdict& result) {
     return line + "\n";
 }
 
-std::string finding_lines(const finding& item) {
+std::string finding_lines(const finding& item, bool bypassed) {
     std::string line = "  ";
     if (!item.ref.empty())
         line += printable(item.ref) + "  ";
     line += "[" + item.rule + "] ";
     if (item.severity == level::warn)
-        line += item.would_block ? "would block: " : "warning: ";
+        line += !item.would_block ? "warning: " : bypassed ? "bypassed: " : "would block: ";
     line += printable(item.message) + "\n";
     if (!item.hint.empty())
         line += "      hint: " + printable(item.hint) + "\n";
@@ -41,7 +45,7 @@ std::string finding_lines(const finding& item) {
 } // namespace
 
 std::string render_text(const verdict& result) {
-    if (result.found.empty())
+    if (result.found.empty() && result.bypass_reason.empty())
         return "";
     std::string text = header(result);
     // One block per ref: findings of the same ref together, refs in push order.
@@ -53,7 +57,7 @@ std::string render_text(const verdict& result) {
             if (shown[k] || result.found[k].ref != result.found[i].ref)
                 continue;
             shown[k] = true;
-            text += finding_lines(result.found[k]);
+            text += finding_lines(result.found[k], !result.bypass_reason.empty());
         }
     }
     if (result.rejected() && !result.contact.empty())

@@ -21,17 +21,24 @@ class curl_client final : public http_client {
     curl_client(const curl_client&) = delete;
     curl_client& operator=(const curl_client&) = delete;
 
-    http_response post(const http_request& request) override {
+    http_response post(const http_request& request) override { return perform(request, true); }
+    http_response get(const http_request& request) override { return perform(request, false); }
+
+  private:
+    http_response perform(const http_request& request, bool post) {
         curl_easy_reset(handle_); // keeps the connection cache
         curl_slist* headers = nullptr;
         for (const auto& header : request.headers)
             headers = curl_slist_append(headers, header.c_str());
         char error[CURL_ERROR_SIZE] = "";
+        http_response response;
         curl_easy_setopt(handle_, CURLOPT_URL, request.url.c_str());
-        curl_easy_setopt(handle_, CURLOPT_POST, 1L);
-        curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, request.body.data());
-        curl_easy_setopt(handle_, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(request.body.size()));
+        if (post) {
+            curl_easy_setopt(handle_, CURLOPT_POST, 1L);
+            curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, request.body.data());
+            curl_easy_setopt(handle_, CURLOPT_POSTFIELDSIZE_LARGE,
+                             static_cast<curl_off_t>(request.body.size()));
+        }
         curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, request.timeout_ms);
         curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, request.timeout_ms);
@@ -43,8 +50,8 @@ class curl_client final : public http_client {
         if (!request.ca_file.empty())
             curl_easy_setopt(handle_, CURLOPT_CAINFO, request.ca_file.c_str());
         curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, error);
-        curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &discard);
-        http_response response;
+        curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, post ? &discard : &keep);
+        curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &response.body);
         const CURLcode rc = curl_easy_perform(handle_);
         curl_slist_free_all(headers);
         if (rc != CURLE_OK) {
@@ -55,9 +62,16 @@ class curl_client final : public http_client {
         return response;
     }
 
-  private:
-    // The body of the answer is not used; reading it keeps the connection reusable.
+    // The body of a POST's answer is not used; reading it keeps the connection reusable.
     static size_t discard(char*, size_t size, size_t count, void*) { return size * count; }
+    // A GET keeps at most 1 MiB: an answer that large is not a status, so the transfer fails.
+    static size_t keep(char* data, size_t size, size_t count, void* sink) {
+        auto& body = *static_cast<std::string*>(sink);
+        if (body.size() + size * count > (1 << 20))
+            return 0;
+        body.append(data, size * count);
+        return size * count;
+    }
 
     CURL* handle_ = nullptr;
 };

@@ -153,6 +153,20 @@ void require_non_empty(table_reader& reader, const std::string& key,
         reader.fail(table.get(key)->source(), reader.name(key) + " must not be empty");
 }
 
+approval_rule read_approval_rule(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "protect.require_approval", file);
+    approval_rule rule;
+    const auto approvers = reader.strings("approvers");
+    if (!approvers || approvers->empty())
+        reader.fail(table.source(),
+                    "'require_approval' needs 'approvers', a non-empty list of identity globs");
+    rule.approvers = *approvers;
+    rule.max_age_days = reader.count("max_age_days").value_or(7);
+    rule.allow_self = reader.boolean("allow_self", false);
+    reader.finish();
+    return rule;
+}
+
 protect_rule read_protect(const toml::table& table, const std::string& file) {
     table_reader reader(table, "protect", file);
     protect_rule rule;
@@ -166,6 +180,14 @@ protect_rule read_protect(const toml::table& table, const std::string& file) {
     rule.linear_history = reader.boolean("linear_history", false);
     if (auto allowed = reader.strings("push_allowed"))
         rule.push_allowed = *allowed;
+    if (auto checks = reader.strings("required_checks"))
+        rule.required_checks = *checks;
+    rule.promote_from = reader.string("promote_from").value_or("");
+    if (!rule.promote_from.empty() && rule.promote_from.rfind("refs/", 0) != 0)
+        reader.fail(table.get("promote_from")->source(),
+                    "'protect.promote_from' is a full ref name such as \"refs/heads/staging\"");
+    if (const auto* approval = reader.table("require_approval"))
+        rule.require_approval = read_approval_rule(*approval, file);
     reader.finish();
     return rule;
 }
@@ -312,6 +334,50 @@ events_policy read_events(const toml::table& table, const std::string& file) {
     return events;
 }
 
+checks_policy read_checks(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "checks", file);
+    checks_policy checks;
+    if (auto source = reader.string("source")) {
+        if (*source == "notes")
+            checks.source = checks_policy::source_kind::notes;
+        else if (*source == "http")
+            checks.source = checks_policy::source_kind::http;
+        else
+            reader.fail(table.get("source")->source(),
+                        "'checks.source' must be \"notes\" or \"http\"");
+    }
+    if (auto ref = reader.string("notes_ref")) {
+        if (ref->rfind("refs/notes/", 0) != 0)
+            reader.fail(table.get("notes_ref")->source(),
+                        "'checks.notes_ref' must start with refs/notes/");
+        checks.notes_ref = *ref;
+    }
+    if (auto writers = reader.strings("writers"))
+        checks.writers = *writers;
+    if (const auto* http = reader.table("http")) {
+        table_reader http_reader(*http, "checks.http", file);
+        checks.http_url = http_reader.string("url").value_or("");
+        checks.http_token_env = http_reader.string("token_env").value_or("");
+        if (auto timeout = http_reader.count("timeout_ms")) {
+            if (*timeout == 0 || *timeout > 60000)
+                http_reader.fail(http->get("timeout_ms")->source(),
+                                 "'checks.http.timeout_ms' must be between 1 and 60000");
+            checks.http_timeout_ms = *timeout;
+        }
+        if (auto on_error = http_reader.string("on_error")) {
+            if (*on_error != "block" && *on_error != "allow")
+                http_reader.fail(http->get("on_error")->source(),
+                                 "'checks.http.on_error' must be \"block\" or \"allow\"");
+            checks.http_errors_block = *on_error == "block";
+        }
+        http_reader.finish();
+    }
+    if (checks.source == checks_policy::source_kind::http && checks.http_url.empty())
+        reader.fail(table.source(), "source = \"http\" needs [checks.http] url");
+    reader.finish();
+    return checks;
+}
+
 void read_top_level(const toml::table& root, const std::string& file, policy& result) {
     table_reader reader(root, "", file);
     if (auto mode = reader.string("mode")) {
@@ -350,6 +416,14 @@ void read_top_level(const toml::table& root, const std::string& file, policy& re
             result.identity_env = *env;
         }
         identity_reader.finish();
+    }
+    if (const auto* checks = reader.table("checks"))
+        result.checks = read_checks(*checks, file);
+    if (const auto* bypass = reader.table("bypass")) {
+        table_reader bypass_reader(*bypass, "bypass", file);
+        result.bypass_identities =
+            bypass_reader.strings("identities").value_or(std::vector<std::string>{});
+        bypass_reader.finish();
     }
     if (const auto* repository = reader.table("repository"))
         result.repository = read_repository(*repository, file);

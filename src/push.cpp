@@ -1,7 +1,12 @@
 #include "trunkgate/push.hpp"
 
+#include <chrono>
+#include <map>
+
+#include "trunkgate/events.hpp"
 #include "trunkgate/git.hpp"
 #include "trunkgate/glob.hpp"
+#include "trunkgate/identity.hpp"
 
 namespace trunkgate {
 
@@ -73,7 +78,119 @@ bool wants_linear_history(const ref_facts& facts) {
     return false;
 }
 
-ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_update& update) {
+// Status look-ups for one push: each commit asked once, all of them within one time budget.
+class status_lookups {
+  public:
+    status_lookups(git_repository* repo, const policy& rules_policy, const push_context& context)
+        : repo_(repo), policy_(rules_policy), client_(context.status_client) {}
+
+    // The statuses of `commit`, or nullopt with `problem` set when the backend gave no answer.
+    std::optional<status_map> statuses(const git_oid& commit, std::string& problem) {
+        const auto& checks = policy_.checks;
+        if (checks.source == checks_policy::source_kind::notes) {
+            try {
+                return read_statuses(repo_, checks.notes_ref, commit);
+            } catch (const input_error& e) {
+                problem = "the status note of " + short_id(commit) + " is damaged: " + e.what();
+                return std::nullopt;
+            }
+        }
+        const auto hex = to_hex(commit);
+        if (const auto cached = answers_.find(hex); cached != answers_.end()) {
+            problem = cached->second.second;
+            return cached->second.first;
+        }
+        auto answer = ask(hex, problem);
+        answers_[hex] = {answer, problem};
+        return answer;
+    }
+
+  private:
+    std::optional<status_map> ask(const std::string& hex, std::string& problem) {
+        const auto& checks = policy_.checks;
+        const auto budget = std::chrono::milliseconds(2 * checks.http_timeout_ms);
+        const auto spent = std::chrono::steady_clock::now() - started_;
+        if (spent >= budget) {
+            problem = "status look-ups for this push took longer than " +
+                      std::to_string(budget.count()) + " ms";
+            return std::nullopt;
+        }
+        if (!client_) {
+            owned_client_ = make_curl_client();
+            client_ = owned_client_.get();
+        }
+        http_request request;
+        request.url =
+            status_url(checks.http_url, repository_full_name(policy_, git_dir(repo_)), hex);
+        request.timeout_ms = static_cast<long>(std::min<std::int64_t>(
+            checks.http_timeout_ms,
+            std::chrono::duration_cast<std::chrono::milliseconds>(budget - spent).count()));
+        request.headers = {"Accept: application/json", "User-Agent: trunkgate/" TRUNKGATE_VERSION};
+        if (!checks.http_token_env.empty())
+            if (const auto token = process_environment()(checks.http_token_env);
+                token && !token->empty())
+                request.headers.push_back("Authorization: token " + *token);
+        const auto response = client_->get(request);
+        if (response.status < 200 || response.status >= 300) {
+            problem = response.status ? "HTTP " + std::to_string(response.status) : response.error;
+            return std::nullopt;
+        }
+        try {
+            return parse_combined_status(response.body);
+        } catch (const input_error& e) {
+            problem = std::string("invalid answer: ") + e.what();
+            return std::nullopt;
+        }
+    }
+
+    git_repository* repo_;
+    const policy& policy_;
+    http_client* client_;
+    std::unique_ptr<http_client> owned_client_;
+    std::map<std::string, std::pair<std::optional<status_map>, std::string>> answers_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+// The names a commit's author may go by: name, email and the email's local part.
+std::vector<std::string> author_names_of(git_repository* repo, const git_oid& id) {
+    const auto commit = find_commit(repo, id);
+    if (!commit)
+        return {};
+    const auto* author = git_commit_author(commit->get());
+    if (!author)
+        return {};
+    std::string email = author->email ? author->email : "";
+    return {author->name ? author->name : "", email, email.substr(0, email.find('@'))};
+}
+
+// Facts for the gates of protected refs: required checks, promotion, approval.
+void gather_gates(git_repository* repo, const push_view& view, ref_facts& facts, const git_oid& tip,
+                  status_lookups& lookups) {
+    bool wants_checks = false, wants_approval = false;
+    for (const auto* protection : facts.protections) {
+        wants_checks = wants_checks || !protection->required_checks.empty();
+        wants_approval = wants_approval || protection->require_approval.has_value();
+        if (protection->promote_from.empty())
+            continue;
+        const auto source = resolve_commit_ref(repo, protection->promote_from);
+        facts.promotions.emplace_back(protection->promote_from,
+                                      source && is_ancestor(repo, tip, *source));
+    }
+    if (wants_checks)
+        facts.statuses = lookups.statuses(tip, facts.statuses_unavailable);
+    if (wants_approval) {
+        try {
+            facts.approvals = read_approvals(repo, tip);
+        } catch (const input_error&) {
+            facts.approvals = std::vector<approval>{}; // a damaged note approves nothing
+        }
+        facts.author_names = author_names_of(repo, tip);
+    }
+    (void)view;
+}
+
+ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_update& update,
+                     status_lookups& lookups) {
     const auto& rules_policy = view.rules_policy;
     ref_facts facts;
     facts.update = update;
@@ -103,6 +220,7 @@ ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_upda
     if (facts.short_lived && view.trunk_tip)
         facts.branch = measure_branch(repo, *new_commit, *view.trunk_tip,
                                       limits_for(rules_policy, view.context.now));
+    gather_gates(repo, view, facts, *new_commit, lookups);
     return facts;
 }
 
@@ -117,8 +235,9 @@ push_view gather_push(git_repository* repo, const policy& rules_policy,
     if (!view.trunk_tip)
         view.trunk_tip = resolve_commit_ref(repo, rules_policy.trunk_ref());
     view.refs.reserve(updates.size());
+    status_lookups lookups(repo, rules_policy, context);
     for (const auto& update : updates)
-        view.refs.push_back(gather_ref(repo, view, update));
+        view.refs.push_back(gather_ref(repo, view, update, lookups));
     return view;
 }
 

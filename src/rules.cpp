@@ -248,6 +248,111 @@ void check_tag_immutable(const push_view& push, const ref_facts& ref, finding_si
     out.add(std::move(found));
 }
 
+// --- gates of protected refs: checks, promotion, approval ---------------------------------
+
+std::string_view check_state_hint(const std::string& state) {
+    if (state == "missing")
+        return "the CI job that reports this context has not run for this commit: start it (or ask "
+               "why it did not), wait for success, then push again";
+    if (state == "pending")
+        return "CI is still running: wait for it to succeed, then push again";
+    return "fix what failed, push the fix to a branch, and push here once CI succeeds on it";
+}
+
+void check_required_checks(const push_view& push, const ref_facts& ref, finding_sink& out) {
+    if (!ref.new_target.commit || ref.kind == update_kind::remove)
+        return;
+    std::vector<std::string> required;
+    for (const auto* protection : ref.protections)
+        required.insert(required.end(), protection->required_checks.begin(),
+                        protection->required_checks.end());
+    if (required.empty())
+        return;
+    if (!ref.statuses) {
+        auto found = make("required-checks", ref);
+        found.commit = to_hex(*ref.new_target.commit);
+        found.message = "status backend unavailable: " + ref.statuses_unavailable +
+                        "; cannot confirm " + join(required, ", ") + " for " +
+                        short_id(*ref.new_target.commit);
+        found.hint = "try again in a minute; if it persists, tell the repository admins";
+        if (!push.rules_policy.checks.http_errors_block)
+            found.severity = level::warn;
+        out.add(std::move(found));
+        return;
+    }
+    for (const auto& unmet : unmet_checks(required, *ref.statuses)) {
+        auto found = make("required-checks", ref);
+        found.commit = to_hex(*ref.new_target.commit);
+        found.message = "check '" + unmet.context + "' is " + unmet.state + " for " +
+                        short_id(*ref.new_target.commit) +
+                        (unmet.description.empty() ? "" : ": " + unmet.description) +
+                        (unmet.url.empty() ? "" : " (" + unmet.url + ")");
+        found.hint = std::string(check_state_hint(unmet.state));
+        out.add(std::move(found));
+    }
+}
+
+void check_promotion(const push_view&, const ref_facts& ref, finding_sink& out) {
+    for (const auto& [source, contained] : ref.promotions) {
+        if (contained || ref.kind == update_kind::remove)
+            continue;
+        const auto source_name =
+            shell_quote(source.rfind("refs/heads/", 0) == 0 ? source.substr(11) : source);
+        auto found = make("promotion", ref);
+        found.commit = ref.update.new_hex;
+        found.message = ref.update.short_name() + " may only move to commits already on " +
+                        source_name + "; " + new_short(ref) + " is not on it";
+        found.hint = "promote what " + source_name + " has: git fetch " + std::string(remote) +
+                     " && git push " + std::string(remote) + " " + std::string(remote) + "/" +
+                     source_name + ":" + branch_name(ref);
+        out.add(std::move(found));
+    }
+}
+
+void check_approval(const push_view& push, const ref_facts& ref, finding_sink& out) {
+    if (!ref.approvals || !ref.new_target.commit || ref.kind == update_kind::remove)
+        return;
+    for (const auto* protection : ref.protections) {
+        if (!protection->require_approval)
+            continue;
+        const auto& rule = *protection->require_approval;
+        const auto verdict =
+            judge_approvals(*ref.approvals, rule, ref.author_names, push.context.now);
+        if (verdict.approved)
+            continue;
+        const auto commit = short_id(*ref.new_target.commit);
+        auto found = make("approval", ref);
+        found.commit = to_hex(*ref.new_target.commit);
+        found.message = commit + " needs an approval from " + join(rule.approvers, ", ") +
+                        " (within " + count_noun(rule.max_age_days, "day", "days") +
+                        (rule.allow_self ? "" : ", not by its author") + "): " + verdict.problem;
+        found.hint = "ask an approver to run: trunkgate approve " + commit +
+                     " (on the server, or in a clone and push refs/notes/trunkgate/approvals), "
+                     "then push again";
+        out.add(std::move(found));
+        return;
+    }
+}
+
+void check_status_write(const push_view& push, const ref_facts& ref, finding_sink& out) {
+    const auto& name = ref.update.ref;
+    if (name != push.rules_policy.checks.notes_ref && name != approvals_ref)
+        return;
+    if (glob_match_any(push.rules_policy.checks.writers, push.context.identity))
+        return;
+    auto found = make("status-write", ref);
+    found.message =
+        (push.context.identity.empty() ? std::string("an unidentified pusher")
+                                       : "'" + push.context.identity + "'") +
+        " may not write CI statuses or approvals (writers: " +
+        (push.rules_policy.checks.writers.empty() ? std::string("nobody")
+                                                  : join(push.rules_policy.checks.writers, ", ")) +
+        ")";
+    found.hint = "statuses are recorded by CI (trunkgate status set) and approvals by approvers "
+                 "(trunkgate approve); nobody marks their own commit green";
+    out.add(std::move(found));
+}
+
 // --- commit rules -----------------------------------------------------------------------
 
 finding make_commit_finding(std::string_view id, const commit_facts& commit) {
@@ -452,6 +557,14 @@ const std::vector<rule>& rule_table() {
          check_branch_name},
         {"tag-name", "a created tag whose name does not match the pattern", check_tag_name},
         {"tag-immutable", "moving or deleting an existing tag", check_tag_immutable},
+        {"required-checks",
+         "a protected ref moved to a commit whose required CI checks have not passed",
+         check_required_checks},
+        {"promotion", "a protected ref moved to a commit not yet on its promote_from ref",
+         check_promotion},
+        {"approval", "a protected ref moved to a commit without a valid approval", check_approval},
+        {"status-write", "a push to the CI status or approvals notes by someone outside writers",
+         check_status_write},
     };
     return table;
 }
@@ -475,7 +588,7 @@ const std::vector<commit_rule>& commit_rule_table() {
 }
 
 bool is_rule_id(std::string_view id) {
-    if (id == "policy-error")
+    if (id == "policy-error" || id == "bypass-denied")
         return true;
     for (const auto& entry : rule_table())
         if (entry.id == id)

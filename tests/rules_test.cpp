@@ -289,7 +289,15 @@ TEST_CASE("rules: the table and ids are stable", "[rules]") {
     CHECK(ids == std::vector<std::string>{"ref-target", "protected-delete", "force-push",
                                           "push-restricted", "linear-history", "up-to-date",
                                           "branch-age", "branch-size", "branch-name", "tag-name",
-                                          "tag-immutable"});
+                                          "tag-immutable", "required-checks", "promotion",
+                                          "approval", "status-write"});
+    std::vector<std::string> commit_ids;
+    for (const auto& entry : commit_rule_table())
+        commit_ids.emplace_back(entry.id);
+    CHECK(commit_ids == std::vector<std::string>{"commit-message", "author-email",
+                                                 "committer-email", "file-size", "forbidden-path",
+                                                 "changed-files"});
     CHECK(is_rule_id("policy-error"));
+    CHECK(is_rule_id("bypass-denied"));
     CHECK_FALSE(is_rule_id("force_push"));
 }

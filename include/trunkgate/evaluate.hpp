@@ -21,15 +21,23 @@ struct verdict {
     std::size_t demoted = 0;    ///< how many findings evaluate mode turned into warnings
     std::string policy_name;    ///< the policy file, as shown to the pusher
     std::string contact;        ///< [feedback] contact
+    std::string bypass_reason;  ///< set when an allowed identity bypassed this push's blocks
+    std::string bypassed_by;
 
     bool rejected() const;
+    std::size_t demoted_by_bypass() const;
     std::size_t count(level severity) const;
 };
 
 /// Applies [enforcement] overrides and the mode to `raw` findings (all at their default level).
 verdict judge(findings raw, const policy& rules_policy);
 
-/// Gathers the push, runs every rule and judges the result. Throws libgit2_error.
+/// Honours `-o trunkgate.bypass=<reason>`: from an identity in [bypass] identities with a
+/// non-empty reason, every block becomes a warning and the verdict records who and why; from
+/// anyone else, or without a reason, it is itself a `bypass-denied` block.
+void apply_bypass(verdict& result, const policy& rules_policy, const push_context& context);
+
+/// Gathers the push, runs every rule and judges the result (bypass included). Throws libgit2_error.
 verdict evaluate(git_repository* repo, const policy& rules_policy,
                  const std::vector<ref_update>& updates, const push_context& context);
 

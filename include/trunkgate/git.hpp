@@ -56,6 +56,9 @@ TRUNKGATE_GIT_HANDLE(config, git_config, git_config_free)
 TRUNKGATE_GIT_HANDLE(odb, git_odb, git_odb_free)
 TRUNKGATE_GIT_HANDLE(tree, git_tree, git_tree_free)
 TRUNKGATE_GIT_HANDLE(diff, git_diff, git_diff_free)
+TRUNKGATE_GIT_HANDLE(note, git_note, git_note_free)
+TRUNKGATE_GIT_HANDLE(note_iterator, git_note_iterator, git_note_iterator_free)
+TRUNKGATE_GIT_HANDLE(signature, git_signature, git_signature_free)
 #undef TRUNKGATE_GIT_HANDLE
 
 /// Owns a git_buf; disposes it on destruction.

@@ -19,12 +19,15 @@ struct http_request {
 struct http_response {
     long status = 0;   ///< 0 when no HTTP status came back (refused, timeout, TLS, garbage)
     std::string error; ///< transport error, empty when a status came back
+    std::string body;  ///< kept by get(); post() discards it
 };
 
 class http_client {
   public:
     virtual ~http_client() = default;
     virtual http_response post(const http_request& request) = 0;
+    /// GET `request.url` (the body is ignored); at most 1 MiB of the answer is kept.
+    virtual http_response get(const http_request& request) = 0;
 };
 
 /// libcurl: one handle, so connections to the same host are reused across posts.

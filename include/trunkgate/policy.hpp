@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "trunkgate/approvals.hpp"
 #include "trunkgate/finding.hpp"
 
 namespace trunkgate {
@@ -31,6 +32,20 @@ struct protect_rule {
     bool allow_delete = false;
     bool linear_history = false;
     std::vector<std::string> push_allowed{"*"};
+    std::vector<std::string> required_checks;      ///< contexts (globs) that must be `success`
+    std::string promote_from;                      ///< the new tip must already be on this ref
+    std::optional<approval_rule> require_approval; ///< a person must approve the new tip
+};
+
+/// [checks]: where CI statuses come from.
+struct checks_policy {
+    enum class source_kind { notes, http } source = source_kind::notes;
+    std::string notes_ref = "refs/notes/trunkgate/checks";
+    std::vector<std::string> writers; ///< identities allowed to push the notes and approvals refs
+    std::string http_url;             ///< {owner}, {repo}, {sha}
+    std::string http_token_env;
+    std::int64_t http_timeout_ms = 2000;
+    bool http_errors_block = true; ///< on_error = "block" (false: "allow", a warning)
 };
 
 struct branch_policy {
@@ -124,6 +139,8 @@ struct policy {
     std::optional<commit_policy> commits; ///< absent: no [commits] section
     repository_policy repository;
     events_policy events;
+    checks_policy checks;
+    std::vector<std::string> bypass_identities;            ///< [bypass] identities
     std::map<std::string, level, std::less<>> enforcement; ///< rule id -> level override
     std::vector<std::string> identity_env{"TRUNKGATE_USER", "GL_USER", "REMOTE_USER",
                                           "GITEA_PUSHER_NAME", "USER"};

@@ -9,9 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "trunkgate/approvals.hpp"
 #include "trunkgate/history.hpp"
+#include "trunkgate/http.hpp"
 #include "trunkgate/policy.hpp"
 #include "trunkgate/ref_update.hpp"
+#include "trunkgate/status.hpp"
 
 namespace trunkgate {
 
@@ -24,6 +27,8 @@ struct push_context {
     /// what the server already has is then the remote-tracking refs and tags, and trunk is
     /// refs/remotes/origin/<trunk> when that exists.
     bool developer_clone = false;
+    /// Where [checks] source = "http" asks; null: a libcurl client is made when needed.
+    http_client* status_client = nullptr;
 };
 
 /// What a ref update points at.
@@ -45,6 +50,14 @@ struct ref_facts {
     std::optional<merge_commits> merges;   ///< when a protection asks for linear history
     std::optional<branch_measure> branch;  ///< short-lived branches, when trunk exists
     std::string rejected_before_measuring; ///< why facts could not be gathered, if so
+    /// CI statuses of the new tip, when a protection requires checks.
+    std::optional<status_map> statuses;
+    std::string statuses_unavailable; ///< why the status backend gave no answer, if so
+    /// For each protection's promote_from: whether the new tip is already on that ref.
+    std::vector<std::pair<std::string, bool>> promotions;
+    /// Approvals of the new tip and the names of its author, when a protection requires approval.
+    std::optional<std::vector<approval>> approvals;
+    std::vector<std::string> author_names;
 };
 
 /// The whole push as the rules see it.
@@ -55,7 +68,8 @@ struct push_view {
     std::vector<ref_facts> refs;
 };
 
-/// Gathers the facts for `updates` once. Throws libgit2_error on repository failures.
+/// Gathers the facts for `updates` once. Status look-ups over HTTP share one time budget of twice
+/// [checks.http] timeout_ms for the whole push. Throws libgit2_error on repository failures.
 push_view gather_push(git_repository* repo, const policy& rules_policy,
                       const std::vector<ref_update>& updates, const push_context& context);
 

@@ -1,0 +1,67 @@
+#pragma once
+// CI statuses of commits: recorded as git notes in the repository (the default), or read from a
+// GitHub/Gitea-compatible combined-status API.
+
+#include <git2.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trunkgate/http.hpp"
+
+namespace trunkgate {
+
+struct commit_status {
+    std::string state; ///< pending | success | failure | error
+    std::string description;
+    std::string url;
+    std::string updated_at; ///< ISO 8601
+    std::string by;         ///< who recorded it
+};
+
+/// Statuses of one commit by context ("build", "ci/unit").
+using status_map = std::map<std::string, commit_status, std::less<>>;
+
+/// True for the four states a status may have.
+bool is_status_state(std::string_view state);
+
+/// Parses a status note: {"<context>": {"state", "description", "url", "updated_at", "by"}}.
+/// Throws input_error naming what is wrong.
+status_map parse_status_note(std::string_view text);
+std::string status_note_json(const status_map& statuses);
+
+/// Parses a combined-status answer: {"state", "statuses": [{"context", "state", "target_url",
+/// "description"}]}. Throws input_error.
+status_map parse_combined_status(std::string_view text);
+
+/// The statuses recorded for `commit` on `notes_ref` (empty when none). A note that is not valid
+/// JSON of that shape throws input_error.
+status_map read_statuses(git_repository* repo, const std::string& notes_ref, const git_oid& commit);
+
+/// Records one status (merged per context, newest wins) with a compare-and-swap retry, so
+/// concurrent writers never lose one. Throws libgit2_error.
+void record_status(git_repository* repo, const std::string& notes_ref, const git_oid& commit,
+                   const std::string& context, const commit_status& status);
+
+/// One context that is not `success`, as a required-checks finding names it.
+struct unmet_check {
+    std::string context; ///< the required context (or glob) as configured
+    std::string state;   ///< "missing", "pending", "failure", "error"
+    std::string description;
+    std::string url;
+};
+
+/// The required contexts (globs allowed; a glob needs at least one match and every match to
+/// succeed) that `statuses` does not satisfy.
+std::vector<unmet_check> unmet_checks(const std::vector<std::string>& required,
+                                      const status_map& statuses);
+
+/// Fills {owner}, {repo}, {sha} in a status URL template; `full_name` is "owner/repo".
+std::string status_url(const std::string& url_template, const std::string& full_name,
+                       const std::string& sha);
+
+} // namespace trunkgate
