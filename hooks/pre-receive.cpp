@@ -41,6 +41,7 @@ verdict judge_push(git_repository* repo, const std::string& input, const env_loo
         return result;
     } catch (const policy_error& e) {
         auto result = policy_failure(e);
+        result.policy_name = display_name(result.policy_name, dir);
         return result;
     }
 }

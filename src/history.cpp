@@ -259,6 +259,7 @@ void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_
 
 merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
                                  const std::optional<git_oid>& exclude, bool developer_clone,
+                                 const std::vector<std::string>& hidden_refs,
                                  std::size_t max_listed) {
     git_revwalk* raw = nullptr;
     check(git_revwalk_new(&raw, repo), "start a history walk");
@@ -267,7 +268,7 @@ merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
     if (exclude)
         check(git_revwalk_hide(walk.get(), &*exclude), "hide the old tip");
     else
-        hide_existing_refs(repo, walk.get(), developer_clone, {});
+        hide_existing_refs(repo, walk.get(), developer_clone, hidden_refs);
     merge_commits merges;
     git_oid id;
     int rc;

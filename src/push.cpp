@@ -71,6 +71,15 @@ branch_limits limits_for(const policy& rules_policy, std::int64_t now) {
     return limits;
 }
 
+// The refs that promise linear history: merges reachable from them were judged when they came.
+std::vector<std::string> linear_refs(const policy& rules_policy) {
+    std::vector<std::string> globs;
+    for (const auto& protection : rules_policy.protect)
+        if (protection.linear_history)
+            globs.insert(globs.end(), protection.refs.begin(), protection.refs.end());
+    return globs;
+}
+
 bool wants_linear_history(const ref_facts& facts) {
     for (const auto* protection : facts.protections)
         if (protection->linear_history)
@@ -210,12 +219,14 @@ ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_upda
     const auto& new_commit = facts.new_target.commit;
     if (facts.kind == update_kind::remove || !new_commit)
         return facts;
-    if (facts.kind == update_kind::update && old_commit)
-        facts.fast_forward = is_ancestor(repo, *old_commit, *new_commit);
+    // An old value that is not a readable commit cannot be shown to be contained in the new one:
+    // fail closed and call it a rewrite.
+    if (facts.kind == update_kind::update)
+        facts.fast_forward = old_commit && is_ancestor(repo, *old_commit, *new_commit);
     if (wants_linear_history(facts)) {
         const auto exclude = facts.kind == update_kind::update ? old_commit : std::nullopt;
         facts.merges = find_merge_commits(repo, *new_commit, exclude, view.context.developer_clone,
-                                          merges_listed);
+                                          linear_refs(rules_policy), merges_listed);
     }
     if (facts.short_lived && view.trunk_tip)
         facts.branch = measure_branch(repo, *new_commit, *view.trunk_tip,
@@ -234,6 +245,11 @@ push_view gather_push(git_repository* repo, const policy& rules_policy,
             resolve_commit_ref(repo, "refs/remotes/origin/" + rules_policy.trunk_branch);
     if (!view.trunk_tip)
         view.trunk_tip = resolve_commit_ref(repo, rules_policy.trunk_ref());
+    // A push that also moves trunk is judged against trunk as it will be after the push.
+    for (const auto& update : updates)
+        if (update.ref == rules_policy.trunk_ref() && update.kind() != update_kind::remove)
+            if (const auto moved = describe_target(repo, update.new_hex).commit)
+                view.trunk_tip = moved;
     view.refs.reserve(updates.size());
     status_lookups lookups(repo, rules_policy, context);
     for (const auto& update : updates)

@@ -105,12 +105,12 @@ TEST_CASE("history: a merged-in trunk counts once", "[history]") {
 
     SECTION("merge commits are found among the commits a push adds") {
         const auto merges =
-            find_merge_commits(repo.get(), oid_of(merged), oid_of(history.main_tip), false, 5);
+            find_merge_commits(repo.get(), oid_of(merged), oid_of(history.main_tip), false, {}, 5);
         REQUIRE(merges.total == 1);
         CHECK(to_hex(merges.listed[0].id) == merged);
         CHECK_THAT(merges.listed[0].subject, Catch::StartsWith("Merge branch 'main'"));
         const auto none = find_merge_commits(repo.get(), oid_of(history.feature_tip),
-                                             oid_of(history.fork_point), false, 5);
+                                             oid_of(history.fork_point), false, {}, 5);
         CHECK(none.total == 0);
     }
 }

@@ -301,3 +301,43 @@ TEST_CASE("rules: the table and ids are stable", "[rules]") {
     CHECK(is_rule_id("bypass-denied"));
     CHECK_FALSE(is_rule_id("force_push"));
 }
+
+TEST_CASE("rules: a push that also moves trunk measures branches against the new trunk",
+          "[rules]") {
+    rules_fixture fixture;
+    const auto& m = fixture.main_commits;
+    fixture.sandbox.git({"checkout", "-q", "-B", "ahead", m[5]});
+    std::string trunk;
+    for (int i = 0; i < 4; ++i)
+        trunk = fixture.sandbox.commit("trunk " + std::to_string(i), "t.txt", now - hour + i);
+    const auto branch = fixture.sandbox.commit("feature", "f.txt", now - hour + 10);
+    // Against main as it is (m[5]) the branch is 5 ahead (limit 4); after this push, 1.
+    const auto both =
+        fixture.judge({{m[5], trunk, "refs/heads/main"}, {zero, branch, "refs/heads/feature/x"}});
+    CHECK(rule_ids(both).empty());
+    const auto alone = fixture.judge({{zero, branch, "refs/heads/feature/x"}});
+    CHECK(rule_ids(alone) == std::vector<std::string>{"branch-size"});
+}
+
+TEST_CASE("rules: an old value that is no readable commit fails closed", "[rules]") {
+    rules_fixture fixture;
+    const auto& m = fixture.main_commits;
+    CHECK(rule_ids(fixture.judge({{std::string(40, '1'), m[5], "refs/heads/main"}})) ==
+          std::vector<std::string>{"force-push"});
+    const auto tree = fixture.sandbox.clone_rev(m[4] + "^{tree}");
+    CHECK(rule_ids(fixture.judge({{tree, m[5], "refs/heads/main"}})) ==
+          std::vector<std::string>{"force-push"});
+}
+
+TEST_CASE("rules: a new protected ref cannot import merges from an unprotected branch", "[rules]") {
+    rules_fixture fixture;
+    const auto& m = fixture.main_commits;
+    fixture.branch_from(3, 1, now - 2 * hour);
+    fixture.sandbox.git({"checkout", "-q", "-B", "feature/y", m[5]});
+    REQUIRE(fixture.sandbox.git({"merge", "-q", "--no-ff", "-m", "Merge work", "work"}).status ==
+            0);
+    const auto merge = fixture.sandbox.clone_rev("HEAD");
+    // feature/y (a ref that exists already) holds the merge, but it promised no linear history.
+    const auto result = fixture.judge({{zero, merge, "refs/heads/release/2.0"}});
+    CHECK(only(result, "linear-history").commit == merge);
+}

@@ -58,14 +58,15 @@ struct commit_summary {
 };
 
 /// Merge commits among those reachable from `tip` and not from `exclude` (or, when `exclude` is
-/// empty, from no existing ref, see hide_existing_refs). Returns at most `max_listed` of them in
-/// `listed` and the exact total.
+/// empty, from no existing ref matching `hidden_refs`, see hide_existing_refs). Returns at most
+/// `max_listed` of them in `listed` and the exact total.
 struct merge_commits {
     std::vector<commit_summary> listed;
     std::int64_t total = 0;
 };
 merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
                                  const std::optional<git_oid>& exclude, bool developer_clone,
+                                 const std::vector<std::string>& hidden_refs,
                                  std::size_t max_listed);
 
 /// True when `ancestor` is reachable from `descendant` (or equal to it). Throws libgit2_error.
