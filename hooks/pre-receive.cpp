@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "trunkgate/audit.hpp"
 #include "trunkgate/cli.hpp"
 #include "trunkgate/evaluate.hpp"
 #include "trunkgate/feedback.hpp"
@@ -24,26 +25,30 @@ std::string display_name(const std::string& path, const std::string& dir) {
     return path.rfind(dir, 0) == 0 ? path.substr(dir.size()) : path;
 }
 
+// Judges the push and records the decision in the audit log (a decision that cannot be recorded
+// is not taken: the push is rejected as an internal error).
 verdict judge_push(git_repository* repo, const std::string& input, const env_lookup& env,
                    std::string& contact) {
     const auto dir = git_dir(repo);
+    std::istringstream lines(input);
+    const auto updates = parse_updates(lines);
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    verdict result;
+    std::string identity;
     try {
         auto rules_policy = load_policy(
             locate_policy(env("TRUNKGATE_POLICY"), config_string(repo, "trunkgate.policy"), dir));
         contact = rules_policy.contact;
-        std::istringstream lines(input);
-        const auto updates = parse_updates(lines);
-        const push_context context{resolve_identity(rules_policy.identity_env, env),
-                                   read_push_options(env),
-                                   static_cast<std::int64_t>(std::time(nullptr))};
-        auto result = evaluate(repo, rules_policy, updates, context);
-        result.policy_name = display_name(result.policy_name, dir);
-        return result;
+        identity = resolve_identity(rules_policy.identity_env, env);
+        push_context context{identity, read_push_options(env), now};
+        result = evaluate(repo, rules_policy, updates, context);
     } catch (const policy_error& e) {
-        auto result = policy_failure(e);
-        result.policy_name = display_name(result.policy_name, dir);
-        return result;
+        result = policy_failure(e);
+        identity = resolve_identity(policy{}.identity_env, env);
     }
+    result.policy_name = display_name(result.policy_name, dir);
+    append_audit(dir, audit_line(now, identity, updates, result));
+    return result;
 }
 
 } // namespace

@@ -10,14 +10,18 @@
 #include <optional>
 #include <sys/stat.h>
 
+#include "trunkgate/approvals.hpp"
+#include "trunkgate/audit.hpp"
 #include "trunkgate/delivery.hpp"
 #include "trunkgate/evaluate.hpp"
 #include "trunkgate/feedback.hpp"
 #include "trunkgate/git.hpp"
 #include "trunkgate/install.hpp"
+#include "trunkgate/notes.hpp"
 #include "trunkgate/policy.hpp"
 #include "trunkgate/process.hpp"
 #include "trunkgate/rules.hpp"
+#include "trunkgate/status.hpp"
 #include "trunkgate/text.hpp"
 
 namespace trunkgate {
@@ -36,6 +40,14 @@ Commands:
   check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY] [OLD NEW REF]...
                                               evaluate updates without pushing (stdin if no triples)
   policy lint FILE                            validate a policy file
+  status set [--repo DIR] SHA CONTEXT STATE [--url U] [--description D]
+                                              record a CI status (pending|success|failure|error)
+  status get [--repo DIR] SHA [--format text|json]
+  status list [--repo DIR]                    every commit with statuses
+  approve [--repo DIR] SHA [--reject] [--comment TEXT]
+                                              approve (or reject) a commit as the current identity
+  audit [--repo DIR] [--since DATE] [--format text|json]
+                                              the pre-receive decisions, one per push
   deliver [--repo DIR]... [--all-under DIR]   send the push events that are due
   events [--repo DIR] [--format text|json]    list queued, failed and dead events
   events redeliver [--repo DIR] ID            queue one event again, same id and body
@@ -77,6 +89,28 @@ or, without them, from stdin in pre-receive format.
 Validates a policy file. Problems are printed as FILE:LINE:COLUMN: message; exit 3 if any.
 )"},
     {"rules", "usage: trunkgate rules\n\nLists every rule id with what it blocks.\n"},
+    {"status",
+     R"(usage: trunkgate status set [--repo DIR] SHA CONTEXT STATE [--url U] [--description D]
+       trunkgate status get [--repo DIR] SHA [--format text|json]
+       trunkgate status list [--repo DIR]
+
+Records and shows CI statuses kept as git notes on [checks] notes_ref (default
+refs/notes/trunkgate/checks). STATE is pending, success, failure or error. Run it on the
+server's bare repository, or in a CI clone and then push the notes ref (the pusher must be in
+[checks] writers). Concurrent writers never lose a status: each context is merged, newest wins.
+)"},
+    {"approve", R"(usage: trunkgate approve [--repo DIR] SHA [--reject] [--comment TEXT]
+
+Records an approval (or, with --reject, a rejection) of a commit by the current identity
+(TRUNKGATE_USER, GL_USER, REMOTE_USER, GITEA_PUSHER_NAME, USER, or [identity] env) on
+refs/notes/trunkgate/approvals. A later decision by the same identity replaces the earlier.
+)"},
+    {"audit", R"(usage: trunkgate audit [--repo DIR] [--since DATE] [--format text|json]
+
+Prints the decisions of the pre-receive hook from $GIT_DIR/trunkgate/audit.log: time,
+identity, accept/reject/bypass, refs, findings. DATE is YYYY-MM-DD, an ISO 8601 time in UTC
+(YYYY-MM-DDTHH:MM:SSZ) or Unix seconds.
+)"},
     {"deliver", R"(usage: trunkgate deliver [--repo DIR]... [--all-under DIR]
 
 Sends every push event that is due from the spool of each repository (default: the one
@@ -408,7 +442,182 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
     return exit_ok;
 }
 
+// The repository for the gate commands, and its policy when one is found (defaults otherwise:
+// a CI clone usually has no policy file).
+struct gate_repository {
+    repository_ptr repo;
+    policy rules_policy;
+};
+
+gate_repository open_gate(const parsed_args& parsed, const env_lookup& env) {
+    const auto path = option(parsed, "--repo").value_or(".");
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, path.c_str(), 0, nullptr) != 0) {
+        git_error_clear();
+        throw usage_error(path + " is not in a git repository");
+    }
+    gate_repository opened{repository_ptr(raw), policy{}};
+    try {
+        opened.rules_policy = load_policy(locate_policy(
+            env("TRUNKGATE_POLICY"), config_string(opened.repo.get(), "trunkgate.policy"),
+            git_dir(opened.repo.get())));
+    } catch (const policy_error& e) {
+        if (e.line() != 0) // a policy that exists but is broken is an error; none at all is fine
+            throw;
+    }
+    return opened;
+}
+
+git_oid resolve_commit(git_repository* repo, const std::string& spec) {
+    git_object* raw = nullptr;
+    if (git_revparse_single(&raw, repo, spec.c_str()) != 0) {
+        git_error_clear();
+        throw usage_error("'" + printable(spec) + "' names no object in this repository");
+    }
+    object_ptr object(raw);
+    git_object* peeled = nullptr;
+    if (git_object_peel(&peeled, object.get(), GIT_OBJECT_COMMIT) != 0) {
+        git_error_clear();
+        throw usage_error("'" + printable(spec) + "' is not a commit");
+    }
+    object_ptr commit(peeled);
+    return *git_object_id(commit.get());
+}
+
+std::string now_text() {
+    return iso8601(static_cast<std::int64_t>(std::time(nullptr)), 0);
+}
+
+void print_statuses(std::ostream& out, const std::string& sha, const status_map& statuses) {
+    for (const auto& [context, status] : statuses)
+        out << sha.substr(0, 12) << "  " << printable(context) << "  " << status.state
+            << (status.description.empty() ? "" : "  " + printable(status.description))
+            << (status.url.empty() ? "" : "  " + printable(status.url)) << "  ("
+            << printable(status.by) << ", " << status.updated_at << ")\n";
+}
+
+int cmd_status(const io& streams, const parsed_args& parsed) {
+    const auto& args = parsed.positionals;
+    if (args.empty())
+        throw usage_error("usage: trunkgate status set|get|list ... (see trunkgate status --help)");
+    auto opened = open_gate(parsed, streams.env);
+    const auto& notes_ref = opened.rules_policy.checks.notes_ref;
+    git_repository* repo = opened.repo.get();
+    if (args[0] == "set") {
+        if (args.size() != 4)
+            throw usage_error("usage: trunkgate status set [--repo DIR] SHA CONTEXT STATE [--url "
+                              "U] [--description D]");
+        if (!is_status_state(args[3]))
+            throw usage_error("STATE is pending, success, failure or error, not '" +
+                              printable(args[3]) + "'");
+        if (args[2].empty())
+            throw usage_error("CONTEXT must not be empty");
+        const auto commit = resolve_commit(repo, args[1]);
+        commit_status status{args[3], option(parsed, "--description").value_or(""),
+                             option(parsed, "--url").value_or(""), now_text(),
+                             resolve_identity(opened.rules_policy.identity_env, streams.env)};
+        record_status(repo, notes_ref, commit, args[2], status);
+        streams.out << to_hex(commit).substr(0, 12) << "  " << printable(args[2]) << "  " << args[3]
+                    << "\n";
+        return exit_ok;
+    }
+    if (args[0] == "get") {
+        if (args.size() != 2)
+            throw usage_error("usage: trunkgate status get [--repo DIR] SHA [--format text|json]");
+        const auto commit = resolve_commit(repo, args[1]);
+        const auto statuses = read_statuses(repo, notes_ref, commit);
+        if (option(parsed, "--format").value_or("text") == "json")
+            streams.out << status_note_json(statuses);
+        else if (statuses.empty())
+            streams.out << "no statuses for " << to_hex(commit).substr(0, 12) << "\n";
+        else
+            print_statuses(streams.out, to_hex(commit), statuses);
+        return exit_ok;
+    }
+    if (args[0] == "list" && args.size() == 1) {
+        for_each_note(repo, notes_ref, [&](const git_oid& commit, const std::string& note) {
+            try {
+                print_statuses(streams.out, to_hex(commit), parse_status_note(note));
+            } catch (const input_error& e) {
+                streams.out << to_hex(commit).substr(0, 12) << "  damaged note: " << e.what()
+                            << "\n";
+            }
+        });
+        return exit_ok;
+    }
+    throw usage_error("usage: trunkgate status set|get|list ... (see trunkgate status --help)");
+}
+
+int cmd_approve(const io& streams, const parsed_args& parsed) {
+    if (parsed.positionals.size() != 1)
+        throw usage_error("usage: trunkgate approve [--repo DIR] SHA [--reject] [--comment TEXT]");
+    auto opened = open_gate(parsed, streams.env);
+    const auto identity = resolve_identity(opened.rules_policy.identity_env, streams.env);
+    if (identity.empty())
+        throw usage_error("no identity: set TRUNKGATE_USER (or one of [identity] env)");
+    const auto commit = resolve_commit(opened.repo.get(), parsed.positionals[0]);
+    approval decision{identity, !option(parsed, "--reject").has_value(),
+                      static_cast<std::int64_t>(std::time(nullptr)),
+                      option(parsed, "--comment").value_or("")};
+    record_approval(opened.repo.get(), commit, decision);
+    streams.out << (decision.approved ? "approved " : "rejected ") << to_hex(commit).substr(0, 12)
+                << " as " << printable(identity) << "\n";
+    return exit_ok;
+}
+
+// YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[Z] (UTC) or Unix seconds.
+std::int64_t parse_since(const std::string& text) {
+    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
+        return std::stoll(text);
+    std::tm parts{};
+    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
+    if (!end) {
+        parts = std::tm{};
+        end = strptime(text.c_str(), "%Y-%m-%d", &parts);
+    }
+    if (!end || (*end != '\0' && std::string_view(end) != "Z"))
+        throw usage_error("--since takes YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix seconds");
+    return static_cast<std::int64_t>(timegm(&parts));
+}
+
+int cmd_audit(const io& streams, const parsed_args& parsed) {
+    const auto path = option(parsed, "--repo").value_or(".");
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, path.c_str(), 0, nullptr) != 0) {
+        git_error_clear();
+        throw usage_error(path + " is not in a git repository");
+    }
+    repository_ptr repo(raw);
+    const auto since = option(parsed, "--since") ? parse_since(*option(parsed, "--since")) : 0;
+    const auto lines = read_audit(git_dir(repo.get()), since);
+    if (option(parsed, "--format").value_or("text") == "json") {
+        for (const auto& line : lines)
+            streams.out << line << "\n";
+        return exit_ok;
+    }
+    for (const auto& line : lines) {
+        const auto record = nlohmann::json::parse(line);
+        streams.out << record.value("time", "") << "  " << printable(record.value("identity", ""))
+                    << "  " << record.value("decision", "");
+        for (const auto& ref : record["refs"])
+            streams.out << "  " << printable(ref.value("ref", "")) << " "
+                        << ref.value("old", "").substr(0, 7) << ".."
+                        << ref.value("new", "").substr(0, 7);
+        if (!record["findings"].empty())
+            streams.out << "  (" << count_noun(record["findings"].size(), "finding", "findings")
+                        << ")";
+        if (record["bypass_reason"].is_string())
+            streams.out << "  bypass: \"" << printable(record["bypass_reason"].get<std::string>())
+                        << "\"";
+        streams.out << "\n";
+    }
+    return exit_ok;
+}
+
 const std::map<std::string, std::map<std::string, bool, std::less<>>, std::less<>> command_options{
+    {"status", {{"--repo", true}, {"--url", true}, {"--description", true}, {"--format", true}}},
+    {"approve", {{"--repo", true}, {"--reject", false}, {"--comment", true}}},
+    {"audit", {{"--repo", true}, {"--since", true}, {"--format", true}}},
     {"deliver", {{"--repo", true}, {"--all-under", true}}},
     {"events", {{"--repo", true}, {"--format", true}}},
     {"install", {{"--policy", true}, {"--force", false}}},
@@ -447,6 +656,12 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
         return cmd_policy(streams, parsed);
     if (command == "deliver")
         return cmd_deliver(streams, parsed);
+    if (command == "status")
+        return cmd_status(streams, parsed);
+    if (command == "approve")
+        return cmd_approve(streams, parsed);
+    if (command == "audit")
+        return cmd_audit(streams, parsed);
     if (command == "events")
         return cmd_events(streams, parsed);
     return cmd_rules(streams);
