@@ -51,6 +51,21 @@ TEST_CASE("policy: the shipped template loads with the documented values", "[pol
     CHECK(loaded.level_of("up-to-date", level::block) == level::block);
 }
 
+TEST_CASE("policy: the promotion template loads with its three stages", "[policy]") {
+    const auto loaded = load_policy(testing::source_path("templates/policy/promotion.toml"));
+    REQUIRE(loaded.protect.size() == 3);
+    CHECK(loaded.protect[0].required_checks == std::vector<std::string>{"build", "unit-tests"});
+    CHECK(loaded.protect[1].promote_from == "refs/heads/main");
+    CHECK(loaded.protect[2].promote_from == "refs/heads/staging");
+    REQUIRE(loaded.protect[2].require_approval);
+    CHECK(loaded.protect[2].require_approval->max_age_days == 7);
+    CHECK_FALSE(loaded.protect[2].require_approval->allow_self);
+    CHECK(loaded.checks.writers == std::vector<std::string>{"ci-bot"});
+    CHECK(loaded.bypass_identities == std::vector<std::string>{"release-manager"});
+    REQUIRE(loaded.events.endpoints.size() == 1);
+    CHECK(loaded.events.endpoints[0].secret_env == "TRUNKGATE_WEBHOOK_SECRET");
+}
+
 TEST_CASE("policy: defaults of an empty policy", "[policy]") {
     const auto empty = parse_policy("", "p.toml");
     CHECK(empty.mode == policy_mode::enforce);
