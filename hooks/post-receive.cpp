@@ -78,10 +78,9 @@ int queue_events(const std::string& input) {
 
 int main(int argc, char** argv) {
     std::optional<std::string> chained_hook;
-    const std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.size() == 2 && args[0] == "--chain") {
-        chained_hook = args[1];
-    } else if (!args.empty()) {
+    try {
+        chained_hook = parse_chain_argument({argv + 1, argv + argc});
+    } catch (const input_error&) {
         std::cerr << "usage: trunkgate-post-receive [--chain HOOK] < update lines\n";
         return exit_usage;
     }

@@ -55,10 +55,9 @@ verdict judge_push(git_repository* repo, const std::string& input, const env_loo
 
 int main(int argc, char** argv) {
     std::optional<std::string> chained_hook;
-    const std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.size() == 2 && args[0] == "--chain") {
-        chained_hook = args[1];
-    } else if (!args.empty()) {
+    try {
+        chained_hook = parse_chain_argument({argv + 1, argv + argc});
+    } catch (const input_error&) {
         std::cerr << "usage: trunkgate-pre-receive [--chain HOOK] < update lines\n";
         return exit_usage;
     }

@@ -112,61 +112,11 @@ void hide_pre_push_refs(git_repository* repo, git_revwalk* walk,
     std::set<std::string, std::less<>> updated;
     for (const auto& update : updates)
         updated.insert(update.ref);
-    git_reference_iterator* raw = nullptr;
-    check(git_reference_iterator_new(&raw, repo), "list refs");
-    reference_iterator_ptr refs(raw);
-    git_reference* ref_raw = nullptr;
-    while (git_reference_next(&ref_raw, refs.get()) == 0) {
-        reference_ptr ref(ref_raw);
-        if (updated.count(git_reference_name(ref.get())))
-            continue;
-        git_object* peeled_raw = nullptr;
-        if (git_reference_peel(&peeled_raw, ref.get(), GIT_OBJECT_COMMIT) != 0) {
-            git_error_clear();
-            continue;
-        }
-        object_ptr peeled(peeled_raw);
-        check(git_revwalk_hide(walk, git_object_id(peeled.get())), "hide an existing ref");
-    }
-    git_error_clear();
-    for (const auto& update : updates) {
-        git_oid old_id;
-        if (update.kind() == update_kind::create ||
-            git_oid_fromstrn(&old_id, update.old_hex.data(), update.old_hex.size()) != 0)
-            continue;
-        git_object* object = nullptr;
-        if (git_object_lookup(&object, repo, &old_id, GIT_OBJECT_ANY) != 0) {
-            git_error_clear();
-            continue;
-        }
-        object_ptr old_object(object);
-        git_object* peeled_raw = nullptr;
-        if (git_object_peel(&peeled_raw, old_object.get(), GIT_OBJECT_COMMIT) != 0) {
-            git_error_clear();
-            continue;
-        }
-        object_ptr peeled(peeled_raw);
-        check(git_revwalk_hide(walk, git_object_id(peeled.get())), "hide an old tip");
-    }
-}
-
-std::optional<git_oid> peeled_commit(git_repository* repo, const std::string& hex) {
-    git_oid id;
-    if (is_zero_id(hex) || git_oid_fromstrn(&id, hex.data(), hex.size()) != 0)
-        return std::nullopt;
-    git_object* raw = nullptr;
-    if (git_object_lookup(&raw, repo, &id, GIT_OBJECT_ANY) != 0) {
-        git_error_clear();
-        return std::nullopt;
-    }
-    object_ptr object(raw);
-    git_object* peeled_raw = nullptr;
-    if (git_object_peel(&peeled_raw, object.get(), GIT_OBJECT_COMMIT) != 0) {
-        git_error_clear();
-        return std::nullopt;
-    }
-    object_ptr peeled(peeled_raw);
-    return *git_object_id(peeled.get());
+    hide_refs(repo, walk, [&](std::string_view name) { return updated.count(name) == 0; });
+    for (const auto& update : updates)
+        if (update.kind() != update_kind::create)
+            if (const auto old_commit = commit_of(repo, update.old_hex))
+                check(git_revwalk_hide(walk, &*old_commit), "hide an old tip");
 }
 
 // The commits new to the repository from `tip`: reachable from it and from no ref before the push.
@@ -211,8 +161,8 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
                const std::vector<ref_update>& updates, const event_context& context,
                oid_map<bool>& announced) {
     const auto kind = update.kind();
-    const auto new_commit = peeled_commit(repo, update.new_hex);
-    const auto old_commit = peeled_commit(repo, update.old_hex);
+    const auto new_commit = commit_of(repo, update.new_hex);
+    const auto old_commit = commit_of(repo, update.old_hex);
     json commits = json::array();
     json head_commit = nullptr;
     std::int64_t total = 0;

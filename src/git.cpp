@@ -63,6 +63,36 @@ std::optional<commit_ptr> find_commit(git_repository* repo, const git_oid& oid) 
     return commit_ptr(raw);
 }
 
+std::optional<git_oid> ref_commit(git_reference* ref) {
+    git_object* raw = nullptr;
+    if (git_reference_peel(&raw, ref, GIT_OBJECT_COMMIT) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    object_ptr peeled(raw);
+    return *git_object_id(peeled.get());
+}
+
+std::optional<git_oid> commit_of(git_repository* repo, std::string_view hex) {
+    git_oid id;
+    if (hex.size() != GIT_OID_HEXSZ || hex.find_first_not_of('0') == std::string_view::npos ||
+        git_oid_fromstrn(&id, hex.data(), hex.size()) != 0)
+        return std::nullopt;
+    git_object* raw = nullptr;
+    if (git_object_lookup(&raw, repo, &id, GIT_OBJECT_ANY) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    object_ptr object(raw);
+    git_object* peeled_raw = nullptr;
+    if (git_object_peel(&peeled_raw, object.get(), GIT_OBJECT_COMMIT) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    object_ptr peeled(peeled_raw);
+    return *git_object_id(peeled.get());
+}
+
 std::optional<std::string> config_string(git_repository* repo, const char* key) {
     git_config* raw = nullptr;
     check(git_repository_config_snapshot(&raw, repo), "read the repository's git config");

@@ -1,6 +1,7 @@
 #include "trunkgate/history.hpp"
 
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <queue>
 
@@ -212,8 +213,6 @@ branch_measure measure_branch(git_repository* repo, const git_oid& tip, const gi
     return two_sided_walk(repo, limits).run(tip, trunk);
 }
 
-// Not git_revwalk_hide_glob: libgit2 matches its glob with WM_PATHNAME, so "refs/*" would
-// reach no ref below refs/heads/ and hide nothing.
 namespace {
 
 // The name a ref has on the server: refs/remotes/origin/x is the server's refs/heads/x.
@@ -232,8 +231,10 @@ std::optional<std::string> server_name(std::string_view name, bool developer_clo
 
 } // namespace
 
-void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone,
-                        const std::vector<std::string>& only) {
+// Not git_revwalk_hide_glob: libgit2 matches its glob with WM_PATHNAME, so "refs/*" would
+// reach no ref below refs/heads/ and hide nothing.
+void hide_refs(git_repository* repo, git_revwalk* walk,
+               const std::function<bool(std::string_view name)>& wanted) {
     git_reference_iterator* raw = nullptr;
     check(git_reference_iterator_new(&raw, repo), "list refs");
     reference_iterator_ptr refs(raw);
@@ -241,20 +242,21 @@ void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_
     int rc;
     while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
         reference_ptr ref(ref_raw);
-        const auto name = server_name(git_reference_name(ref.get()), developer_clone);
-        if (!name || (!only.empty() && !glob_match_any(only, *name)))
+        if (!wanted(git_reference_name(ref.get())))
             continue;
-        git_object* peeled_raw = nullptr;
-        if (git_reference_peel(&peeled_raw, ref.get(), GIT_OBJECT_COMMIT) != 0) {
-            git_error_clear(); // a ref to a tree or blob, or a dangling symbolic ref: nothing to
-                               // hide
-            continue;
-        }
-        object_ptr peeled(peeled_raw);
-        check(git_revwalk_hide(walk, git_object_id(peeled.get())), "hide an existing ref");
+        if (const auto commit = ref_commit(ref.get()))
+            check(git_revwalk_hide(walk, &*commit), "hide an existing ref");
     }
     if (rc != GIT_ITEROVER)
         check(rc, "list refs");
+}
+
+void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone,
+                        const std::vector<std::string>& only) {
+    hide_refs(repo, walk, [&](std::string_view ref_name) {
+        const auto name = server_name(ref_name, developer_clone);
+        return name && (only.empty() || glob_match_any(only, *name));
+    });
 }
 
 merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "trunkgate/error.hpp"
+#include "trunkgate/files.hpp"
 #include "trunkgate/git.hpp"
 #include "trunkgate/policy.hpp"
 #include "trunkgate/process.hpp"
@@ -20,36 +21,9 @@ namespace {
 
 constexpr std::string_view managed_marker = "trunkgate-managed";
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 bool path_exists(const std::string& path) {
     struct stat info {};
     return ::lstat(path.c_str(), &info) == 0;
-}
-
-// Writes `content` to `path` through a temporary file and a rename, so a concurrent push never
-// runs a half-written hook.
-void write_atomically(const std::string& path, const std::string& content, mode_t mode) {
-    const auto temporary = path + ".trunkgate-tmp";
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out << content;
-        out.flush();
-        if (!out)
-            throw internal_error("cannot write " + temporary);
-    }
-    if (::chmod(temporary.c_str(), mode) != 0 || ::rename(temporary.c_str(), path.c_str()) != 0) {
-        const std::string reason = std::strerror(errno);
-        ::unlink(temporary.c_str());
-        throw internal_error("cannot install " + path + ": " + reason);
-    }
 }
 
 std::string replace_all(std::string text, std::string_view from, const std::string& to) {
@@ -95,7 +69,7 @@ std::string install_hook(const std::string& dir, const std::string& name,
             report = "; the existing hook is kept as " + name + ".chained and runs after trunkgate";
         }
     }
-    write_atomically(hook_path, wanted, 0755);
+    write_durably(dir, name, wanted, 0755);
     return name + ": installed" + report;
 }
 
@@ -112,7 +86,7 @@ std::string install_policy(const std::string& dir, const install_options& option
         return "trunkgate.toml: unchanged";
     if (current && !options.policy_file)
         return "trunkgate.toml: kept the existing policy";
-    write_atomically(target, *text, 0644);
+    write_durably(dir.substr(0, dir.size() - 1), "trunkgate.toml", *text, 0644);
     return current ? "trunkgate.toml: replaced with " + source
                    : "trunkgate.toml: installed from " + source;
 }

@@ -47,13 +47,7 @@ std::optional<git_oid> resolve_commit_ref(git_repository* repo, const std::strin
     }
     check(rc, "read " + name);
     reference_ptr ref(raw);
-    git_object* peeled_raw = nullptr;
-    if (git_reference_peel(&peeled_raw, ref.get(), GIT_OBJECT_COMMIT) != 0) {
-        git_error_clear();
-        return std::nullopt;
-    }
-    object_ptr peeled(peeled_raw);
-    return *git_object_id(peeled.get());
+    return ref_commit(ref.get());
 }
 
 branch_limits limits_for(const policy& rules_policy, std::int64_t now) {
@@ -248,7 +242,7 @@ push_view gather_push(git_repository* repo, const policy& rules_policy,
     // A push that also moves trunk is judged against trunk as it will be after the push.
     for (const auto& update : updates)
         if (update.ref == rules_policy.trunk_ref() && update.kind() != update_kind::remove)
-            if (const auto moved = describe_target(repo, update.new_hex).commit)
+            if (const auto moved = commit_of(repo, update.new_hex))
                 view.trunk_tip = moved;
     view.refs.reserve(updates.size());
     status_lookups lookups(repo, rules_policy, context);

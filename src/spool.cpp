@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "trunkgate/error.hpp"
+#include "trunkgate/files.hpp"
 
 namespace trunkgate {
 
@@ -33,54 +34,6 @@ void make_dirs(const std::string& path) {
          slash = path.find('/', slash + 1))
         make_dir(path.substr(0, slash));
     make_dir(path);
-}
-
-void fsync_path(const std::string& path, int flags) {
-    const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-    if (fd < 0)
-        throw internal_error("cannot open " + path + ": " + std::strerror(errno));
-    const int rc = ::fsync(fd);
-    ::close(fd);
-    if (rc != 0)
-        throw internal_error("cannot sync " + path + ": " + std::strerror(errno));
-}
-
-// Temp file, fsync, rename over the target, fsync the directory: after this returns the file is
-// on disk whole, or the old one is.
-void write_durably(const std::string& dir, const std::string& name, const std::string& content) {
-    const auto target = dir + "/" + name;
-    const auto temporary = dir + "/." + name + ".tmp" + std::to_string(::getpid());
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        throw internal_error("cannot write " + temporary + ": " + std::strerror(errno));
-    std::size_t written = 0;
-    while (written < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            const std::string reason = std::strerror(errno);
-            ::close(fd);
-            ::unlink(temporary.c_str());
-            throw internal_error("cannot write " + temporary + ": " + reason);
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(temporary.c_str(), target.c_str()) != 0) {
-        const std::string reason = std::strerror(errno);
-        ::unlink(temporary.c_str());
-        throw internal_error("cannot store " + target + ": " + reason);
-    }
-    fsync_path(dir, O_RDONLY | O_DIRECTORY);
-}
-
-std::optional<std::string> read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
 }
 
 bool valid_id(const std::string& id) {
@@ -179,7 +132,7 @@ std::vector<spool_entry> spool::list(const std::string& area) const {
         const std::string name = item->d_name;
         if (name.size() < 6 || name[0] == '.' || name.compare(name.size() - 5, 5, ".json") != 0)
             continue;
-        const auto text = read_text(dir_ + "/" + area + "/" + name);
+        const auto text = read_file(dir_ + "/" + area + "/" + name);
         if (!text)
             continue; // retired by another process meanwhile
         try {
@@ -207,7 +160,7 @@ std::optional<claimed_entry> spool::claim(const std::string& id) const {
         return std::nullopt;
     }
     // Read only once locked: another deliverer may have retired it a moment ago.
-    const auto text = read_text(path("queue", id));
+    const auto text = read_file(path("queue", id));
     if (!text) {
         ::unlink(lock_path.c_str());
         ::close(fd);
@@ -225,7 +178,7 @@ bool spool::requeue(const std::string& id, std::int64_t now) const {
     if (!valid_id(id))
         return false;
     for (const char* area : areas) {
-        const auto text = read_text(path(area, id));
+        const auto text = read_file(path(area, id));
         if (!text)
             continue;
         auto entry = parse_entry(*text);

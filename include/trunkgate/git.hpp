@@ -106,6 +106,14 @@ std::string short_id(const git_oid& oid);
 /// Looks up a commit; nullopt when the object does not exist or is not a commit.
 std::optional<commit_ptr> find_commit(git_repository* repo, const git_oid& oid);
 
+/// The commit `ref` peels to (through annotated tags); nullopt for a ref to a tree or blob, or a
+/// dangling symbolic ref.
+std::optional<git_oid> ref_commit(git_reference* ref);
+
+/// The commit the object named by `hex` peels to; nullopt for the zero id, an unknown object or
+/// one that is no commit (a tree, a blob, a tag of either).
+std::optional<git_oid> commit_of(git_repository* repo, std::string_view hex);
+
 /// The git config string `key` of the repository, or nullopt when it is unset.
 std::optional<std::string> config_string(git_repository* repo, const char* key);
 

@@ -4,8 +4,10 @@
 #include <git2.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace trunkgate {
@@ -43,6 +45,11 @@ struct branch_measure {
 /// commit-graph, it trusts committer dates to be roughly monotone. Throws libgit2_error.
 branch_measure measure_branch(git_repository* repo, const git_oid& tip, const git_oid& trunk,
                               const branch_limits& limits);
+
+/// Hides from `walk` the commit of every ref whose name `wanted` accepts (refs to trees or blobs
+/// hide nothing). Throws libgit2_error.
+void hide_refs(git_repository* repo, git_revwalk* walk,
+               const std::function<bool(std::string_view name)>& wanted);
 
 /// Hides from `walk` every ref that existed before the push: all refs on the server, or, in a
 /// developer's clone, the remote-tracking refs (as the server's refs/heads/...) and tags. With

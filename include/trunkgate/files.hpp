@@ -1,0 +1,17 @@
+#pragma once
+// Reading and writing whole files the way trunkgate needs: nothing half-written ever visible.
+
+#include <optional>
+#include <string>
+
+namespace trunkgate {
+
+/// The whole content of `path`, or nullopt when it cannot be opened.
+std::optional<std::string> read_file(const std::string& path);
+
+/// Writes `content` to `dir`/`name` with `mode` through a temporary file, fsync, rename and a
+/// directory fsync: afterwards the file is on disk whole, or the old one is. Throws internal_error.
+void write_durably(const std::string& dir, const std::string& name, const std::string& content,
+                   unsigned mode = 0640);
+
+} // namespace trunkgate

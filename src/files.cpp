@@ -1,0 +1,69 @@
+#include "trunkgate/files.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trunkgate/error.hpp"
+
+namespace trunkgate {
+
+namespace {
+
+void fsync_path(const std::string& path, int flags) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0)
+        throw internal_error("cannot open " + path + ": " + std::strerror(errno));
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0)
+        throw internal_error("cannot sync " + path + ": " + std::strerror(errno));
+}
+
+} // namespace
+
+// Temp file, fsync, rename over the target, fsync the directory: after this returns the file is
+// on disk whole, or the old one is.
+void write_durably(const std::string& dir, const std::string& name, const std::string& content,
+                   unsigned mode) {
+    const auto target = dir + "/" + name;
+    const auto temporary = dir + "/." + name + ".tmp" + std::to_string(::getpid());
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        throw internal_error("cannot write " + temporary + ": " + std::strerror(errno));
+    ::fchmod(fd, mode); // the umask must not loosen or tighten a hook's mode
+    std::size_t written = 0;
+    while (written < content.size()) {
+        const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            const std::string reason = std::strerror(errno);
+            ::close(fd);
+            ::unlink(temporary.c_str());
+            throw internal_error("cannot write " + temporary + ": " + reason);
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(temporary.c_str(), target.c_str()) != 0) {
+        const std::string reason = std::strerror(errno);
+        ::unlink(temporary.c_str());
+        throw internal_error("cannot store " + target + ": " + reason);
+    }
+    fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+} // namespace trunkgate
