@@ -1,9 +1,11 @@
 #include "support/sandbox.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <fstream>
 #include <ftw.h>
 #include <poll.h>
@@ -11,6 +13,7 @@
 #include <stdexcept>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace trunkgate::testing {
@@ -117,6 +120,67 @@ run_result run(const std::vector<std::string>& argv, const std::string& cwd,
     return result;
 }
 
+background_process::background_process(const std::vector<std::string>& argv, const std::string& cwd,
+                                       const std::map<std::string, std::string>& env,
+                                       const std::string& output_path) {
+    pid_ = ::fork();
+    if (pid_ < 0)
+        throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+    if (pid_ == 0) {
+        const int null_fd = ::open("/dev/null", O_RDONLY);
+        const int out_fd = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (null_fd < 0 || out_fd < 0)
+            ::_exit(126);
+        ::dup2(null_fd, 0);
+        ::dup2(out_fd, 1);
+        ::dup2(out_fd, 2);
+        ::close(null_fd);
+        ::close(out_fd);
+        if (::chdir(cwd.c_str()) != 0)
+            ::_exit(126);
+        for (const auto& [name, value] : env)
+            ::setenv(name.c_str(), value.c_str(), 1);
+        std::vector<char*> args;
+        for (const auto& arg : argv)
+            args.push_back(const_cast<char*>(arg.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+}
+
+background_process::~background_process() {
+    if (status_)
+        return;
+    kill(SIGKILL);
+    wait();
+}
+
+void background_process::kill(int signal) const {
+    if (!status_)
+        ::kill(pid_, signal);
+}
+
+int background_process::wait() {
+    if (!status_) {
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        status_ = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    }
+    return *status_;
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+}
+
 const std::string zero_id(40, '0');
 
 long long days_ago(double days) {
@@ -196,6 +260,14 @@ run_result git_sandbox::git_in(const std::string& cwd, const std::vector<std::st
     std::vector<std::string> argv{"git"};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, cwd, full_env);
+}
+
+std::map<std::string, std::string>
+git_sandbox::environment(const std::map<std::string, std::string>& extra) const {
+    auto full_env = git_env(root_ / "home");
+    for (const auto& [name, value] : extra)
+        full_env[name] = value;
+    return full_env;
 }
 
 run_result git_sandbox::git(const std::vector<std::string>& args,

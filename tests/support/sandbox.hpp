@@ -2,6 +2,8 @@
 // Test helpers: a temporary directory that removes itself, running programs without a shell,
 // and a server/clone pair of git repositories driven with the real git client.
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,6 +41,34 @@ struct run_result {
 run_result run(const std::vector<std::string>& argv, const std::string& cwd = ".",
                const std::map<std::string, std::string>& env = {}, const std::string& input = "");
 
+/// A program started in the background, with stdout and stderr going to `output_path`; killed
+/// (SIGKILL) and reaped on destruction if it is still running, so a failing test leaves no
+/// process behind.
+class background_process {
+  public:
+    /// Starts argv[0] (searched in PATH) in `cwd` with `env` added to this process's environment.
+    /// Throws std::runtime_error when it cannot fork.
+    background_process(const std::vector<std::string>& argv, const std::string& cwd,
+                       const std::map<std::string, std::string>& env,
+                       const std::string& output_path);
+    ~background_process();
+    background_process(const background_process&) = delete;
+    background_process& operator=(const background_process&) = delete;
+
+    int pid() const { return pid_; }
+    /// Sends `signal` to the process (nothing once it has been reaped).
+    void kill(int signal) const;
+    /// Waits for the process to end; its exit status, or 128 + the signal that ended it.
+    int wait();
+
+  private:
+    int pid_ = -1;
+    std::optional<int> status_;
+};
+
+/// Calls `condition` every 10 ms until it returns true; false when `timeout` passes first.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
 /// The all-zero object id git uses for "no object" in update lines.
 extern const std::string zero_id;
 
@@ -67,6 +97,9 @@ class git_sandbox {
                    const std::map<std::string, std::string>& env = {}) const;
     run_result git_in(const std::string& cwd, const std::vector<std::string>& args,
                       const std::map<std::string, std::string>& env = {}) const;
+    /// The environment the sandbox gives git and trunkgate (HOME, identities, ...) plus `extra`.
+    std::map<std::string, std::string>
+    environment(const std::map<std::string, std::string>& extra = {}) const;
     /// `trunkgate ARGS` (build/bin/trunkgate) in the clone.
     run_result trunkgate(const std::vector<std::string>& args, const std::string& input = "",
                          const std::map<std::string, std::string>& env = {}) const;
