@@ -164,6 +164,17 @@ void attempt(claimed_entry& claimed, http_client& client, const env_lookup& env,
     queue.log(report.lines.back());
 }
 
+bool is_expired(const spool_entry& entry, const delivery_options& options) {
+    return options.now - entry.created_at > options.max_age_hours * 3600;
+}
+
+// Due for an attempt (or for dead/): expired, or queued and past its next try.
+bool is_due(const spool_entry& entry, const delivery_options& options) {
+    if (is_expired(entry, options))
+        return true;
+    return entry.state != "failed" && (options.ignore_schedule || entry.next_try <= options.now);
+}
+
 } // namespace
 
 delivery_report deliver_due(const spool& queue, http_client& client, const env_lookup& env,
@@ -174,16 +185,17 @@ delivery_report deliver_due(const spool& queue, http_client& client, const env_l
         if (!options.only_ids.empty() && std::find(options.only_ids.begin(), options.only_ids.end(),
                                                    listed.id) == options.only_ids.end())
             continue;
-        const bool expired = options.now - listed.created_at > options.max_age_hours * 3600;
-        if (!expired && (listed.state == "failed" ||
-                         (!options.ignore_schedule && listed.next_try > options.now)))
+        if (!is_due(listed, options))
             continue;
         auto claimed = queue.claim(listed.id);
         if (!claimed) {
             ++report.busy;
             continue;
         }
-        if (expired) {
+        // Judge the entry as it is now: another run may have tried it since it was listed.
+        if (!is_due(claimed->entry(), options))
+            continue;
+        if (is_expired(claimed->entry(), options)) {
             claimed->retire("dead");
             ++report.dead;
             report.lines.push_back("gave up on " + listed.id + " " + listed.ref + " after " +

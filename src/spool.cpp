@@ -174,22 +174,41 @@ std::optional<claimed_entry> spool::claim(const std::string& id) const {
     }
 }
 
+namespace {
+
+// Due now, from the first attempt again, with the same id and body.
+void make_due(spool_entry& entry, std::int64_t now) {
+    entry.state = "queued";
+    entry.next_try = now;
+    entry.attempts = 0;
+    entry.delivered_at = 0;
+}
+
+} // namespace
+
 bool spool::requeue(const std::string& id, std::int64_t now) const {
     if (!valid_id(id))
         return false;
-    for (const char* area : areas) {
+    // A queued entry is rewritten only under its lock, never under a deliverer's feet.
+    if (read_file(path("queue", id))) {
+        auto claimed = claim(id);
+        if (!claimed)
+            throw internal_error("event " + id +
+                                 " is being delivered right now; try again in a moment");
+        make_due(claimed->entry(), now);
+        claimed->save();
+        log("requeued " + id);
+        return true;
+    }
+    for (const char* area : {"delivered", "dead"}) {
         const auto text = read_file(path(area, id));
         if (!text)
             continue;
         auto entry = parse_entry(*text);
-        entry.state = "queued";
-        entry.next_try = now;
-        entry.attempts = 0;
-        entry.created_at = std::string(area) == "queue" ? entry.created_at : now;
-        entry.delivered_at = 0;
+        make_due(entry, now);
+        entry.created_at = now; // max_age_hours counts from the redelivery
         write("queue", entry);
-        if (std::string(area) != "queue")
-            ::unlink(path(area, id).c_str());
+        ::unlink(path(area, id).c_str());
         log("requeued " + id + " from " + area);
         return true;
     }

@@ -739,3 +739,37 @@ TEST_CASE("events: secrets never show, credentials in URLs are redacted", "[e2e]
     CHECK_THAT(log, Contains(redacted));
     CHECK(log.find(password) == std::string::npos);
 }
+
+TEST_CASE("events: a run does not retry an event another run has just tried", "[e2e][events]") {
+    http_receiver receiver(receiver_mode::absent);
+    git_sandbox sandbox;
+    sandbox.install(events_policy(receiver.url(), "background", 5000));
+    const auto queued = queue_while_absent(sandbox, 2);
+    const auto first = queued[0]["id"].get<std::string>(); // runs take entries in id order
+    const auto second = queued[1]["id"].get<std::string>();
+    for (const auto& entry : queued)
+        redeliver(sandbox, entry["id"]);
+
+    // The slow run sends `first` and waits; meanwhile a second run skips it (busy), tries
+    // `second`, fails (500) and schedules it for later.
+    receiver.set_mode(receiver_mode::answer, 500);
+    receiver.plan({{200, 400ms}, {500, 0ms}});
+    background_process slow({bin_path("trunkgate"), "deliver", "--repo", sandbox.server()},
+                            sandbox.clone(), sandbox.environment(with_secret()),
+                            sandbox.dir() + "/slow.log");
+    REQUIRE(receiver.wait_for_requests(1, 5s));
+    const auto quick = deliver(sandbox);
+    INFO(quick.all());
+    CHECK_THAT(quick.out, Contains("0 delivered, 1 retrying, 0 failed, 0 dead, 1 busy"));
+    CHECK(slow.wait() == 0);
+    INFO(read_file(sandbox.dir() + "/slow.log"));
+
+    // `second` is not due until its backoff ends: the slow run, which listed it before, leaves it.
+    const auto received = receiver.requests();
+    CHECK(count_with_id(received, first) == 1);
+    CHECK(count_with_id(received, second) == 1);
+    const auto waiting = spooled(sandbox, "queue");
+    REQUIRE(waiting.size() == 1);
+    CHECK(waiting.front()["id"] == second);
+    CHECK(waiting.front()["attempts"] == 1);
+}
