@@ -62,10 +62,10 @@ Documentation: docs/cli.md, docs/policy.md, docs/rules.md.
 const std::map<std::string, std::string, std::less<>> command_help{
     {"install", R"(usage: trunkgate install [--policy FILE] [--force] REPO...
 
-Installs trunkgate's pre-receive hook into each bare repository REPO, copies the policy
+Installs trunkgate's pre-receive and post-receive hooks into each bare repository REPO, copies the policy
 (FILE, or the default trunk-based template) to REPO/trunkgate.toml unless one exists
 (--policy replaces it), and sets receive.advertisePushOptions=true. An existing hook that is
-not trunkgate's is kept as pre-receive.chained and still runs. Safe to run again.
+not trunkgate's is kept as <hook>.chained and still runs. Safe to run again.
 
   --policy FILE   the policy to install (validated first)
   --force         also install into a repository that has a work tree
@@ -116,7 +116,8 @@ identity, accept/reject/bypass, refs, findings. DATE is YYYY-MM-DD, an ISO 8601 
 Sends every push event that is due from the spool of each repository (default: the one
 containing the current directory): for cron or the systemd timer in templates/systemd/.
 Each event is locked while it is sent, so overlapping runs never send one twice at once.
-Exit 0 when nothing due is left undelivered, 1 when some event is still waiting or failed.
+Exit 0 when every queue is empty afterwards, 1 when an event still waits for a retry, has
+failed (a 4xx; see trunkgate events) or was given up on.
 
   --repo DIR        a repository (repeatable)
   --all-under DIR   every repository found below DIR
@@ -298,6 +299,8 @@ int cmd_rules(const io& streams) {
         line(entry.id, entry.summary);
     for (const auto& entry : commit_rule_table())
         line(entry.id, entry.summary);
+    line("bypass-denied",
+         "-o trunkgate.bypass from someone outside [bypass] identities, or without a reason");
     line("policy-error", "no policy, or a policy that does not load");
     return exit_ok;
 }
@@ -309,7 +312,9 @@ struct repository_spool {
     std::optional<spool> queue;
 };
 
-repository_spool open_spool(const std::string& path, const env_lookup& env) {
+// A repository's policy, and its spool when it has events configured or queued (nullopt otherwise).
+repository_spool open_spool(const std::string& path, const env_lookup& env,
+                            bool only_if_used = false) {
     git_repository* raw = nullptr;
     if (git_repository_open_ext(&raw, path.c_str(), 0, nullptr) != 0) {
         git_error_clear();
@@ -322,7 +327,12 @@ repository_spool open_spool(const std::string& path, const env_lookup& env) {
         load_policy(locate_policy(env("TRUNKGATE_POLICY"),
                                   config_string(repo.get(), "trunkgate.policy"), dir)),
         std::nullopt};
-    opened.queue.emplace(spool_dir_for(opened.rules_policy, dir));
+    const auto spool_dir = spool_dir_for(opened.rules_policy, dir);
+    struct stat info {};
+    if (only_if_used && opened.rules_policy.events.endpoints.empty() &&
+        ::stat(spool_dir.c_str(), &info) != 0)
+        return opened;
+    opened.queue.emplace(spool_dir);
     return opened;
 }
 
@@ -356,16 +366,26 @@ void find_repositories(const std::string& root, int depth, std::vector<std::stri
 }
 
 int cmd_deliver(const io& streams, const parsed_args& parsed) {
-    auto repos = option_values(parsed, "--repo");
+    const auto named = option_values(parsed, "--repo");
+    std::vector<std::string> found;
     for (const auto& root : option_values(parsed, "--all-under"))
-        find_repositories(root, 8, repos);
+        find_repositories(root, 8, found);
+    std::vector<std::pair<std::string, bool>> repos; // path, found by --all-under
+    for (const auto& path : named)
+        repos.emplace_back(path, false);
+    for (const auto& path : found)
+        repos.emplace_back(path, true);
     if (repos.empty() && option_values(parsed, "--all-under").empty())
-        repos.push_back(".");
+        repos.emplace_back(".", false);
     const auto client = make_curl_client();
     int status = exit_ok;
-    for (const auto& path : repos) {
+    for (const auto& [path, discovered] : repos) {
         try {
-            auto opened = open_spool(path, streams.env);
+            // Below --all-under, a repository without trunkgate or without events is not ours to
+            // touch: no spool is created and nothing is reported.
+            auto opened = open_spool(path, streams.env, discovered);
+            if (!opened.queue)
+                continue;
             delivery_options options;
             options.now = static_cast<std::int64_t>(std::time(nullptr));
             options.max_age_hours = opened.rules_policy.events.max_age_hours;
@@ -375,9 +395,13 @@ int cmd_deliver(const io& streams, const parsed_args& parsed) {
             streams.out << printable(path) << ": " << report.delivered << " delivered, "
                         << report.retrying << " retrying, " << report.failed << " failed, "
                         << report.dead << " dead, " << report.busy << " busy\n";
-            if (report.retrying || report.failed || report.dead)
+            // Anything still queued (waiting for a retry, or failed) or given up on is worth a
+            // look.
+            if (report.dead || !opened.queue->list("queue").empty())
                 status = std::max<int>(status, exit_rejected);
         } catch (const policy_error& e) {
+            if (discovered && e.line() == 0 && e.problem().rfind("no policy found", 0) == 0)
+                continue;
             streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
             status = exit_error;
         }
@@ -524,6 +548,9 @@ int cmd_status(const io& streams, const parsed_args& parsed) {
     if (args[0] == "get") {
         if (args.size() != 2)
             throw usage_error("usage: trunkgate status get [--repo DIR] SHA [--format text|json]");
+        const auto format = option(parsed, "--format").value_or("text");
+        if (format != "text" && format != "json")
+            throw usage_error("--format is text or json");
         const auto commit = resolve_commit(repo, args[1]);
         const auto statuses = read_statuses(repo, notes_ref, commit);
         if (option(parsed, "--format").value_or("text") == "json")
@@ -588,6 +615,9 @@ int cmd_audit(const io& streams, const parsed_args& parsed) {
         throw usage_error(path + " is not in a git repository");
     }
     repository_ptr repo(raw);
+    const auto format = option(parsed, "--format").value_or("text");
+    if (format != "text" && format != "json")
+        throw usage_error("--format is text or json");
     const auto since = option(parsed, "--since") ? parse_since(*option(parsed, "--since")) : 0;
     const auto lines = read_audit(git_dir(repo.get()), since);
     if (option(parsed, "--format").value_or("text") == "json") {

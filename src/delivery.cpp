@@ -1,6 +1,7 @@
 #include "trunkgate/delivery.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -17,6 +18,11 @@ std::string spool_dir_for(const policy& rules_policy, const std::string& git_dir
 std::vector<spool_entry> enqueue_events(const spool& queue, const events_policy& events,
                                         const std::vector<push_event>& pushed, std::int64_t now) {
     std::vector<spool_entry> queued;
+    // Microseconds, then position: a later push sorts after this one, and this push in its order.
+    std::int64_t order = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count() *
+                         1000;
     for (const auto& endpoint : events.endpoints) {
         for (const auto& event : pushed) {
             if (!glob_match_any(endpoint.refs, event.ref))
@@ -31,6 +37,7 @@ std::vector<spool_entry> enqueue_events(const spool& queue, const events_policy&
             entry.timeout_ms = endpoint.timeout_ms;
             entry.body = event.body;
             entry.created_at = now;
+            entry.order = order++;
             entry.next_try = now;
             queue.add(entry);
             queue.log("queued " + entry.id + " " + entry.ref + " for " + redact_url(entry.url));
@@ -138,6 +145,7 @@ void attempt(claimed_entry& claimed, http_client& client, const env_lookup& env,
     if (result == outcome::delivered) {
         entry.last_error.clear();
         entry.delivered_at = options.now;
+        entry.state = "delivered";
         claimed.retire("delivered");
         ++report.delivered;
         report.lines.push_back("delivered " + entry.id + " " + entry.ref + " to " + target +
@@ -196,6 +204,7 @@ delivery_report deliver_due(const spool& queue, http_client& client, const env_l
         if (!is_due(claimed->entry(), options))
             continue;
         if (is_expired(claimed->entry(), options)) {
+            claimed->entry().state = "dead";
             claimed->retire("dead");
             ++report.dead;
             report.lines.push_back("gave up on " + listed.id + " " + listed.ref + " after " +

@@ -107,6 +107,11 @@ void apply_bypass(verdict& result, const policy& rules_policy, const push_contex
                                    ")";
     denied.hint = allowed ? "git push -o trunkgate.bypass=\"<incident or reason>\" ..."
                           : "push without -o trunkgate.bypass, or ask a release manager";
+    if (result.evaluate_mode && denied.severity == level::block) {
+        denied.severity = level::warn;
+        denied.would_block = true;
+        ++result.demoted;
+    }
     if (denied.severity != level::off)
         result.found.push_back(std::move(denied));
 }

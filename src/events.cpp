@@ -180,8 +180,9 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
         head_commit = commits.empty() || commits.back()["id"] != to_hex(*new_commit)
                           ? commit_json(repo, rules_policy, *new_commit, false)
                           : commits.back();
-        forced = kind == update_kind::update && old_commit &&
-                 !is_ancestor(repo, *old_commit, *new_commit);
+        // As the pre-receive hook sees it: an old value that is no commit was rewritten.
+        forced = kind == update_kind::update &&
+                 (!old_commit || !is_ancestor(repo, *old_commit, *new_commit));
     }
     const auto full_name = repository_full_name(rules_policy, context.git_dir);
     const json pusher = context.pusher.empty() ? json(nullptr) : json(context.pusher);
@@ -189,7 +190,8 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
     bool ci_skip = false;
     for (const auto& option : context.push_options) {
         options.push_back(option);
-        ci_skip = ci_skip || option == "ci.skip" || option.rfind("ci.skip=", 0) == 0;
+        ci_skip =
+            ci_skip || option == "ci.skip" || option == "ci.skip=true" || option == "ci.skip=1";
     }
     return {{"ref", update.ref},
             {"before", update.old_hex},

@@ -175,7 +175,7 @@ void gather_gates(git_repository* repo, const push_view& view, ref_facts& facts,
         wants_approval = wants_approval || protection->require_approval.has_value();
         if (protection->promote_from.empty())
             continue;
-        const auto source = resolve_commit_ref(repo, protection->promote_from);
+        const auto source = tip_after_push(repo, view, protection->promote_from);
         facts.promotions.emplace_back(protection->promote_from,
                                       source && is_ancestor(repo, tip, *source));
     }
@@ -189,7 +189,6 @@ void gather_gates(git_repository* repo, const push_view& view, ref_facts& facts,
         }
         facts.author_names = author_names_of(repo, tip);
     }
-    (void)view;
 }
 
 ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_update& update,
@@ -231,19 +230,23 @@ ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_upda
 
 } // namespace
 
+std::optional<git_oid> tip_after_push(git_repository* repo, const push_view& push,
+                                      const std::string& ref) {
+    if (const auto pushed = push.pushed_tips.find(ref); pushed != push.pushed_tips.end())
+        return pushed->second;
+    if (push.context.developer_clone && ref.rfind("refs/heads/", 0) == 0)
+        if (const auto remote = resolve_commit_ref(repo, "refs/remotes/origin/" + ref.substr(11)))
+            return remote;
+    return resolve_commit_ref(repo, ref);
+}
+
 push_view gather_push(git_repository* repo, const policy& rules_policy,
                       const std::vector<ref_update>& updates, const push_context& context) {
-    push_view view{rules_policy, context, std::nullopt, {}};
-    if (context.developer_clone)
-        view.trunk_tip =
-            resolve_commit_ref(repo, "refs/remotes/origin/" + rules_policy.trunk_branch);
-    if (!view.trunk_tip)
-        view.trunk_tip = resolve_commit_ref(repo, rules_policy.trunk_ref());
-    // A push that also moves trunk is judged against trunk as it will be after the push.
+    push_view view{rules_policy, context, std::nullopt, {}, {}};
     for (const auto& update : updates)
-        if (update.ref == rules_policy.trunk_ref() && update.kind() != update_kind::remove)
-            if (const auto moved = commit_of(repo, update.new_hex))
-                view.trunk_tip = moved;
+        view.pushed_tips[update.ref] = commit_of(repo, update.new_hex);
+    // A push that also moves trunk (or a promotion source) is judged against it as it will be.
+    view.trunk_tip = tip_after_push(repo, view, rules_policy.trunk_ref());
     view.refs.reserve(updates.size());
     status_lookups lookups(repo, rules_policy, context);
     for (const auto& update : updates)

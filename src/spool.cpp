@@ -67,6 +67,7 @@ std::string entry_json(const spool_entry& entry) {
                                           {"timeout_ms", entry.timeout_ms},
                                           {"state", entry.state},
                                           {"created_at", entry.created_at},
+                                          {"order", entry.order},
                                           {"next_try", entry.next_try},
                                           {"attempts", entry.attempts},
                                           {"last_status", entry.last_status},
@@ -89,6 +90,7 @@ spool_entry parse_entry(const std::string& text) {
         entry.timeout_ms = document.value("timeout_ms", std::int64_t{5000});
         entry.state = document.value("state", "queued");
         entry.created_at = document.at("created_at").get<std::int64_t>();
+        entry.order = document.value("order", entry.created_at * 1000000000);
         entry.next_try = document.value("next_try", std::int64_t{0});
         entry.attempts = document.value("attempts", std::int64_t{0});
         entry.last_status = document.value("last_status", 0L);
@@ -143,7 +145,7 @@ std::vector<spool_entry> spool::list(const std::string& area) const {
     }
     ::closedir(dir);
     std::sort(entries.begin(), entries.end(), [](const spool_entry& a, const spool_entry& b) {
-        return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+        return a.order != b.order ? a.order < b.order : a.id < b.id;
     });
     return entries;
 }

@@ -13,7 +13,7 @@ struct http_request {
     std::vector<std::string> headers; ///< "Name: value"
     std::string body;
     long timeout_ms = 5000;
-    std::string ca_file; ///< extra CA bundle; peers are always verified
+    std::string ca_file; ///< CA bundle used instead of the system's; peers are always verified
 };
 
 struct http_response {

@@ -115,7 +115,7 @@ struct endpoint_policy {
     std::string secret_file; ///< or a file holding it (trailing newline ignored)
     std::vector<std::string> refs{"refs/heads/*", "refs/tags/*"};
     std::int64_t timeout_ms = 5000;
-    std::string ca_file; ///< extra CA bundle; TLS peers are always verified
+    std::string ca_file; ///< CA bundle used instead of the system's; TLS peers are always verified
 };
 
 enum class delivery_mode { background, inline_wait };

@@ -5,6 +5,7 @@
 #include <git2.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,9 +65,17 @@ struct ref_facts {
 struct push_view {
     const policy& rules_policy;
     push_context context;
-    std::optional<git_oid> trunk_tip; ///< current tip of the trunk branch, if it exists
+    std::optional<git_oid> trunk_tip; ///< tip of the trunk branch as this push leaves it
     std::vector<ref_facts> refs;
+    /// The commits this push sets refs to (nullopt: deleted or not a commit), by ref name.
+    std::map<std::string, std::optional<git_oid>, std::less<>> pushed_tips;
 };
+
+/// The commit `ref` points at once this push is done: the pushed value when the push updates it,
+/// else the ref as it is (in a developer's clone, refs/heads/x is read as refs/remotes/origin/x
+/// when that exists). Throws libgit2_error.
+std::optional<git_oid> tip_after_push(git_repository* repo, const push_view& push,
+                                      const std::string& ref);
 
 /// Gathers the facts for `updates` once. Status look-ups over HTTP share one time budget of twice
 /// [checks.http] timeout_ms for the whole push. Throws libgit2_error on repository failures.

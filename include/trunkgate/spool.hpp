@@ -21,6 +21,7 @@ struct spool_entry {
     std::int64_t timeout_ms = 5000;
     std::string body; ///< the exact bytes to send
     std::int64_t created_at = 0;
+    std::int64_t order = 0; ///< queue order: events of one push go out in push order
     std::int64_t next_try = 0;
     std::int64_t attempts = 0;
     std::string state = "queued"; ///< queued | failed (a permanent 4xx; waits for redelivery)
