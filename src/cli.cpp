@@ -395,9 +395,15 @@ int cmd_deliver(const io& streams, const parsed_args& parsed) {
             streams.out << printable(path) << ": " << report.delivered << " delivered, "
                         << report.retrying << " retrying, " << report.failed << " failed, "
                         << report.dead << " dead, " << report.busy << " busy\n";
-            // Anything still queued (waiting for a retry, or failed) or given up on is worth a
-            // look.
-            if (report.dead || !opened.queue->list("queue").empty())
+            // Anything waiting for a retry, failed, or given up on is worth a look (an entry
+            // another run is sending right now is that run's business).
+            const auto left = opened.queue->list("queue");
+            const bool unresolved =
+                std::any_of(left.begin(), left.end(), [&](const spool_entry& entry) {
+                    return entry.state == "failed" ||
+                           (entry.attempts > 0 && entry.next_try > options.now);
+                });
+            if (report.dead || unresolved)
                 status = std::max<int>(status, exit_rejected);
         } catch (const policy_error& e) {
             if (discovered && e.line() == 0 && e.problem().rfind("no policy found", 0) == 0)
