@@ -41,17 +41,21 @@ new_commit_set list_new_commits(git_repository* repo, const push_view& push,
     // a ref outside [commits].refs is judged when it first reaches one inside.
     hide_existing_refs(repo, walk.get(), push.context.developer_clone, options.refs);
     new_commit_set set;
+    // Parents are needed only to share commits out among several refs; one ref owns them all.
+    const bool attribute = refs.size() > 1;
     git_oid id;
     int rc;
     while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
+        set.ids.push_back(id);
+        if (!attribute)
+            continue;
         const auto commit = find_commit(repo, id);
         if (!commit)
             throw internal_error("commit " + to_hex(id) + " is missing");
         std::vector<git_oid> parents;
         for (unsigned i = 0; i < git_commit_parentcount(commit->get()); ++i)
             parents.push_back(*git_commit_parent_id(commit->get(), i));
-        set.position.emplace(id, static_cast<std::uint32_t>(set.ids.size()));
-        set.ids.push_back(id);
+        set.position.emplace(id, static_cast<std::uint32_t>(set.ids.size() - 1));
         set.parents.push_back(std::move(parents));
     }
     if (rc != GIT_ITEROVER)
@@ -63,6 +67,10 @@ new_commit_set list_new_commits(git_repository* repo, const push_view& push,
 void attribute_to_refs(const push_view& push, const std::vector<std::size_t>& refs,
                        new_commit_set& set) {
     constexpr auto unassigned = static_cast<std::uint32_t>(-1);
+    if (refs.size() == 1) {
+        set.ref_index.assign(set.ids.size(), static_cast<std::uint32_t>(refs.front()));
+        return;
+    }
     set.ref_index.assign(set.ids.size(), unassigned);
     std::vector<std::uint32_t> stack;
     for (const auto index : refs) {
