@@ -116,8 +116,8 @@ identity, accept/reject/bypass, refs, findings. DATE is YYYY-MM-DD, an ISO 8601 
 Sends every push event that is due from the spool of each repository (default: the one
 containing the current directory): for cron or the systemd timer in templates/systemd/.
 Each event is locked while it is sent, so overlapping runs never send one twice at once.
-Exit 0 when every queue is empty afterwards, 1 when an event still waits for a retry, has
-failed (a 4xx; see trunkgate events) or was given up on.
+Exit 1 when, after the run, an event waits for a retry or has failed (a 4xx; see trunkgate
+events), or this run gave one up (moved to dead/); 0 otherwise; 3 for a broken policy.
 
   --repo DIR        a repository (repeatable)
   --all-under DIR   every repository found below DIR
@@ -405,9 +405,12 @@ int cmd_deliver(const io& streams, const parsed_args& parsed) {
                 });
             if (report.dead || unresolved)
                 status = std::max<int>(status, exit_rejected);
-        } catch (const policy_error& e) {
-            if (discovered && e.line() == 0 && e.problem().rfind("no policy found", 0) == 0)
+        } catch (const missing_policy_error& e) {
+            if (discovered)
                 continue;
+            streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
+            status = exit_error;
+        } catch (const policy_error& e) {
             streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
             status = exit_error;
         }
@@ -491,9 +494,8 @@ gate_repository open_gate(const parsed_args& parsed, const env_lookup& env) {
         opened.rules_policy = load_policy(locate_policy(
             env("TRUNKGATE_POLICY"), config_string(opened.repo.get(), "trunkgate.policy"),
             git_dir(opened.repo.get())));
-    } catch (const policy_error& e) {
-        if (e.line() != 0) // a policy that exists but is broken is an error; none at all is fine
-            throw;
+    } catch (const missing_policy_error&) {
+        // None at all is fine here (a CI clone); one that exists but does not load is an error.
     }
     return opened;
 }

@@ -488,9 +488,10 @@ std::string locate_policy(const std::optional<std::string>& explicit_path,
     }
     const auto fallback = git_dir + "trunkgate.toml";
     if (!file_exists(fallback))
-        throw policy_error(fallback, 0, 0,
-                           "no policy found (looked at --policy, TRUNKGATE_POLICY, git config "
-                           "trunkgate.policy and this file); run 'trunkgate install' or add one");
+        throw missing_policy_error(
+            fallback, 0, 0,
+            "no policy found (looked at --policy, TRUNKGATE_POLICY, git config "
+            "trunkgate.policy and this file); run 'trunkgate install' or add one");
     return fallback;
 }
 

@@ -26,6 +26,12 @@ class policy_error : public std::runtime_error {
     std::string problem_;
 };
 
+/// No policy anywhere trunkgate looks (a repository trunkgate was never installed into).
+class missing_policy_error : public policy_error {
+  public:
+    using policy_error::policy_error;
+};
+
 /// Input that does not follow a documented format (an update line, a command-line argument).
 class input_error : public std::runtime_error {
   public:
