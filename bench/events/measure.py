@@ -1,0 +1,461 @@
+#!/usr/bin/env python3
+"""Times the push events of issue 4 (python3 standard library only); called by bench/run-events.
+
+Expects under --work, prepared by bench/run-events:
+  push/repo.git + push/stdin        main moved by 10 new commits (the refs have moved, as when
+                                    git runs post-receive)
+  import/repo.git + import/stdin    refs/heads/main created with all 10^5 commits new
+  deliver/repo.git + deliver/stdin  2,000 one-commit branches created in one push
+It starts its own receivers (bench/events/receiver.py) on free loopback ports, writes the
+policies (the foundation template plus [repository], [events] and one [[events.endpoint]]), and
+measures, in this order:
+  1. queueing: per round, one post-receive of the 2,000-branch push while nothing listens on the
+     endpoint's port (2,000 events spooled; the background deliverer's first attempt is refused);
+  2. post-receive wall time for the 10-commit push: no [events] (baseline), receiver absent
+     (connection refused), receiver hanging (accepts, never answers); plus /bin/true and
+     git --version, round-robin;
+  3. event build for the 10^5-commit push (max_commits 2048, receiver absent) against the git
+     commands that list the same commits and paths;
+  4. once the queued events are due again (the first retry comes 11-19 s after the refused
+     attempt), `trunkgate deliver` of each round to a receiver that answers 200 at once on the
+     same port, against curl sending the same 2,000 bodies over one connection.
+"""
+
+import argparse
+import datetime
+import glob
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "commits"))
+import timing  # noqa: E402
+
+SECRET = "bench-secret"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port():
+    """A loopback port nothing listens on (connecting to it is refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def refused(port):
+    with socket.socket() as probe:
+        try:
+            probe.connect(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            return True
+    return False
+
+
+class Receiver:
+    """bench/events/receiver.py as a child process of this script, stopped by its pid."""
+
+    def __init__(self, mode, port, workdir):
+        self.stats_path = os.path.join(workdir, f"receiver-{mode}-{time.monotonic_ns()}.json")
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "receiver.py"), mode, str(port), self.stats_path],
+            stdout=subprocess.PIPE, text=True)
+        self.port = int(self.process.stdout.readline())
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        with open(self.stats_path) as handle:
+            return json.load(handle)
+
+
+def write_policy(path, template, spool, port, max_commits=2048):
+    with open(template) as handle:
+        text = handle.read()
+    text += f"""
+# bench/run-events: events on, one loopback endpoint
+[repository]
+full_name = "team/bench"
+url = "https://git.example.com/team/bench"
+commit_url = "https://git.example.com/team/bench/commit/{{sha}}"
+compare_url = "https://git.example.com/team/bench/compare/{{before}}...{{after}}"
+
+[events]
+spool_dir = "trunkgate/{spool}"
+deliver = "background"
+max_commits = {max_commits}
+
+[[events.endpoint]]
+url = "http://127.0.0.1:{port}/hooks/push"
+secret_env = "TRUNKGATE_WEBHOOK_SECRET"
+refs = ["refs/heads/*", "refs/tags/*"]
+timeout_ms = 5000
+"""
+    with open(path, "w") as handle:
+        handle.write(text)
+    return path
+
+
+def log_count(repo, spool, text):
+    """How many lines of the spool's events.log contain `text`."""
+    try:
+        with open(os.path.join(repo, "trunkgate", spool, "events.log")) as handle:
+            return sum(text in line for line in handle)
+    except FileNotFoundError:
+        return 0
+
+
+def wait_for_log(repo, spool, text, count, timeout):
+    """Waits until the background deliverer has logged `count` lines with `text`."""
+    deadline = time.monotonic() + timeout
+    while log_count(repo, spool, text) < count:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def queue_entries(repo, spool):
+    entries = []
+    for path in glob.glob(os.path.join(repo, "trunkgate", spool, "queue", "*.json")):
+        with open(path) as handle:
+            entries.append(json.load(handle))
+    return entries
+
+
+def hook_env(repo, policy):
+    return dict(timing.base_env(), GIT_DIR=repo, TRUNKGATE_POLICY=policy,
+                TRUNKGATE_USER="bench", TRUNKGATE_WEBHOOK_SECRET=SECRET)
+
+
+def read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def curl_config(entries, port, directory):
+    """A curl config that POSTs every entry's body, signed, over one reused connection."""
+    lines = []
+    for index, entry in enumerate(entries):
+        body = entry["body"].encode()
+        body_path = os.path.join(directory, f"body-{index:04d}.json")
+        with open(body_path, "wb") as handle:
+            handle.write(body)
+        signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        if index:
+            lines.append("next")
+        lines += [f'url = "http://127.0.0.1:{port}/hooks/push"',
+                  f'data-binary = "@{body_path}"',
+                  'header = "Content-Type: application/json"',
+                  'header = "X-GitHub-Event: push"',
+                  f'header = "X-GitHub-Delivery: {entry["id"]}"',
+                  f'header = "X-Hub-Signature-256: sha256={signature}"',
+                  'header = "Expect:"',
+                  'output = "/dev/null"', "silent", "fail"]
+    path = os.path.join(directory, "curl.config")
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bin", required=True, help="directory of the trunkgate binaries")
+    parser.add_argument("--template", required=True, help="the foundation policy template")
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--reps", type=int, default=21, help="repetitions of the 10-commit push")
+    parser.add_argument("--import-reps", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="deliver runs of 2,000 events")
+    parser.add_argument("--rss-runs", type=int, default=3)
+    parser.add_argument("--markdown", required=True)
+    parser.add_argument("--revision", default="unknown")
+    parser.add_argument("--command", default="bench/run-events")
+    args = parser.parse_args()
+
+    post_receive = os.path.join(args.bin, "trunkgate-post-receive")
+    trunkgate = os.path.join(args.bin, "trunkgate")
+    template = args.template
+    work = args.work
+    push_repo = os.path.join(work, "push", "repo.git")
+    import_repo = os.path.join(work, "import", "repo.git")
+    deliver_repo = os.path.join(work, "deliver", "repo.git")
+    push_stdin = read(os.path.join(work, "push", "stdin"))
+    import_stdin = read(os.path.join(work, "import", "stdin"))
+    deliver_stdin = read(os.path.join(work, "deliver", "stdin"))
+    events_per_round = len(deliver_stdin.splitlines())
+    import_tip = import_stdin.split()[1].decode()
+    import_total = int(read(os.path.join(work, "import", "new-commits")))
+    git = shutil.which("git")
+    load_before = timing.load_average()
+    started = time.monotonic()
+    notes = []
+
+    workdir = tempfile.mkdtemp(prefix="trunkgate-bench-events-")
+    hang = Receiver("hang", 0, workdir)
+    absent_port = free_port()
+    deliver_port = free_port()
+    if not (refused(absent_port) and refused(deliver_port)):
+        sys.exit("bench: a free port was taken meanwhile; run again")
+    policies = {
+        "none": template,
+        "absent": write_policy(os.path.join(work, "policy-absent.toml"), template,
+                               "spool-absent", absent_port),
+        "hang": write_policy(os.path.join(work, "policy-hang.toml"), template, "spool-hang",
+                             hang.port),
+        "import": write_policy(os.path.join(work, "policy-import.toml"), template,
+                               "spool-import", absent_port),
+    }
+    for round_number in range(1, args.rounds + 1):
+        policies[f"deliver-{round_number}"] = write_policy(
+            os.path.join(work, f"policy-deliver-{round_number}.toml"), template,
+            f"spool-deliver-{round_number}", deliver_port)
+    for policy in policies.values():
+        subprocess.run([trunkgate, "policy", "lint", policy], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    runs_of = {"absent": 0, "hang": 0}
+    try:
+        # 1. Queue the deliver rounds while nothing listens on deliver_port.
+        queueing = []
+        for round_number in range(1, args.rounds + 1):
+            spool = f"spool-deliver-{round_number}"
+            command = timing.Command("post-receive, 2,000-branch push, receiver absent",
+                                     [post_receive],
+                                     hook_env(deliver_repo, policies[f"deliver-{round_number}"]),
+                                     deliver_stdin, deliver_repo)
+            outcome = command.run(workdir, capture=True, rss=True)
+            expected = f"{events_per_round} events queued for 127.0.0.1:{deliver_port}"
+            if outcome.status != 0 or expected not in outcome.stderr:
+                sys.exit(f"bench: queueing round {round_number}: exit {outcome.status}\n"
+                         f"{outcome.stderr}")
+            queueing.append(outcome)
+            print(f"bench: round {round_number}: {events_per_round} events queued in "
+                  f"{outcome.wall_ms:.0f} ms; waiting for the refused first attempts",
+                  file=sys.stderr)
+            if not wait_for_log(deliver_repo, spool, "will retry", events_per_round, 300):
+                sys.exit(f"bench: the background deliverer of round {round_number} did not "
+                         f"finish its first attempts")
+
+        # 2. post-receive of a 10-commit push.
+        push = {
+            "true": timing.Command("/bin/true (process start)", [shutil.which("true")],
+                                   hook_env(push_repo, template), b"", push_repo),
+            "git": timing.Command("git --version (git start)", [git, "--version"],
+                                  hook_env(push_repo, template), b"", push_repo),
+            "none": timing.Command("post-receive, no [events] (baseline)", [post_receive],
+                                   hook_env(push_repo, policies["none"]), push_stdin, push_repo),
+            "absent": timing.Command("post-receive, receiver absent (refused)", [post_receive],
+                                     hook_env(push_repo, policies["absent"]), push_stdin,
+                                     push_repo),
+            "hang": timing.Command("post-receive, receiver hanging", [post_receive],
+                                   hook_env(push_repo, policies["hang"]), push_stdin, push_repo),
+        }
+        def run_push(key, sample=False, rss=False, capture=False):
+            command = push[key]
+            if sample:
+                outcome = command.sample(workdir, rss=rss)
+            else:
+                outcome = command.run(workdir, rss=rss, capture=capture)
+            if key in runs_of:
+                runs_of[key] += 1
+            if key == "absent":
+                # Let the detached deliverer finish its refused attempt before the next run,
+                # so it does not compete with the next measurement.
+                wait_for_log(push_repo, "spool-absent", "will retry", runs_of[key], 10)
+            return outcome
+
+        for key in ("none", "absent", "hang"):
+            outcome = run_push(key, capture=True)
+            wanted = "" if key == "none" else "1 event queued for 127.0.0.1:"
+            if outcome.status != 0 or wanted not in outcome.stderr or (
+                    key == "none" and outcome.stderr):
+                sys.exit(f"bench: post-receive ({key}): exit {outcome.status}\n{outcome.stderr}")
+        for key in push:
+            run_push(key)  # warm-up
+        for _ in range(args.reps):
+            for key in push:
+                run_push(key, sample=True)
+        for _ in range(args.rss_runs):
+            for key in push:
+                push[key].peaks_kib.append(run_push(key, rss=True).rss_kib)
+        print(f"bench: 10-commit push: {args.reps} repetitions done", file=sys.stderr)
+
+        # 3. Event build for the 10^5-commit push.
+        build = {
+            "none": timing.Command("post-receive, no [events] (baseline)", [post_receive],
+                                   hook_env(import_repo, policies["none"]), import_stdin,
+                                   import_repo),
+            "import": timing.Command("post-receive, max_commits 2048, receiver absent",
+                                     [post_receive], hook_env(import_repo, policies["import"]),
+                                     import_stdin, import_repo),
+            "git": timing.Command(
+                "git: rev-list --count + log -n 2048 --name-status (same facts)",
+                ["/bin/sh", "-c", "git rev-list --count \"$1\" >/dev/null && "
+                 "git log -n 2048 --name-status --format=raw \"$1\" >/dev/null",
+                 "floor", import_tip], hook_env(import_repo, template), b"", import_repo),
+        }
+        timing.drop_page_cache(import_repo)
+        outcome = build["import"].run(workdir, capture=True)
+        import_runs = 1
+        wait_for_log(import_repo, "spool-import", "will retry", import_runs, 30)
+        entry = queue_entries(import_repo, "spool-import")[0]
+        event = json.loads(entry["body"])
+        if event["total_commits"] != import_total or len(event["commits"]) != 2048:
+            sys.exit(f"bench: the 10^5 event has total_commits {event['total_commits']} and "
+                     f"{len(event['commits'])} commits (expected {import_total} and 2048)")
+        import_body = len(entry["body"])
+        for _ in range(args.import_reps):
+            for key in build:
+                build[key].sample(workdir, rss=True)
+                if key == "import":
+                    import_runs += 1
+                    wait_for_log(import_repo, "spool-import", "will retry", import_runs, 30)
+        print(f"bench: 10^5-commit event: {args.import_reps} repetitions done", file=sys.stderr)
+
+        # 4. Deliver the queued rounds.
+        due = max(e["next_try"] for n in range(1, args.rounds + 1)
+                  for e in queue_entries(deliver_repo, f"spool-deliver-{n}"))
+        waited = max(0.0, due + 1 - time.time())
+        print(f"bench: waiting {waited:.0f} s for the queued events' first retry to be due",
+              file=sys.stderr)
+        time.sleep(waited)
+        entries = sorted(queue_entries(deliver_repo, "spool-deliver-1"), key=lambda e: e["order"])
+        config = curl_config(entries, deliver_port, workdir)
+        deliver_rows = []
+        curl = timing.Command(f"curl: the same {len(entries):,} signed POSTs, one connection",
+                              [shutil.which("curl"), "-K", config], timing.base_env())
+        empty = timing.Command("trunkgate deliver, nothing due", [trunkgate, "deliver", "--repo",
+                                                                    push_repo],
+                               hook_env(push_repo, policies["none"]), b"", push_repo)
+        deliver_runs = []
+        for round_number in range(1, args.rounds + 1):
+            receiver = Receiver("ok", deliver_port, workdir)
+            command = timing.Command(
+                "trunkgate deliver", [trunkgate, "deliver", "--repo", deliver_repo],
+                hook_env(deliver_repo, policies[f"deliver-{round_number}"]), b"", deliver_repo)
+            outcome = command.run(workdir, capture=True, rss=True)
+            stats = receiver.stop()
+            summary = outcome.stdout.strip().splitlines()[-1] if outcome.stdout.strip() else ""
+            if f"{events_per_round} delivered" not in summary:
+                sys.exit(f"bench: deliver round {round_number}: exit {outcome.status}: "
+                         f"{summary}\n{outcome.stderr}")
+            deliver_runs.append((outcome, stats))
+            receiver = Receiver("ok", deliver_port, workdir)
+            curl.sample(workdir)
+            curl_stats = receiver.stop()
+            empty.sample(workdir)
+            print(f"bench: deliver round {round_number}: {outcome.wall_ms:.0f} ms, "
+                  f"{stats['connections']} connection(s), {stats['requests']} requests; "
+                  f"curl {curl.times_ms[-1]:.0f} ms, {curl_stats['connections']} connection(s)",
+                  file=sys.stderr)
+    finally:
+        hang_stats = hang.stop()
+        # The hanging deliverers see their connection close and record a retry; wait for them so
+        # nothing this run started is left behind.
+        wait_for_log(push_repo, "spool-hang", "will retry", runs_of["hang"], 15)
+    load_after = timing.load_average()
+    elapsed = time.monotonic() - started
+
+    # Tables.
+    base = push["none"].median_ms()
+    git_start = push["git"].median_ms()
+    push_headers = ["post-receive, push of 10 commits (10^5 history)", "median ms",
+                    "p25-p75 ms", "CPU ms", "vs no [events]", "vs git --version",
+                    "peak RSS MiB", "target"]
+    push_rows = []
+    for key in ("true", "git", "none", "absent", "hang"):
+        command = push[key]
+        median = command.median_ms()
+        push_rows.append([command.name, f"{median:.1f}", command.spread(),
+                          f"{command.median_cpu_ms():.1f}", f"{median / base:.2f}",
+                          f"{median / git_start:.1f}", f"{command.peak_mib():.1f}",
+                          "≤ 30 ms" if key in ("absent", "hang") else ""])
+
+    deliver_ms = [outcome.wall_ms for outcome, _ in deliver_runs]
+    deliver_median = statistics.median(deliver_ms)
+    curl_median = curl.median_ms()
+    deliver_headers = ["command", "events", "runs", "median ms", "events/s",
+                       "ratio vs curl", "connections accepted per run", "requests per run",
+                       "distinct delivery ids", "peak RSS MiB", "target"]
+    deliver_rows.append([
+        "trunkgate deliver → loopback receiver answering 200", str(events_per_round),
+        str(len(deliver_ms)), f"{deliver_median:,.0f}",
+        f"{events_per_round / deliver_median * 1000:,.0f}",
+        f"{deliver_median / curl_median:.2f}",
+        "/".join(str(stats["connections"]) for _, stats in deliver_runs),
+        "/".join(str(stats["requests"]) for _, stats in deliver_runs),
+        "/".join(str(stats["deliveries"]) for _, stats in deliver_runs),
+        f"{statistics.median(o.rss_kib for o, _ in deliver_runs) / 1024:.1f}", "≥ 500 events/s"])
+    deliver_rows.append([curl.name, str(len(entries)), str(len(curl.times_ms)),
+                         f"{curl_median:,.0f}", f"{len(entries) / curl_median * 1000:,.0f}",
+                         "1.00", str(curl_stats["connections"]), str(curl_stats["requests"]),
+                         str(curl_stats["deliveries"]), "-", ""])
+    deliver_rows.append([empty.name, "0", str(len(empty.times_ms)), f"{empty.median_ms():.1f}",
+                         "-", "-", "-", "-", "-", "-", ""])
+
+    build_headers = ["10^5-commit push (create of main)", "median ms", "runs", "CPU ms",
+                     "ratio vs git", "peak RSS MiB", "target"]
+    git_ms = build["git"].median_ms()
+    build_rows = [[c.name, f"{c.median_ms():,.0f}", str(len(c.times_ms)),
+                   f"{c.median_cpu_ms():,.0f}", f"{c.median_ms() / git_ms:.2f}",
+                   f"{c.peak_mib():.1f}", "≤ 1 s" if key == "import" else ""]
+                  for key, c in build.items()]
+    queue_ms = [o.wall_ms for o in queueing]
+    notes.append(f"Queueing: post-receive of the {events_per_round}-branch push (receiver "
+                 f"absent) took {', '.join(f'{ms:,.0f}' for ms in queue_ms)} ms "
+                 f"({statistics.median(queue_ms) / events_per_round:.1f} ms per event; peak RSS "
+                 f"{statistics.median(o.rss_kib for o in queueing) / 1024:.1f} MiB); its "
+                 f"background deliverer then made the refused first attempts.")
+    notes.append(f"The 10^5-commit event: total_commits {import_total:,}, commits[] "
+                 f"{len(event['commits']):,} (max_commits), body {import_body / 1e6:.2f} MB.")
+    notes.append(f"Hanging receiver: {hang_stats['connections']} connections accepted, none "
+                 f"answered; each background deliverer waited for its timeout_ms while the push "
+                 f"had already returned.")
+
+    print()
+    print(timing.text_table(push_rows, push_headers, 1))
+    print()
+    print(timing.text_table(build_rows, build_headers, 1))
+    print()
+    print(timing.text_table(deliver_rows, deliver_headers, 1))
+    for note in notes:
+        print(f"- {note}")
+    print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
+
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    libgit2 = timing.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
+    libcurl = timing.version_of(["dpkg-query", "-W", "-f=${Version}", "libcurl4-openssl-dev"])
+    with open(args.markdown, "w") as md:
+        md.write(f"# trunkgate push-event benchmark (issue 4)\n\n"
+                 f"- run: {stamp}, `{args.command}`, medians\n"
+                 f"- trunkgate: {args.revision}\n"
+                 f"- machine: {timing.machine()}\n"
+                 f"- {timing.version_of([git, '--version'])}, libgit2 {libgit2}, "
+                 f"libcurl {libcurl}\n"
+                 f"- load average (1, 5, 15 min) before: {load_before}; after: {load_after}; "
+                 f"measuring took {elapsed:.0f} s (of which waiting for the retry schedule "
+                 f"{waited:.0f} s)\n\n"
+                 "Wall-clock medians of the hook process until it exits (the background "
+                 "deliverer it leaves behind is not waited for). Peak RSS from "
+                 "`/usr/bin/time -f %M`.\n\n")
+        md.write(f"## post-receive, push of 10 commits ({args.reps} runs each, round-robin)\n\n")
+        md.write(timing.markdown(push_rows, push_headers, 1) + "\n\n")
+        md.write("## Event build for a 10^5-commit push\n\n")
+        md.write(timing.markdown(build_rows, build_headers, 1) + "\n\n")
+        md.write(f"## trunkgate deliver throughput ({args.rounds} rounds of "
+                 f"{events_per_round} queued events)\n\n")
+        md.write(timing.markdown(deliver_rows, deliver_headers, 1) + "\n\n")
+        md.write("\n".join(f"- {note}" for note in notes) + "\n")
+    shutil.rmtree(workdir, ignore_errors=True)
+    print(f"bench: wrote {args.markdown}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
