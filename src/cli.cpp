@@ -610,7 +610,8 @@ std::int64_t parse_since(const std::string& text) {
         parts = std::tm{};
         end = strptime(text.c_str(), "%Y-%m-%d", &parts);
     }
-    if (!end || (*end != '\0' && std::string_view(end) != "Z"))
+    // Accept what `trunkgate audit` prints (+00:00) as well as Z.
+    if (!end || (*end != '\0' && std::string_view(end) != "Z" && std::string_view(end) != "+00:00"))
         throw usage_error("--since takes YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix seconds");
     return static_cast<std::int64_t>(timegm(&parts));
 }

@@ -113,7 +113,9 @@ class status_lookups {
         const auto& checks = policy_.checks;
         const auto budget = std::chrono::milliseconds(2 * checks.http_timeout_ms);
         const auto spent = std::chrono::steady_clock::now() - started_;
-        if (spent >= budget) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(budget - spent);
+        // Under a millisecond left is none: libcurl reads a timeout of 0 as "no timeout".
+        if (left.count() < 1) {
             problem = "status look-ups for this push took longer than " +
                       std::to_string(budget.count()) + " ms";
             return std::nullopt;
@@ -125,9 +127,8 @@ class status_lookups {
         http_request request;
         request.url =
             status_url(checks.http_url, repository_full_name(policy_, git_dir(repo_)), hex);
-        request.timeout_ms = static_cast<long>(std::min<std::int64_t>(
-            checks.http_timeout_ms,
-            std::chrono::duration_cast<std::chrono::milliseconds>(budget - spent).count()));
+        request.timeout_ms =
+            static_cast<long>(std::min<std::int64_t>(checks.http_timeout_ms, left.count()));
         request.headers = {"Accept: application/json", "User-Agent: trunkgate/" TRUNKGATE_VERSION};
         if (!checks.http_token_env.empty())
             if (const auto token = process_environment()(checks.http_token_env);

@@ -327,7 +327,7 @@ void check_approval(const push_view& push, const ref_facts& ref, finding_sink& o
                         " (within " + count_noun(rule.max_age_days, "day", "days") +
                         (rule.allow_self ? "" : ", not by its author") + "): " + verdict.problem;
         found.hint = "ask an approver to run: trunkgate approve " + commit +
-                     " (on the server, or in a clone and push refs/notes/trunkgate/approvals), "
+                     " on the server (an approval pushed from a clone needs a [checks] writer), "
                      "then push again";
         out.add(std::move(found));
         return;
