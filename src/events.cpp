@@ -172,9 +172,12 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
         const auto listed =
             list_pushed(repo, *new_commit, exclude, updates, rules_policy.events.max_commits);
         total = listed.total;
-        const auto fresh = new_to_repository(repo, *new_commit, updates);
+        // A new ref lists exactly the commits new to the repository: one walk answers both.
+        const auto fresh =
+            exclude ? new_to_repository(repo, *new_commit, updates) : oid_map<bool>{};
         for (auto it = listed.newest_first.rbegin(); it != listed.newest_first.rend(); ++it) {
-            const bool distinct = fresh.count(*it) && announced.emplace(*it, true).second;
+            const bool is_new = !exclude || fresh.count(*it);
+            const bool distinct = is_new && announced.emplace(*it, true).second;
             commits.push_back(commit_json(repo, rules_policy, *it, distinct));
         }
         head_commit = commits.empty() || commits.back()["id"] != to_hex(*new_commit)
