@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/sandbox.hpp"
+
 namespace trunkgate::testing::gates {
 
 namespace detail {
@@ -262,23 +264,7 @@ class process_group {
             throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
         if (pid_ == 0) {
             ::setpgid(0, 0);
-            const int null_fd = ::open("/dev/null", O_RDONLY);
-            const int out_fd = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-            if (null_fd < 0 || out_fd < 0 || ::chdir(cwd.c_str()) != 0)
-                ::_exit(126);
-            ::dup2(null_fd, 0);
-            ::dup2(out_fd, 1);
-            ::dup2(out_fd, 2);
-            ::close(null_fd);
-            ::close(out_fd);
-            for (const auto& [name, value] : env)
-                ::setenv(name.c_str(), value.c_str(), 1);
-            std::vector<char*> args;
-            for (const auto& arg : argv)
-                args.push_back(const_cast<char*>(arg.c_str()));
-            args.push_back(nullptr);
-            ::execvp(args[0], args.data());
-            ::_exit(127);
+            exec_child_logged(argv, cwd, env, output_path);
         }
         // Also here, so the group exists before the constructor returns whoever runs first.
         ::setpgid(pid_, pid_);

@@ -84,6 +84,35 @@ void pump(int in_fd, const std::string& input, int out_fd, int err_fd, run_resul
 
 } // namespace
 
+void exec_child(const std::vector<std::string>& argv, const std::string& cwd,
+                const std::map<std::string, std::string>& env) {
+    if (::chdir(cwd.c_str()) != 0)
+        ::_exit(126);
+    for (const auto& [name, value] : env)
+        ::setenv(name.c_str(), value.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& arg : argv)
+        args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+}
+
+void exec_child_logged(const std::vector<std::string>& argv, const std::string& cwd,
+                       const std::map<std::string, std::string>& env,
+                       const std::string& output_path) {
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    const int out_fd = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (null_fd < 0 || out_fd < 0)
+        ::_exit(126);
+    ::dup2(null_fd, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(out_fd, 2);
+    ::close(null_fd);
+    ::close(out_fd);
+    exec_child(argv, cwd, env);
+}
+
 run_result run(const std::vector<std::string>& argv, const std::string& cwd,
                const std::map<std::string, std::string>& env, const std::string& input) {
     int in_pipe[2], out_pipe[2], err_pipe[2];
@@ -96,16 +125,7 @@ run_result run(const std::vector<std::string>& argv, const std::string& cwd,
         ::dup2(err_pipe[1], 2);
         for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
             ::close(fd);
-        if (::chdir(cwd.c_str()) != 0)
-            ::_exit(126);
-        for (const auto& [name, value] : env)
-            ::setenv(name.c_str(), value.c_str(), 1);
-        std::vector<char*> args;
-        for (const auto& arg : argv)
-            args.push_back(const_cast<char*>(arg.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
+        exec_child(argv, cwd, env);
     }
     ::close(in_pipe[0]);
     ::close(out_pipe[1]);
@@ -126,27 +146,8 @@ background_process::background_process(const std::vector<std::string>& argv, con
     pid_ = ::fork();
     if (pid_ < 0)
         throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
-    if (pid_ == 0) {
-        const int null_fd = ::open("/dev/null", O_RDONLY);
-        const int out_fd = ::open(output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (null_fd < 0 || out_fd < 0)
-            ::_exit(126);
-        ::dup2(null_fd, 0);
-        ::dup2(out_fd, 1);
-        ::dup2(out_fd, 2);
-        ::close(null_fd);
-        ::close(out_fd);
-        if (::chdir(cwd.c_str()) != 0)
-            ::_exit(126);
-        for (const auto& [name, value] : env)
-            ::setenv(name.c_str(), value.c_str(), 1);
-        std::vector<char*> args;
-        for (const auto& arg : argv)
-            args.push_back(const_cast<char*>(arg.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
+    if (pid_ == 0)
+        exec_child_logged(argv, cwd, env, output_path);
 }
 
 background_process::~background_process() {

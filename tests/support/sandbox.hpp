@@ -41,6 +41,17 @@ struct run_result {
 run_result run(const std::vector<std::string>& argv, const std::string& cwd = ".",
                const std::map<std::string, std::string>& env = {}, const std::string& input = "");
 
+/// For a forked child only: runs argv[0] (searched in PATH) in `cwd` with `env` added, keeping the
+/// standard streams it has. Never returns: exit 126 when `cwd` is unusable, 127 when exec fails.
+[[noreturn]] void exec_child(const std::vector<std::string>& argv, const std::string& cwd,
+                             const std::map<std::string, std::string>& env);
+
+/// For a forked child only: stdin from /dev/null, stdout and stderr appended to `output_path`,
+/// then exec_child().
+[[noreturn]] void exec_child_logged(const std::vector<std::string>& argv, const std::string& cwd,
+                                    const std::map<std::string, std::string>& env,
+                                    const std::string& output_path);
+
 /// A program started in the background, with stdout and stderr going to `output_path`; killed
 /// (SIGKILL) and reaped on destruction if it is still running, so a failing test leaves no
 /// process behind.
