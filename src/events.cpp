@@ -9,6 +9,7 @@
 #include "trunkgate/commits.hpp"
 #include "trunkgate/git.hpp"
 #include "trunkgate/history.hpp"
+#include "trunkgate/text.hpp"
 
 namespace trunkgate {
 
@@ -45,18 +46,11 @@ std::string repository_full_name(const policy& rules_policy, const std::string& 
 
 namespace {
 
-std::string fill(std::string text, std::string_view placeholder, const std::string& value) {
-    for (auto at = text.find(placeholder); at != std::string::npos;
-         at = text.find(placeholder, at + value.size()))
-        text.replace(at, placeholder.size(), value);
-    return text;
-}
-
 json url_or_null(const std::string& url_template, std::string_view placeholder,
                  const std::string& value) {
     if (url_template.empty())
         return nullptr;
-    return fill(url_template, placeholder, value);
+    return replace_all(url_template, placeholder, value);
 }
 
 json person(const git_signature* signature) {
@@ -203,11 +197,11 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
             {"deleted", kind == update_kind::remove},
             {"forced", forced},
             {"base_ref", nullptr},
-            {"compare",
-             rules_policy.repository.compare_url.empty()
-                 ? json(nullptr)
-                 : json(fill(fill(rules_policy.repository.compare_url, "{before}", update.old_hex),
-                             "{after}", update.new_hex))},
+            {"compare", rules_policy.repository.compare_url.empty()
+                            ? json(nullptr)
+                            : json(replace_all(replace_all(rules_policy.repository.compare_url,
+                                                           "{before}", update.old_hex),
+                                               "{after}", update.new_hex))},
             {"commits", std::move(commits)},
             {"head_commit", std::move(head_commit)},
             {"total_commits", total},

@@ -26,12 +26,6 @@ bool path_exists(const std::string& path) {
     return ::lstat(path.c_str(), &info) == 0;
 }
 
-std::string replace_all(std::string text, std::string_view from, const std::string& to) {
-    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-        text.replace(at, from.size(), to);
-    return text;
-}
-
 std::string hooks_dir(git_repository* repo) {
     const auto configured = config_string(repo, "core.hooksPath");
     if (!configured || configured->empty())

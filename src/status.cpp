@@ -6,6 +6,7 @@
 #include "trunkgate/events.hpp"
 #include "trunkgate/glob.hpp"
 #include "trunkgate/notes.hpp"
+#include "trunkgate/text.hpp"
 
 #include <ctime>
 
@@ -135,13 +136,8 @@ std::string status_url(const std::string& url_template, const std::string& full_
     const auto slash = full_name.find('/');
     const auto owner = slash == std::string::npos ? std::string() : full_name.substr(0, slash);
     const auto repo = slash == std::string::npos ? full_name : full_name.substr(slash + 1);
-    std::string url = url_template;
-    for (const auto& [placeholder, value] :
-         {std::pair<std::string, std::string>{"{owner}", owner}, {"{repo}", repo}, {"{sha}", sha}})
-        for (auto at = url.find(placeholder); at != std::string::npos;
-             at = url.find(placeholder, at + value.size()))
-            url.replace(at, placeholder.size(), value);
-    return url;
+    return replace_all(replace_all(replace_all(url_template, "{owner}", owner), "{repo}", repo),
+                       "{sha}", sha);
 }
 
 } // namespace trunkgate

@@ -90,6 +90,14 @@ std::string count_noun(std::uint64_t count, std::string_view singular, std::stri
     return std::to_string(count) + ' ' + std::string(count == 1 ? singular : plural);
 }
 
+std::string replace_all(std::string text, std::string_view from, std::string_view to) {
+    if (from.empty())
+        return text;
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+        text.replace(at, from.size(), to);
+    return text;
+}
+
 std::string join(const std::vector<std::string>& items, std::string_view separator) {
     std::string out;
     for (std::size_t i = 0; i < items.size(); ++i) {

@@ -72,3 +72,9 @@ TEST_CASE("identity: first non-empty variable wins; push options are read", "[id
     vars.erase("GIT_PUSH_OPTION_COUNT");
     CHECK(read_push_options(env).empty());
 }
+
+TEST_CASE("text: replace_all replaces every occurrence once", "[text]") {
+    CHECK(replace_all("{sha}/x/{sha}", "{sha}", "abc") == "abc/x/abc");
+    CHECK(replace_all("{a}", "{a}", "{a}{a}") == "{a}{a}"); // replacements are not rescanned
+    CHECK(replace_all("plain", "", "x") == "plain");
+}

@@ -20,6 +20,9 @@ std::string shell_quote(std::string_view text);
 /// "1 problem", "2 problems".
 std::string count_noun(std::uint64_t count, std::string_view singular, std::string_view plural);
 
+/// `text` with every occurrence of `from` replaced by `to` (replacements are not rescanned).
+std::string replace_all(std::string text, std::string_view from, std::string_view to);
+
 /// Joins `items` with `separator`.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 
