@@ -6,28 +6,79 @@ namespace trunkgate {
 
 namespace {
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid.
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+// One well-formed UTF-8 sequence decoded, or length 0 when the bytes at `i` are not one
+// (a stray continuation byte, a cut sequence, an overlong form, a surrogate, or past U+10FFFF).
+struct decoded {
+    std::size_t length = 0;
+    char32_t code_point = 0;
+};
+
+decoded decode_utf8(std::string_view text, std::size_t i) {
     const auto lead = static_cast<unsigned char>(text[i]);
     std::size_t length = 0;
-    if (lead >= 0xC2 && lead <= 0xDF)
+    char32_t value = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) {
         length = 2;
-    else if (lead >= 0xE0 && lead <= 0xEF)
+        value = lead & 0x1F;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
         length = 3;
-    else if (lead >= 0xF0 && lead <= 0xF4)
+        value = lead & 0x0F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
         length = 4;
+        value = lead & 0x07;
+    }
     if (length == 0 || i + length > text.size())
-        return 0;
-    for (std::size_t k = 1; k < length; ++k)
-        if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80)
-            return 0;
-    return length;
+        return {};
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0) != 0x80)
+            return {};
+        value = (value << 6) | (next & 0x3F);
+    }
+    const char32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (value < smallest[length] || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF))
+        return {};
+    return {length, value};
+}
+
+// Code points that are valid UTF-8 yet must not reach a terminal as they are: C1 controls
+// (U+009B is a CSI), bidi embeddings, overrides and isolates (they reorder what follows, the
+// "Trojan Source" trick), and non-characters.
+bool is_hidden_code_point(char32_t value) {
+    return (value >= 0x80 && value <= 0x9F) || (value >= 0x202A && value <= 0x202E) ||
+           (value >= 0x2066 && value <= 0x2069) || (value >= 0xFDD0 && value <= 0xFDEF) ||
+           (value & 0xFFFE) == 0xFFFE;
 }
 
 void append_hex_escape(std::string& out, unsigned char byte) {
     char escaped[8];
     std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
     out += escaped;
+}
+
+void append_code_point_escape(std::string& out, char32_t value) {
+    char escaped[16];
+    std::snprintf(escaped, sizeof escaped, "\\u{%04x}", static_cast<unsigned>(value));
+    out += escaped;
+}
+
+void append_ascii(std::string& out, unsigned char byte) {
+    switch (byte) {
+    case '\n':
+        out += "\\n";
+        return;
+    case '\t':
+        out += "\\t";
+        return;
+    case '\r':
+        out += "\\r";
+        return;
+    default:
+        if (byte < 0x20 || byte == 0x7f)
+            append_hex_escape(out, byte);
+        else
+            out += static_cast<char>(byte);
+    }
 }
 
 } // namespace
@@ -37,34 +88,22 @@ std::string printable(std::string_view text) {
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
         const auto byte = static_cast<unsigned char>(text[i]);
-        if (byte >= 0x80) {
-            const auto length = utf8_sequence_length(text, i);
-            if (length == 0) {
-                append_hex_escape(out, byte);
-                ++i;
-            } else {
-                out.append(text.substr(i, length));
-                i += length;
-            }
+        if (byte < 0x80) {
+            append_ascii(out, byte);
+            ++i;
             continue;
         }
-        switch (byte) {
-        case '\n':
-            out += "\\n";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        default:
-            if (byte < 0x20 || byte == 0x7f)
-                append_hex_escape(out, byte);
+        const auto sequence = decode_utf8(text, i);
+        if (sequence.length == 0) {
+            append_hex_escape(out, byte);
+            ++i;
+        } else {
+            if (is_hidden_code_point(sequence.code_point))
+                append_code_point_escape(out, sequence.code_point);
             else
-                out += static_cast<char>(byte);
+                out.append(text.substr(i, sequence.length));
+            i += sequence.length;
         }
-        ++i;
     }
     return out;
 }

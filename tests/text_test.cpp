@@ -41,6 +41,39 @@ TEST_CASE("text: printable escapes what could fool a terminal", "[text]") {
     CHECK(printable("pattern \\.") == "pattern \\.");
 }
 
+TEST_CASE("text: printable escapes C1 and bidi controls, non-characters and malformed UTF-8",
+          "[text]") {
+    SECTION("C1 controls: a UTF-8 CSI or OSC is escaped, not passed to the terminal") {
+        CHECK(printable("a\xc2\x9b"
+                        "31mred") == "a\\u{009b}31mred");
+        CHECK(printable("\xc2\x9d"
+                        "0;title\x07") == "\\u{009d}0;title\\x07");
+        CHECK(printable("\xc2\x80\xc2\x9f\xc2\xa0") == "\\u{0080}\\u{009f}\xc2\xa0");
+    }
+    SECTION("bidi embeddings, overrides and isolates") {
+        CHECK(printable("refs/heads/\xe2\x80\xaegnp.exe") == "refs/heads/\\u{202e}gnp.exe");
+        CHECK(printable("\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9") == "\\u{202a}\\u{2066}\\u{2069}");
+        CHECK(printable("\xe2\x80\xa9") == "\xe2\x80\xa9"); // U+2029 is not a bidi control
+    }
+    SECTION("overlong forms, surrogates and code points past U+10FFFF, byte by byte") {
+        CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");
+        CHECK(printable("\xe0\x80\xaf") == "\\xe0\\x80\\xaf");
+        CHECK(printable("\xf0\x80\x80\xaf") == "\\xf0\\x80\\x80\\xaf");
+        CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");
+        CHECK(printable("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");
+    }
+    SECTION("non-characters") {
+        CHECK(printable("\xef\xb7\x90") == "\\u{fdd0}");
+        CHECK(printable("\xef\xbf\xbe\xef\xbf\xbf") == "\\u{fffe}\\u{ffff}");
+        CHECK(printable("\xf4\x8f\xbf\xbf") == "\\u{10ffff}");
+    }
+    SECTION("the largest characters that are fine pass unchanged") {
+        CHECK(printable("\xef\xbf\xbd") == "\xef\xbf\xbd");         // U+FFFD
+        CHECK(printable("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80"); // an emoji
+        CHECK(printable("\xe4\xb8\xad\xe6\x96\x87") == "\xe4\xb8\xad\xe6\x96\x87");
+    }
+}
+
 TEST_CASE("text: shell_quote gives one safe word", "[text]") {
     CHECK(shell_quote("main") == "main");
     CHECK(shell_quote("feature/x-1.2") == "feature/x-1.2");

@@ -8,9 +8,15 @@
 
 namespace trunkgate {
 
-/// `text` made safe for a terminal: control characters and bytes that are not
-/// valid UTF-8 are written as escapes (\n, \t, \x1b), so odd ref names and messages are
-/// shown faithfully and can never move the pusher's cursor or inject a fake `remote:` line.
+/// `text` made safe for a terminal, so odd ref names and messages are shown faithfully and can
+/// never move the pusher's cursor, reorder the line or inject a fake `remote:` line:
+/// - \n, \t and \r as those escapes, other C0 controls and DEL as \xNN;
+/// - bytes that are not well-formed UTF-8 (stray or cut sequences, overlong forms, surrogates,
+///   anything past U+10FFFF) as \xNN, one per byte;
+/// - well-formed code points that a terminal acts on or hides as \u{XXXX}: C1 controls
+///   (U+0080-U+009F), bidi controls (U+202A-U+202E, U+2066-U+2069) and non-characters
+///   (U+FDD0-U+FDEF, U+xFFFE, U+xFFFF).
+/// The result is valid UTF-8 holding none of those. Everything else passes as it is.
 std::string printable(std::string_view text);
 
 /// `text` as one POSIX sh word: as it is when it holds only safe characters, else wrapped in
