@@ -71,13 +71,25 @@ TEST_CASE("robustness: malformed update lines reject the push and name the line"
          "contains a NUL byte"},
         {good + "\n" + line(zero_id, "xyz", "refs/heads/feature/bad"), "update line 3: 'xyz'"},
     };
-    for (const auto& [input, expected] : cases) {
-        DYNAMIC_SECTION("input: " << input.substr(0, 60)) {
+    // Sections are named by position: the inputs hold commit ids, which change with the clock
+    // between Catch2's runs of this case, and a section whose name changes runs again forever.
+    for (std::size_t index = 0; index < std::size(cases); ++index) {
+        const auto& [input, expected] = cases[index];
+        DYNAMIC_SECTION("malformed input #" << index + 1) {
+            INFO("input: " << input.substr(0, 60));
             const auto result = fixture.hook(input);
             CHECK(result.status == 1);
             CHECK_THAT(result.err,
                        Contains("trunkgate: push rejected: cannot read git's update lines: "));
             CHECK_THAT(result.err, Contains(expected));
+            // Rejected, and audited like every other decision.
+            const auto audit = fixture.sandbox.trunkgate(
+                {"audit", "--repo", fixture.sandbox.server(), "--format", "json"});
+            REQUIRE(audit.status == 0);
+            const auto last = audit.out.substr(audit.out.rfind('\n', audit.out.size() - 2) + 1);
+            CHECK_THAT(last, Contains(R"("decision":"reject")"));
+            CHECK_THAT(last, Contains(R"("rule":"malformed-input")"));
+            CHECK_THAT(last, Contains("cannot read git's update lines"));
         }
     }
 }
