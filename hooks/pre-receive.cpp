@@ -15,6 +15,7 @@
 #include "trunkgate/git.hpp"
 #include "trunkgate/identity.hpp"
 #include "trunkgate/process.hpp"
+#include "trunkgate/system_log.hpp"
 
 namespace {
 
@@ -25,30 +26,81 @@ std::string display_name(const std::string& path, const std::string& dir) {
     return path.rfind(dir, 0) == 0 ? path.substr(dir.size()) : path;
 }
 
-// Judges the push and records the decision in the audit log (a decision that cannot be recorded
-// is not taken: the push is rejected as an internal error).
-verdict judge_push(git_repository* repo, const std::string& input, const env_lookup& env,
-                   std::string& contact) {
-    const auto dir = git_dir(repo);
-    std::istringstream lines(input);
-    const auto updates = parse_updates(lines);
-    const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    verdict result;
+// What is known of a push so far. A push that fails before it is judged is audited with it.
+struct push_record {
     std::string identity;
+    std::vector<ref_update> updates;
+    std::string contact;
+};
+
+// Judges the push, filling `record` as it learns who pushed what. Throws input_error for
+// malformed update lines, anything else for internal errors.
+verdict judge_push(git_repository* repo, const std::string& dir, const std::string& input,
+                   const env_lookup& env, std::int64_t now, push_record& record) {
+    record.identity = resolve_identity(policy{}.identity_env, env);
+    std::istringstream lines(input);
+    record.updates = parse_updates(lines);
+    verdict result;
     try {
         auto rules_policy = load_policy(
             locate_policy(env("TRUNKGATE_POLICY"), config_string(repo, "trunkgate.policy"), dir));
-        contact = rules_policy.contact;
-        identity = resolve_identity(rules_policy.identity_env, env);
-        push_context context{identity, read_push_options(env), now};
-        result = evaluate(repo, rules_policy, updates, context);
+        record.contact = rules_policy.contact;
+        record.identity = resolve_identity(rules_policy.identity_env, env);
+        push_context context{record.identity, read_push_options(env), now};
+        result = evaluate(repo, rules_policy, record.updates, context);
     } catch (const policy_error& e) {
         result = policy_failure(e);
-        identity = resolve_identity(policy{}.identity_env, env);
     }
     result.policy_name = display_name(result.policy_name, dir);
-    append_audit(dir, audit_line(now, identity, updates, result));
     return result;
+}
+
+// A rejection that no rule made (update lines git would never send, an internal error), as the
+// audit log records it.
+verdict failure_verdict(const std::string& rule, const std::string& message) {
+    verdict result;
+    finding failure;
+    failure.rule = rule;
+    failure.severity = level::block;
+    failure.message = message;
+    result.found.push_back(std::move(failure));
+    return result;
+}
+
+// Judges, records the decision in the audit log, then tells the pusher. A decision that cannot be
+// recorded is not taken: the push is rejected, and the server's log says why.
+int judge_and_record(git_repository* repo, const std::string& input) {
+    const auto dir = git_dir(repo);
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    push_record record;
+    verdict result;
+    std::string for_pusher;
+    try {
+        result = judge_push(repo, dir, input, process_environment(), now, record);
+        for_pusher = render_text(result);
+    } catch (const input_error& e) {
+        const std::string problem = std::string("cannot read git's update lines: ") + e.what();
+        result = failure_verdict("malformed-input", problem);
+        for_pusher = "trunkgate: push rejected: " + problem + "\n";
+    } catch (const std::exception& e) {
+        result = failure_verdict("internal-error", e.what());
+        for_pusher = render_internal_error(e.what(), record.contact);
+    }
+    try {
+        append_audit(dir, audit_line(now, record.identity, record.updates, result));
+    } catch (const std::exception& e) {
+        system_log("pre-receive in " + dir + ": push by '" + record.identity +
+                   "' rejected because its decision could not be audited: " + e.what());
+        if (result.rejected())
+            std::cerr << for_pusher;
+        std::cerr << render_internal_error(std::string("the audit log cannot be written, so no "
+                                                       "decision is taken: ") +
+                                               e.what(),
+                                           record.contact);
+        return exit_rejected;
+    }
+    std::cerr << for_pusher;
+    return result.rejected() ? exit_rejected : exit_ok;
 }
 
 } // namespace
@@ -62,27 +114,23 @@ int main(int argc, char** argv) {
         return exit_usage;
     }
     const std::string input(std::istreambuf_iterator<char>(std::cin), {});
-    std::string contact;
     try {
         libgit2_guard libgit2;
         const auto repo = open_repository_from_env();
-        const auto result = judge_push(repo.get(), input, process_environment(), contact);
-        std::cerr << render_text(result);
-        if (result.rejected())
-            return exit_rejected;
-    } catch (const input_error& e) {
-        std::cerr << "trunkgate: push rejected: cannot read git's update lines: " << e.what()
-                  << "\n";
-        return exit_rejected;
+        if (const int status = judge_and_record(repo.get(), input); status != exit_ok)
+            return status;
     } catch (const std::exception& e) {
-        std::cerr << render_internal_error(e.what(), contact);
+        // No repository to audit in: only the server's log can keep the record.
+        system_log(std::string("pre-receive: push rejected, no repository to audit it in: ") +
+                   e.what());
+        std::cerr << render_internal_error(e.what(), "");
         return exit_rejected;
     }
     if (chained_hook && is_executable_file(*chained_hook)) {
         try {
             return run_with_input({*chained_hook}, input) == 0 ? exit_ok : exit_rejected;
         } catch (const std::exception& e) {
-            std::cerr << render_internal_error(e.what(), contact);
+            std::cerr << render_internal_error(e.what(), "");
             return exit_rejected;
         }
     }

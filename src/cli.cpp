@@ -628,13 +628,16 @@ int cmd_audit(const io& streams, const parsed_args& parsed) {
     if (format != "text" && format != "json")
         throw usage_error("--format is text or json");
     const auto since = option(parsed, "--since") ? parse_since(*option(parsed, "--since")) : 0;
-    const auto lines = read_audit(git_dir(repo.get()), since);
-    if (option(parsed, "--format").value_or("text") == "json") {
-        for (const auto& line : lines)
+    const auto log = read_audit(git_dir(repo.get()), since);
+    for (const auto& damaged : log.damaged)
+        streams.err << "trunkgate: audit.log line " << damaged.line_number
+                    << " is damaged and was skipped: " << printable(damaged.problem) << "\n";
+    if (format == "json") {
+        for (const auto& line : log.records)
             streams.out << line << "\n";
         return exit_ok;
     }
-    for (const auto& line : lines) {
+    for (const auto& line : log.records) {
         const auto record = nlohmann::json::parse(line);
         streams.out << record.value("time", "") << "  " << printable(record.value("identity", ""))
                     << "  " << record.value("decision", "");

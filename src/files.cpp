@@ -12,6 +12,8 @@
 
 namespace trunkgate {
 
+int (*fsync_for_tests)(int) = ::fsync;
+
 namespace {
 
 void fsync_path(const std::string& path, int flags) {
@@ -49,7 +51,13 @@ void write_durably(const std::string& dir, const std::string& name, const std::s
         }
         written += static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(temporary.c_str(), target.c_str()) != 0) {
+    // Close whatever fsync says: the descriptor must not outlive a failure.
+    const bool synced = fsync_for_tests(fd) == 0;
+    const int sync_errno = errno;
+    const bool closed = ::close(fd) == 0;
+    if (!synced)
+        errno = sync_errno;
+    if (!synced || !closed || ::rename(temporary.c_str(), target.c_str()) != 0) {
         const std::string reason = std::strerror(errno);
         ::unlink(temporary.c_str());
         throw internal_error("cannot store " + target + ": " + reason);

@@ -14,4 +14,7 @@ std::optional<std::string> read_file(const std::string& path);
 void write_durably(const std::string& dir, const std::string& name, const std::string& content,
                    unsigned mode = 0640);
 
+/// The fsync(2) that write_durably calls on the file: a seam for tests of a failing disk.
+extern int (*fsync_for_tests)(int);
+
 } // namespace trunkgate
