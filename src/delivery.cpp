@@ -33,6 +33,8 @@ std::vector<spool_entry> enqueue_events(const spool& queue, const events_policy&
             entry.url = endpoint.url;
             entry.secret_env = endpoint.secret_env;
             entry.secret_file = endpoint.secret_file;
+            entry.auth_env = endpoint.auth_env;
+            entry.auth_file = endpoint.auth_file;
             entry.ca_file = endpoint.ca_file;
             entry.timeout_ms = endpoint.timeout_ms;
             entry.body = event.body;
@@ -59,38 +61,53 @@ std::int64_t backoff_seconds(std::int64_t attempts, double jitter) {
 
 namespace {
 
-// The secret named by the entry, or an error saying what is missing (never the value).
-bool resolve_secret(const spool_entry& entry, const env_lookup& env, std::string& secret,
-                    std::string& problem) {
-    if (!entry.secret_env.empty()) {
-        const auto value = env(entry.secret_env);
-        if (!value || value->empty()) {
-            problem = "secret variable " + entry.secret_env + " is not set for the deliverer";
+// A value the entry names by an environment variable or a file (a signing secret, Basic auth
+// credentials), or an error saying what is missing, never the value. Neither named: empty.
+bool resolve_named(const std::string& env_name, const std::string& file, const char* what,
+                   const env_lookup& env, std::string& value, std::string& problem) {
+    if (!env_name.empty()) {
+        const auto found = env(env_name);
+        if (!found || found->empty()) {
+            problem = std::string(what) + " variable " + env_name + " is not set for the deliverer";
             return false;
         }
-        secret = *value;
-    } else if (!entry.secret_file.empty()) {
-        std::ifstream in(entry.secret_file, std::ios::binary);
+        value = *found;
+    } else if (!file.empty()) {
+        std::ifstream in(file, std::ios::binary);
         std::ostringstream text;
         text << in.rdbuf();
         if (!in && !in.eof()) {
-            problem = "cannot read the secret file " + entry.secret_file;
+            problem = std::string("cannot read the ") + what + " file " + file;
             return false;
         }
-        secret = text.str();
-        while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
-            secret.pop_back();
-        if (secret.empty()) {
-            problem = "the secret file " + entry.secret_file + " is empty or unreadable";
+        value = text.str();
+        while (!value.empty() && (value.back() == '\n' || value.back() == '\r'))
+            value.pop_back();
+        if (value.empty()) {
+            problem = std::string("the ") + what + " file " + file + " is empty or unreadable";
             return false;
         }
     }
     return true;
 }
 
-http_request request_for(const spool_entry& entry, const std::string& secret) {
+struct credentials {
+    std::string secret;     ///< HMAC key, empty when the endpoint signs nothing
+    std::string basic_auth; ///< "user:password", empty when none
+};
+
+bool resolve_credentials(const spool_entry& entry, const env_lookup& env, credentials& found,
+                         std::string& problem) {
+    return resolve_named(entry.secret_env, entry.secret_file, "secret", env, found.secret,
+                         problem) &&
+           resolve_named(entry.auth_env, entry.auth_file, "auth", env, found.basic_auth, problem);
+}
+
+http_request request_for(const spool_entry& entry, const credentials& found) {
+    const auto& secret = found.secret;
     http_request request;
     request.url = entry.url;
+    request.basic_auth = found.basic_auth;
     request.body = entry.body;
     request.timeout_ms = static_cast<long>(entry.timeout_ms);
     request.ca_file = entry.ca_file;
@@ -134,12 +151,13 @@ void attempt(claimed_entry& claimed, http_client& client, const env_lookup& env,
     auto& entry = claimed.entry();
     const auto target = redact_url(entry.url);
     ++entry.attempts;
-    std::string secret, problem;
+    credentials found;
+    std::string problem;
     http_response response;
-    if (!resolve_secret(entry, env, secret, problem))
+    if (!resolve_credentials(entry, env, found, problem))
         response.error = problem;
     else
-        response = client.post(request_for(entry, secret));
+        response = client.post(request_for(entry, found));
     entry.last_status = response.status;
     const auto result = classify(response);
     if (result == outcome::delivered) {

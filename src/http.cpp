@@ -6,6 +6,8 @@
 
 #include "trunkgate/error.hpp"
 
+#include <algorithm>
+
 namespace trunkgate {
 
 namespace {
@@ -49,6 +51,10 @@ class curl_client final : public http_client {
         curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYHOST, 2L);
         if (!request.ca_file.empty())
             curl_easy_setopt(handle_, CURLOPT_CAINFO, request.ca_file.c_str());
+        if (!request.basic_auth.empty()) {
+            curl_easy_setopt(handle_, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+            curl_easy_setopt(handle_, CURLOPT_USERPWD, request.basic_auth.c_str());
+        }
         curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, error);
         curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, post ? &discard : &keep);
         curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &response.body);
@@ -97,16 +103,76 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
     return text;
 }
 
+namespace {
+
+// Each value of a query string as ***, names kept: "a=1&token=x" -> "a=***&token=***".
+std::string redact_query(std::string_view query) {
+    std::string out;
+    std::size_t start = 0;
+    while (start <= query.size()) {
+        auto end = query.find('&', start);
+        if (end == std::string_view::npos)
+            end = query.size();
+        const auto pair = query.substr(start, end - start);
+        const auto equals = pair.find('=');
+        if (start > 0)
+            out += '&';
+        out += equals == std::string_view::npos ? std::string(pair)
+                                                : std::string(pair.substr(0, equals)) + "=***";
+        start = end + 1;
+    }
+    return out;
+}
+
+} // namespace
+
 std::string redact_url(const std::string& url) {
     const auto scheme_end = url.find("://");
     if (scheme_end == std::string::npos)
         return url;
     const auto authority_start = scheme_end + 3;
-    const auto authority_end = url.find_first_of("/?#", authority_start);
-    const auto at = url.rfind('@', authority_end == std::string::npos ? url.size() : authority_end);
-    if (at == std::string::npos || at < authority_start)
-        return url;
-    return url.substr(0, authority_start) + "***" + url.substr(at);
+    const auto authority_end = std::min(url.find_first_of("/?#", authority_start), url.size());
+    const auto at = url.rfind('@', authority_end);
+    std::string out =
+        at == std::string::npos || at < authority_start
+            ? url.substr(0, authority_end)
+            : url.substr(0, authority_start) + "***" + url.substr(at, authority_end - at);
+    const auto query = url.find('?', authority_end);
+    const auto fragment = url.find('#', authority_end);
+    out += url.substr(authority_end, std::min(query, fragment) - authority_end);
+    if (query != std::string::npos && query < fragment)
+        out += "?" +
+               redact_query(std::string_view(url).substr(
+                   query + 1, (fragment == std::string::npos ? url.size() : fragment) - query - 1));
+    if (fragment != std::string::npos)
+        out += "#***";
+    return out;
+}
+
+std::optional<std::string> url_problem(const std::string& url, bool allow_credentials) {
+    if (url.find_first_of(" \t\r\n") != std::string::npos)
+        return std::string("it contains white space");
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+        return std::string("it is not an http:// or https:// URL");
+    CURLU* parsed = curl_url();
+    if (!parsed)
+        throw internal_error("cannot allocate a URL parser");
+    std::optional<std::string> problem;
+    if (const auto rc = curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0); rc != CURLUE_OK) {
+        problem = curl_url_strerror(rc);
+    } else {
+        char* part = nullptr;
+        if (curl_url_get(parsed, CURLUPART_HOST, &part, 0) != CURLUE_OK || !part || !*part)
+            problem = "it has no host";
+        curl_free(part);
+        part = nullptr;
+        const bool has_user = curl_url_get(parsed, CURLUPART_USER, &part, 0) == CURLUE_OK;
+        curl_free(part);
+        if (!problem && has_user && !allow_credentials)
+            problem = "it holds credentials (user:password@), which would be written to disk";
+    }
+    curl_url_cleanup(parsed);
+    return problem;
 }
 
 std::string url_authority(const std::string& url) {

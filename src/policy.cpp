@@ -9,6 +9,7 @@
 
 #include "trunkgate/error.hpp"
 #include "trunkgate/glob.hpp"
+#include "trunkgate/http.hpp"
 #include "trunkgate/rules.hpp"
 #include "trunkgate/text.hpp"
 
@@ -284,15 +285,27 @@ endpoint_policy read_endpoint(const toml::table& table, const std::string& file)
     table_reader reader(table, "events.endpoint", file);
     endpoint_policy endpoint;
     const auto url = reader.string("url");
-    if (!url || (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0))
-        reader.fail(url ? table.get("url")->source() : table.source(),
+    if (!url)
+        reader.fail(table.source(),
                     "every [[events.endpoint]] needs 'url', an http:// or https:// URL");
+    if (const auto problem = url_problem(*url, false))
+        reader.fail(table.get("url")->source(),
+                    "'events.endpoint.url' " + printable(redact_url(*url)) +
+                        " is not usable: " + *problem +
+                        (problem->find("credentials") == std::string::npos
+                             ? ""
+                             : "; put \"user:password\" in 'auth_env' or 'auth_file' instead"));
     endpoint.url = *url;
     endpoint.secret_env = reader.string("secret_env").value_or("");
     endpoint.secret_file = reader.string("secret_file").value_or("");
     if (!endpoint.secret_env.empty() && !endpoint.secret_file.empty())
         reader.fail(table.get("secret_file")->source(),
                     "give either 'secret_env' or 'secret_file', not both");
+    endpoint.auth_env = reader.string("auth_env").value_or("");
+    endpoint.auth_file = reader.string("auth_file").value_or("");
+    if (!endpoint.auth_env.empty() && !endpoint.auth_file.empty())
+        reader.fail(table.get("auth_file")->source(),
+                    "give either 'auth_env' or 'auth_file', not both");
     if (auto refs = reader.strings("refs"))
         endpoint.refs = *refs;
     if (auto timeout = reader.count("timeout_ms")) {
@@ -357,6 +370,18 @@ checks_policy read_checks(const toml::table& table, const std::string& file) {
     if (const auto* http = reader.table("http")) {
         table_reader http_reader(*http, "checks.http", file);
         checks.http_url = http_reader.string("url").value_or("");
+        // Placeholders are filled before each look-up; judge the URL as it will be sent.
+        if (const auto problem =
+                checks.http_url.empty()
+                    ? std::nullopt
+                    : url_problem(
+                          replace_all(replace_all(replace_all(checks.http_url, "{owner}", "owner"),
+                                                  "{repo}", "repo"),
+                                      "{sha}", std::string(40, '0')),
+                          true))
+            http_reader.fail(http->get("url")->source(),
+                             "'checks.http.url' " + printable(redact_url(checks.http_url)) +
+                                 " is not usable: " + *problem);
         checks.http_token_env = http_reader.string("token_env").value_or("");
         if (auto timeout = http_reader.count("timeout_ms")) {
             if (*timeout == 0 || *timeout > 60000)
@@ -439,7 +464,36 @@ void read_top_level(const toml::table& root, const std::string& file, policy& re
 
 } // namespace
 
+namespace {
+
+std::string too_large(std::uint64_t size) {
+    return "the policy is " + std::to_string(size) + " bytes; at most " +
+           std::to_string(max_policy_bytes) + " (1 MiB) are read";
+}
+
+// Counts the values in every array of the policy (patterns, globs, names) and fails at the array
+// that takes the total past max_policy_values, before any pattern is compiled.
+void count_values(const toml::node& node, const std::string& source, std::size_t& total) {
+    if (const auto* array = node.as_array()) {
+        total += array->size();
+        if (total > max_policy_values)
+            throw policy_error(source, node.source().begin.line, node.source().begin.column,
+                               "the policy lists more than " + std::to_string(max_policy_values) +
+                                   " values in its arrays (patterns, globs, names): at most " +
+                                   std::to_string(max_policy_values) + " are read");
+        for (const auto& item : *array)
+            count_values(item, source, total);
+    } else if (const auto* table = node.as_table()) {
+        for (const auto& [key, value] : *table)
+            count_values(value, source, total);
+    }
+}
+
+} // namespace
+
 policy parse_policy(std::string_view text, const std::string& source) {
+    if (text.size() > max_policy_bytes)
+        throw policy_error(source, 0, 0, too_large(text.size()));
     toml::table root;
     try {
         root = toml::parse(text, source);
@@ -447,6 +501,8 @@ policy parse_policy(std::string_view text, const std::string& source) {
         throw policy_error(source, e.source().begin.line, e.source().begin.column,
                            std::string(e.description()));
     }
+    std::size_t values = 0;
+    count_values(root, source, values);
     policy result;
     result.source = source;
     read_top_level(root, source, result);
@@ -457,14 +513,18 @@ policy load_policy(const std::string& path) {
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
         throw policy_error(path, 0, 0, "the policy is not a regular file");
+    if (static_cast<std::uint64_t>(info.st_size) > max_policy_bytes)
+        throw policy_error(path, 0, 0, too_large(static_cast<std::uint64_t>(info.st_size)));
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw policy_error(path, 0, 0, "cannot read the policy file");
-    std::ostringstream text;
-    text << in.rdbuf();
+    // Never more than the limit and one byte, even when the file grows while it is read.
+    std::string text(max_policy_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
     if (in.bad())
         throw policy_error(path, 0, 0, "cannot read the policy file");
-    return parse_policy(text.str(), path);
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    return parse_policy(text, path);
 }
 
 namespace {

@@ -63,6 +63,8 @@ std::string entry_json(const spool_entry& entry) {
                                           {"url", entry.url},
                                           {"secret_env", entry.secret_env},
                                           {"secret_file", entry.secret_file},
+                                          {"auth_env", entry.auth_env},
+                                          {"auth_file", entry.auth_file},
                                           {"ca_file", entry.ca_file},
                                           {"timeout_ms", entry.timeout_ms},
                                           {"state", entry.state},
@@ -86,6 +88,8 @@ spool_entry parse_entry(const std::string& text) {
         entry.url = document.at("url").get<std::string>();
         entry.secret_env = document.value("secret_env", "");
         entry.secret_file = document.value("secret_file", "");
+        entry.auth_env = document.value("auth_env", "");
+        entry.auth_file = document.value("auth_file", "");
         entry.ca_file = document.value("ca_file", "");
         entry.timeout_ms = document.value("timeout_ms", std::int64_t{5000});
         entry.state = document.value("state", "queued");

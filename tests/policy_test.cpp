@@ -193,3 +193,58 @@ TEST_CASE("policy: loading and locating files", "[policy]") {
         CHECK(locate_policy(std::nullopt, std::nullopt, git_dir) == git_dir + "trunkgate.toml");
     }
 }
+
+TEST_CASE("policy: endpoint and status API URLs are validated; credentials stay out of URLs",
+          "[policy][events]") {
+    POLICY_SHOULD_FAIL("[[events.endpoint]]\nurl = \"http://\"\n", 2, 7, "is not usable");
+    POLICY_SHOULD_FAIL("[[events.endpoint]]\nurl = \"https://ci.example/a b\"\n", 2, 7,
+                       "white space");
+    POLICY_SHOULD_FAIL("[[events.endpoint]]\nurl = \"ftp://ci.example/x\"\n", 2, 7,
+                       "not an http:// or https:// URL");
+    POLICY_SHOULD_FAIL("[[events.endpoint]]\nurl = \"https://ci.example:99999/x\"\n", 2, 7,
+                       "is not usable");
+    POLICY_SHOULD_FAIL("[[events.endpoint]]\nurl = \"https://deploy:pw@ci.example/x\"\n", 2, 7,
+                       "holds credentials (user:password@), which would be written to disk; put "
+                       "\"user:password\" in 'auth_env' or 'auth_file' instead");
+    // The refused URL is named without the password.
+    try {
+        parse_policy("[[events.endpoint]]\nurl = \"https://deploy:pw-1x@ci.example/x\"\n", "p");
+        FAIL("loaded");
+    } catch (const policy_error& e) {
+        CHECK(std::string(e.what()).find("pw-1x") == std::string::npos);
+        CHECK_THAT(e.what(), Catch::Contains("https://***@ci.example/x"));
+    }
+    POLICY_SHOULD_FAIL("[[events.endpoint]]\nurl = \"https://ci.example/x\"\nauth_env = \"A\"\n"
+                       "auth_file = \"/f\"\n",
+                       4, 13, "give either 'auth_env' or 'auth_file', not both");
+    POLICY_SHOULD_FAIL("[checks.http]\nurl = \"https://git.example:port/{owner}/{repo}/{sha}\"\n",
+                       2, 7, "'checks.http.url'");
+
+    const auto loaded = parse_policy(
+        "[checks.http]\nurl = \"https://git.example/api/v3/repos/{owner}/{repo}/commits/{sha}/"
+        "status\"\n\n[[events.endpoint]]\nurl = \"https://ci.example:8443/hook?token=x\"\n"
+        "auth_file = \"/etc/trunkgate/ci-auth\"\n",
+        "p.toml");
+    REQUIRE(loaded.events.endpoints.size() == 1);
+    CHECK(loaded.events.endpoints[0].auth_file == "/etc/trunkgate/ci-auth");
+    CHECK(loaded.events.endpoints[0].auth_env.empty());
+}
+
+TEST_CASE("policy: size and value-count limits keep a hostile policy from taking the server",
+          "[policy][limits]") {
+    std::string huge = "# " + std::string(max_policy_bytes, 'x') + "\n";
+    POLICY_SHOULD_FAIL(huge, 0, 0, "at most 1048576 (1 MiB) are read");
+
+    std::string many = "[commits]\nforbidden_paths = [";
+    for (std::size_t i = 0; i <= max_policy_values; ++i)
+        many += "\"p" + std::to_string(i) + "\",";
+    many += "]\n";
+    POLICY_SHOULD_FAIL(many, 2, 19, "more than 10000 values in its arrays");
+
+    SECTION("the file is not read past the limit") {
+        testing::temp_dir dir;
+        testing::write_file(dir / "big.toml", huge);
+        CHECK_THROWS_WITH(load_policy(dir / "big.toml"),
+                          Catch::Contains("the policy is 1048579 bytes; at most"));
+    }
+}

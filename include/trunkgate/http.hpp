@@ -2,6 +2,7 @@
 // HTTP POST behind a small seam (unit tests use a fake), HMAC signing and URL redaction.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,7 +14,8 @@ struct http_request {
     std::vector<std::string> headers; ///< "Name: value"
     std::string body;
     long timeout_ms = 5000;
-    std::string ca_file; ///< CA bundle used instead of the system's; peers are always verified
+    std::string ca_file;    ///< CA bundle used instead of the system's; peers are always verified
+    std::string basic_auth; ///< "user:password" sent as HTTP Basic auth, never in the URL
 };
 
 struct http_response {
@@ -36,8 +38,13 @@ std::unique_ptr<http_client> make_curl_client();
 /// Lowercase hex HMAC-SHA256 of `body` keyed with `secret` (X-Hub-Signature-256 without prefix).
 std::string hmac_sha256_hex(std::string_view secret, std::string_view body);
 
-/// `url` without credentials: https://user:pass@host/x -> https://***@host/x.
+/// `url` as it may be shown: credentials, query values and the fragment replaced by ***
+/// (https://user:pass@host/x?token=abc#f -> https://***@host/x?token=***#***).
 std::string redact_url(const std::string& url);
+
+/// Why `url` is not a usable http:// or https:// URL (libcurl's URL parser decides, as it will
+/// when sending), or nothing when it is. Credentials in it are a problem unless allowed.
+std::optional<std::string> url_problem(const std::string& url, bool allow_credentials);
 
 /// "host:port" of `url` (port omitted when the URL has none), for one-line messages.
 std::string url_authority(const std::string& url);

@@ -113,6 +113,8 @@ struct endpoint_policy {
     std::string url;
     std::string secret_env;  ///< environment variable holding the HMAC secret
     std::string secret_file; ///< or a file holding it (trailing newline ignored)
+    std::string auth_env;    ///< environment variable holding "user:password" for Basic auth
+    std::string auth_file;   ///< or a file holding it (trailing newline ignored)
     std::vector<std::string> refs{"refs/heads/*", "refs/tags/*"};
     std::int64_t timeout_ms = 5000;
     std::string ca_file; ///< CA bundle used instead of the system's; TLS peers are always verified
@@ -152,6 +154,11 @@ struct policy {
     /// The level of rule `id`: the [enforcement] override, else `fallback`.
     level level_of(std::string_view id, level fallback) const;
 };
+
+/// A policy file is read only up to this size (1 MiB); a larger one is a policy_error.
+constexpr std::size_t max_policy_bytes = 1 << 20;
+/// At most this many values in all of a policy's arrays together (patterns, globs, names).
+constexpr std::size_t max_policy_values = 10000;
 
 /// Parses and validates policy text. `source` names it in errors. Throws policy_error with the
 /// line and column of the first problem; unknown keys and invalid patterns are errors.

@@ -14,9 +14,11 @@ namespace trunkgate {
 struct spool_entry {
     std::string id; ///< delivery id (UUID v4): X-GitHub-Delivery, the same on every retry
     std::string ref;
-    std::string url;        ///< endpoint URL as configured (redact before showing)
+    std::string url;        ///< endpoint URL, never with credentials (redact before showing)
     std::string secret_env; ///< names where the secret comes from; never the secret itself
     std::string secret_file;
+    std::string auth_env; ///< names where Basic auth "user:password" comes from; never the value
+    std::string auth_file;
     std::string ca_file;
     std::int64_t timeout_ms = 5000;
     std::string body; ///< the exact bytes to send

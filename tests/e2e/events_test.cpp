@@ -647,37 +647,51 @@ TEST_CASE("events: inline delivery tells the pusher what happened", "[e2e][event
     }
 }
 
-TEST_CASE("events: secrets never show, credentials in URLs are redacted", "[e2e][events]") {
+TEST_CASE("events: secrets never show, credentials never reach the spool, query values are "
+          "redacted",
+          "[e2e][events]") {
     http_receiver receiver(receiver_mode::answer, 500);
     git_sandbox sandbox;
     const std::string password = "pw-8d2c41b7";
+    const std::string token = "tok-5e0a17c3";
+    const std::string auth_variable = "TRUNKGATE_WEBHOOK_AUTH";
     const std::string file_secret = "tg-file-secret-41b9e2";
     const auto secret_file = sandbox.dir() + "/webhook-secret";
     write_file(secret_file, file_secret + "\n");
     const auto port = std::to_string(receiver.port());
-    const auto with_credentials =
-        "http://deploy:" + password + "@127.0.0.1:" + port + "/hooks/push";
-    const auto redacted = "http://***@127.0.0.1:" + port + "/hooks/push";
+    const auto redacted = "http://127.0.0.1:" + port + "/hooks/push?token=***";
+
+    // Credentials in the URL would be written to every spool entry: the policy refuses them.
+    write_file(sandbox.dir() + "/in-url.toml", "[[events.endpoint]]\nurl = \"http://deploy:" +
+                                                   password + "@127.0.0.1:" + port + "/x\"\n");
+    const auto in_url = sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/in-url.toml"});
+    CHECK(in_url.status != 0);
+    CHECK_THAT(in_url.all(), Contains("holds credentials") && Contains("auth_env"));
+    CHECK(in_url.all().find(password) == std::string::npos);
+
     sandbox.install("[events]\ndeliver = \"inline\"\n\n"
                     "[[events.endpoint]]\nurl = \"" +
-                    with_credentials + "\"\nsecret_env = \"" + secret_variable +
+                    receiver.url("/hooks/push") + "?token=" + token + "\"\nsecret_env = \"" +
+                    secret_variable + "\"\nauth_env = \"" + auth_variable +
                     "\"\n\n"
                     "[[events.endpoint]]\nurl = \"" +
                     receiver.url("/hooks/file") + "\"\nsecret_file = \"" + secret_file + "\"\n");
     std::string shown; // everything trunkgate printed in this test
+    auto with_auth = with_secret();
+    with_auth[auth_variable] = "deploy:" + password;
 
     sandbox.commit("feat: first");
-    const auto pushed = sandbox.push({"origin", "main"}, with_secret());
+    const auto pushed = sandbox.push({"origin", "main"}, with_auth);
     shown += pushed.all();
     INFO(pushed.all());
     REQUIRE(pushed.status == 0);
     CHECK_THAT(remote_lines(pushed),
                Catch::VectorContains("trunkgate: 2 events queued for 127.0.0.1:" + port));
     CHECK_THAT(pushed.err, Contains("will retry") && Contains(" at " + redacted + ": HTTP 500"));
-    // Each endpoint signs with its own secret; the URL's credentials authenticate.
+    // Each endpoint signs with its own secret; auth_env's credentials authenticate.
     REQUIRE(receiver.request_count() == 2);
     for (const auto& request : receiver.requests()) {
-        if (request.target == "/hooks/push") {
+        if (request.target == "/hooks/push?token=" + token) {
             CHECK(request.header("X-Hub-Signature-256") == hub_signature(secret, request.body));
             CHECK(request.header("Authorization") == "Basic ZGVwbG95OnB3LThkMmM0MWI3");
         } else {
@@ -714,12 +728,12 @@ TEST_CASE("events: secrets never show, credentials in URLs are redacted", "[e2e]
           "secret variable " + secret_variable + " is not set for the deliverer");
 
     redeliver(sandbox, waiting.front()["id"]);
-    const auto signed_run = deliver(sandbox);
+    const auto signed_run = deliver(sandbox, with_auth);
     shown += signed_run.all();
     CHECK_THAT(signed_run.out, Contains("1 delivered, 0 retrying"));
     CHECK(spooled(sandbox, "queue").empty());
 
-    for (const auto& value : {secret, file_secret, password}) {
+    for (const auto& value : {secret, file_secret, password, token}) {
         INFO(value);
         CHECK(shown.find(value) == std::string::npos);
     }
@@ -733,11 +747,13 @@ TEST_CASE("events: secrets never show, credentials in URLs are redacted", "[e2e]
         INFO(file.path().string());
         CHECK(content.find(secret) == std::string::npos);
         CHECK(content.find(file_secret) == std::string::npos);
+        CHECK(content.find(password) == std::string::npos);
     }
     CHECK(files >= 3); // two delivered entries and events.log
     const auto log = read_file(spool_dir(sandbox) + "/events.log");
     CHECK_THAT(log, Contains(redacted));
     CHECK(log.find(password) == std::string::npos);
+    CHECK(log.find(token) == std::string::npos);
 }
 
 TEST_CASE("events: a run does not retry an event another run has just tried", "[e2e][events]") {
