@@ -6,8 +6,8 @@ std::optional<std::string> unix_seconds_problem(std::int64_t seconds) {
     if (seconds < 0)
         return "a negative time (" + std::to_string(seconds) + ")";
     if (seconds > max_unix_seconds)
-        return std::to_string(seconds) + " is not Unix seconds (later than year 9999" +
-               (seconds / 1000 <= max_unix_seconds ? "; milliseconds?" : "") + ")";
+        return std::to_string(seconds) + " is later than year 9999" +
+               (seconds / 1000 <= max_unix_seconds ? " (milliseconds?)" : "");
     return std::nullopt;
 }
 

@@ -207,7 +207,8 @@ TEST_CASE("damaged json: spool entries", "[parsers][spool]") {
         expect_damaged(parse, entry_with(R"("created_at": -1e400)"), "out of range");
         expect_damaged(parse, entry_with(R"("created_at": -9223372036854775808)"), "negative");
         expect_damaged(parse, entry_with(R"("created_at": 9223372036854775807)"),
-                       "not Unix seconds");
+                       "'created_at' must be Unix seconds: 9223372036854775807 is later than "
+                       "year 9999");
         expect_damaged(parse, entry_with(R"("created_at": 1800000000000)"), "milliseconds?");
         expect_damaged(parse, entry_with(R"("created_at": 1800000000.5)"), "(an integer)");
         expect_damaged(parse, entry_with(R"("created_at": "1800000000")"), "not a string");
