@@ -525,7 +525,12 @@ void print_statuses(std::ostream& out, const std::string& sha, const status_map&
         out << sha.substr(0, 12) << "  " << printable(context) << "  " << status.state
             << (status.description.empty() ? "" : "  " + printable(status.description))
             << (status.url.empty() ? "" : "  " + printable(status.url)) << "  ("
-            << printable(status.by) << ", " << status.updated_at << ")\n";
+            << printable(status.by) << ", " << printable(status.updated_at) << ")\n";
+}
+
+// How `status get` and `status list` show a note that does not parse.
+std::string damaged_note_line(const std::string& sha, const std::string& problem) {
+    return sha.substr(0, 12) + "  damaged note: " + printable(problem);
 }
 
 int cmd_status(const io& streams, const parsed_args& parsed) {
@@ -548,7 +553,10 @@ int cmd_status(const io& streams, const parsed_args& parsed) {
         commit_status status{args[3], option(parsed, "--description").value_or(""),
                              option(parsed, "--url").value_or(""), now_text(),
                              resolve_identity(opened.rules_policy.identity_env, streams.env)};
-        record_status(repo, notes_ref, commit, args[2], status);
+        if (const auto damage = record_status(repo, notes_ref, commit, args[2], status))
+            streams.err << "trunkgate: replaced the damaged status note of "
+                        << to_hex(commit).substr(0, 12) << " on " << notes_ref << " ("
+                        << printable(*damage) << "); its other statuses were lost\n";
         streams.out << to_hex(commit).substr(0, 12) << "  " << printable(args[2]) << "  " << args[3]
                     << "\n";
         return exit_ok;
@@ -560,8 +568,17 @@ int cmd_status(const io& streams, const parsed_args& parsed) {
         if (format != "text" && format != "json")
             throw usage_error("--format is text or json");
         const auto commit = resolve_commit(repo, args[1]);
-        const auto statuses = read_statuses(repo, notes_ref, commit);
-        if (option(parsed, "--format").value_or("text") == "json")
+        status_map statuses;
+        try {
+            statuses = read_statuses(repo, notes_ref, commit);
+        } catch (const input_error& e) {
+            // Shown, not thrown: the note is what is broken, not the command line (exit 2).
+            (format == "json" ? streams.err : streams.out)
+                << damaged_note_line(to_hex(commit), e.what()) << "  (on " << notes_ref
+                << "; trunkgate status set replaces it)\n";
+            return exit_rejected;
+        }
+        if (format == "json")
             streams.out << status_note_json(statuses);
         else if (statuses.empty())
             streams.out << "no statuses for " << to_hex(commit).substr(0, 12) << "\n";
@@ -574,8 +591,7 @@ int cmd_status(const io& streams, const parsed_args& parsed) {
             try {
                 print_statuses(streams.out, to_hex(commit), parse_status_note(note));
             } catch (const input_error& e) {
-                streams.out << to_hex(commit).substr(0, 12) << "  damaged note: " << e.what()
-                            << "\n";
+                streams.out << damaged_note_line(to_hex(commit), e.what()) << "\n";
             }
         });
         return exit_ok;
@@ -594,7 +610,10 @@ int cmd_approve(const io& streams, const parsed_args& parsed) {
     approval decision{identity, !option(parsed, "--reject").has_value(),
                       static_cast<std::int64_t>(std::time(nullptr)),
                       option(parsed, "--comment").value_or("")};
-    record_approval(opened.repo.get(), commit, decision);
+    if (const auto damage = record_approval(opened.repo.get(), commit, decision))
+        streams.err << "trunkgate: replaced the damaged approvals note of "
+                    << to_hex(commit).substr(0, 12) << " on " << approvals_ref << " ("
+                    << printable(*damage) << "); decisions it held were lost\n";
     streams.out << (decision.approved ? "approved " : "rejected ") << to_hex(commit).substr(0, 12)
                 << " as " << printable(identity) << "\n";
     return exit_ok;

@@ -87,14 +87,16 @@ class status_lookups {
     status_lookups(git_repository* repo, const policy& rules_policy, const push_context& context)
         : repo_(repo), policy_(rules_policy), client_(context.status_client) {}
 
-    // The statuses of `commit`, or nullopt with `problem` set when the backend gave no answer.
-    std::optional<status_map> statuses(const git_oid& commit, std::string& problem) {
+    // The statuses of `commit`, or nullopt with `problem` set when the backend gave no answer
+    // or `damaged` set when the commit's status note does not parse.
+    std::optional<status_map> statuses(const git_oid& commit, std::string& problem,
+                                       std::string& damaged) {
         const auto& checks = policy_.checks;
         if (checks.source == checks_policy::source_kind::notes) {
             try {
                 return read_statuses(repo_, checks.notes_ref, commit);
             } catch (const input_error& e) {
-                problem = "the status note of " + short_id(commit) + " is damaged: " + e.what();
+                damaged = e.what();
                 return std::nullopt;
             }
         }
@@ -181,12 +183,13 @@ void gather_gates(git_repository* repo, const push_view& view, ref_facts& facts,
                                       source && is_ancestor(repo, tip, *source));
     }
     if (wants_checks)
-        facts.statuses = lookups.statuses(tip, facts.statuses_unavailable);
+        facts.statuses = lookups.statuses(tip, facts.statuses_unavailable, facts.statuses_damaged);
     if (wants_approval) {
         try {
             facts.approvals = read_approvals(repo, tip);
-        } catch (const input_error&) {
+        } catch (const input_error& e) {
             facts.approvals = std::vector<approval>{}; // a damaged note approves nothing
+            facts.approvals_damaged = e.what();
         }
         facts.author_names = author_names_of(repo, tip);
     }

@@ -268,6 +268,23 @@ void check_required_checks(const push_view& push, const ref_facts& ref, finding_
                         protection->required_checks.end());
     if (required.empty())
         return;
+    if (!ref.statuses && !ref.statuses_damaged.empty()) {
+        // Unlike an API that does not answer, a damaged note is not an outage to wait out: it
+        // blocks whatever [checks.http] on_error says, and whoever records statuses repairs it.
+        const auto commit = short_id(*ref.new_target.commit);
+        const auto& notes_ref = push.rules_policy.checks.notes_ref;
+        auto found = make("required-checks", ref);
+        found.commit = to_hex(*ref.new_target.commit);
+        found.message = "the status note of " + commit + " on " + notes_ref +
+                        " is damaged: " + ref.statuses_damaged + "; cannot confirm " +
+                        join(required, ", ") + " for " + commit;
+        found.hint = "CI (a [checks] writer) records the statuses again, which replaces the "
+                     "damaged note: trunkgate status set " +
+                     commit + " CONTEXT STATE (on the server, or in a clone and push " + notes_ref +
+                     "); then push again";
+        out.add(std::move(found));
+        return;
+    }
     if (!ref.statuses) {
         auto found = make("required-checks", ref);
         found.commit = to_hex(*ref.new_target.commit);
@@ -323,12 +340,22 @@ void check_approval(const push_view& push, const ref_facts& ref, finding_sink& o
         const auto commit = short_id(*ref.new_target.commit);
         auto found = make("approval", ref);
         found.commit = to_hex(*ref.new_target.commit);
+        const auto problem = ref.approvals_damaged.empty()
+                                 ? verdict.problem
+                                 : "the approvals note of " + commit + " on " +
+                                       std::string(approvals_ref) +
+                                       " is damaged: " + ref.approvals_damaged;
         found.message = commit + " needs an approval from " + join(rule.approvers, ", ") +
                         " (within " + count_noun(rule.max_age_days, "day", "days") +
-                        (rule.allow_self ? "" : ", not by its author") + "): " + verdict.problem;
+                        (rule.allow_self ? "" : ", not by its author") + "): " + problem;
         found.hint = "ask an approver to run: trunkgate approve " + commit +
                      " on the server (an approval pushed from a clone needs a [checks] writer), "
-                     "then push again";
+                     "then push again" +
+                     (ref.approvals_damaged.empty()
+                          ? std::string()
+                          : "; that replaces the damaged note (what it held: git notes "
+                            "--ref=trunkgate/approvals show " +
+                                commit + ")");
         out.add(std::move(found));
         return;
     }

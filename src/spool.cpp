@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
@@ -15,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json_input.hpp"
 #include "trunkgate/error.hpp"
 #include "trunkgate/files.hpp"
+#include "trunkgate/unix_time.hpp"
 
 namespace trunkgate {
 
@@ -79,31 +82,64 @@ std::string entry_json(const spool_entry& entry) {
     return document.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
-spool_entry parse_entry(const std::string& text) {
+namespace {
+
+// The longest a retry is ever scheduled ahead (delivery's backoff caps at 75 minutes): a later
+// next_try would park the entry for good.
+constexpr std::int64_t max_retry_ahead_seconds = 86400;
+
+spool_entry entry_of(const std::string& text, std::int64_t now) {
+    const auto document = parse_json_input(text);
+    if (!document.is_object())
+        throw input_error("a spool entry must be a JSON object, not " + json_kind(document));
+    const std::string where;
+    spool_entry entry;
+    entry.id = required_string(document, "id", where);
+    if (!valid_id(entry.id))
+        throw input_error("bad delivery id");
+    entry.ref = required_string(document, "ref", where);
+    entry.url = required_string(document, "url", where);
+    entry.secret_env = optional_string(document, "secret_env", where);
+    entry.secret_file = optional_string(document, "secret_file", where);
+    entry.auth_env = optional_string(document, "auth_env", where);
+    entry.auth_file = optional_string(document, "auth_file", where);
+    entry.ca_file = optional_string(document, "ca_file", where);
+    // The limits of [[events.endpoint]] timeout_ms (docs/policy.md).
+    entry.timeout_ms = optional_integer(document, "timeout_ms", 1, 600000, where).value_or(5000);
+    if (const auto state = optional_string(document, "state", where); !state.empty())
+        entry.state = state;
+    const auto created_at = optional_unix_seconds(document, "created_at", where);
+    if (!created_at)
+        throw input_error("'created_at' is missing");
+    entry.created_at = *created_at;
+    if (const auto future = future_time_problem(entry.created_at, now))
+        throw input_error("'created_at' is " + *future);
+    // Events of one push keep their order; an old entry without one sorts by creation time.
+    const std::int64_t by_creation =
+        entry.created_at <= INT64_MAX / 1000000000 ? entry.created_at * 1000000000 : INT64_MAX;
+    entry.order = optional_integer(document, "order", 0, INT64_MAX, where).value_or(by_creation);
+    entry.next_try = optional_unix_seconds(document, "next_try", where).value_or(0);
+    if (entry.next_try - now > max_retry_ahead_seconds + clock_skew_seconds)
+        throw input_error("'next_try' is more than a day ahead (" +
+                          std::to_string(entry.next_try - now) + " s)");
+    entry.attempts = optional_integer(document, "attempts", 0, 1000000, where).value_or(0);
+    entry.last_status =
+        static_cast<long>(optional_integer(document, "last_status", 0, 999, where).value_or(0));
+    entry.last_error = optional_string(document, "last_error", where);
+    entry.delivered_at = optional_unix_seconds(document, "delivered_at", where).value_or(0);
+    if (const auto future = future_time_problem(entry.delivered_at, now))
+        throw input_error("'delivered_at' is " + *future);
+    entry.body = required_string(document, "body", where);
+    return entry;
+}
+
+} // namespace
+
+spool_entry parse_entry(const std::string& text, std::int64_t now) {
     try {
-        const auto document = nlohmann::json::parse(text);
-        spool_entry entry;
-        entry.id = document.at("id").get<std::string>();
-        entry.ref = document.at("ref").get<std::string>();
-        entry.url = document.at("url").get<std::string>();
-        entry.secret_env = document.value("secret_env", "");
-        entry.secret_file = document.value("secret_file", "");
-        entry.auth_env = document.value("auth_env", "");
-        entry.auth_file = document.value("auth_file", "");
-        entry.ca_file = document.value("ca_file", "");
-        entry.timeout_ms = document.value("timeout_ms", std::int64_t{5000});
-        entry.state = document.value("state", "queued");
-        entry.created_at = document.at("created_at").get<std::int64_t>();
-        entry.order = document.value("order", entry.created_at * 1000000000);
-        entry.next_try = document.value("next_try", std::int64_t{0});
-        entry.attempts = document.value("attempts", std::int64_t{0});
-        entry.last_status = document.value("last_status", 0L);
-        entry.last_error = document.value("last_error", "");
-        entry.delivered_at = document.value("delivered_at", std::int64_t{0});
-        entry.body = document.at("body").get<std::string>();
-        if (!valid_id(entry.id))
-            throw input_error("bad delivery id");
-        return entry;
+        return entry_of(text, now);
+    } catch (const input_error& e) {
+        throw input_error(std::string("malformed spool entry: ") + e.what());
     } catch (const nlohmann::json::exception& e) {
         throw input_error(std::string("malformed spool entry: ") + e.what());
     }
@@ -142,7 +178,7 @@ std::vector<spool_entry> spool::list(const std::string& area) const {
         if (!text)
             continue; // retired by another process meanwhile
         try {
-            entries.push_back(parse_entry(*text));
+            entries.push_back(parse_entry(*text, std::time(nullptr)));
         } catch (const input_error& e) {
             log("skipped unreadable " + area + "/" + name + ": " + e.what());
         }
@@ -173,7 +209,7 @@ std::optional<claimed_entry> spool::claim(const std::string& id) const {
         return std::nullopt;
     }
     try {
-        return claimed_entry(*this, parse_entry(*text), fd);
+        return claimed_entry(*this, parse_entry(*text, std::time(nullptr)), fd);
     } catch (...) {
         ::close(fd);
         throw;
@@ -210,7 +246,7 @@ bool spool::requeue(const std::string& id, std::int64_t now) const {
         const auto text = read_file(path(area, id));
         if (!text)
             continue;
-        auto entry = parse_entry(*text);
+        auto entry = parse_entry(*text, now);
         make_due(entry, now);
         entry.created_at = now; // max_age_hours counts from the redelivery
         write("queue", entry);

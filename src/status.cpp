@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_input.hpp"
 #include "trunkgate/error.hpp"
 #include "trunkgate/events.hpp"
 #include "trunkgate/glob.hpp"
@@ -18,47 +19,63 @@ bool is_status_state(std::string_view state) {
 
 namespace {
 
-std::string string_field(const nlohmann::json& object, const char* key) {
-    const auto found = object.find(key);
-    if (found == object.end() || found->is_null())
-        return "";
-    if (!found->is_string())
-        throw input_error(std::string("'") + key + "' must be a string");
-    return found->get<std::string>();
-}
-
-commit_status status_from(const nlohmann::json& object, const char* url_key) {
+commit_status status_from(const nlohmann::json& object, const char* url_key,
+                          const std::string& where) {
     if (!object.is_object())
-        throw input_error("a status must be an object");
+        throw input_error(where + "must be an object, not " + json_kind(object));
     commit_status status;
-    status.state = string_field(object, "state");
+    status.state = optional_string(object, "state", where);
     if (!is_status_state(status.state))
-        throw input_error("unknown state '" + status.state + "'");
-    status.description = string_field(object, "description");
-    status.url = string_field(object, url_key);
-    status.updated_at = string_field(object, "updated_at");
-    status.by = string_field(object, "by");
+        throw input_error(where + "unknown state '" + status.state + "'");
+    status.description = optional_string(object, "description", where);
+    status.url = optional_string(object, url_key, where);
+    status.updated_at = optional_string(object, "updated_at", where);
+    status.by = optional_string(object, "by", where);
     return status;
 }
 
-nlohmann::json parse_json(std::string_view text) {
-    try {
-        return nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw input_error(std::string("not JSON: ") + e.what());
+status_map statuses_of_note(std::string_view text) {
+    const auto document = parse_json_input(text);
+    if (!document.is_object())
+        throw input_error("a status note must be a JSON object of contexts, not " +
+                          json_kind(document));
+    status_map statuses;
+    for (const auto& [context, status] : document.items()) {
+        if (context.empty())
+            throw input_error("a status with an empty context");
+        statuses[context] = status_from(status, "url", "status '" + context + "': ");
     }
+    return statuses;
+}
+
+status_map statuses_of_answer(std::string_view text) {
+    const auto document = parse_json_input(text);
+    if (!document.is_object() || !document.contains("statuses") || !document["statuses"].is_array())
+        throw input_error("expected {\"state\": ..., \"statuses\": [...]}");
+    status_map statuses;
+    std::size_t index = 0;
+    for (const auto& item : document["statuses"]) {
+        const auto where = "statuses[" + std::to_string(index++) + "]: ";
+        if (!item.is_object())
+            throw input_error(where + "must be an object, not " + json_kind(item));
+        const auto context = optional_string(item, "context", where);
+        if (context.empty())
+            throw input_error(where + "a status without a context");
+        // The API lists the newest status of a context first; keep that one.
+        statuses.emplace(context, status_from(item, "target_url", where));
+    }
+    return statuses;
 }
 
 } // namespace
 
 status_map parse_status_note(std::string_view text) {
-    const auto document = parse_json(text);
-    if (!document.is_object())
-        throw input_error("a status note must be a JSON object of contexts");
-    status_map statuses;
-    for (const auto& [context, status] : document.items())
-        statuses[context] = status_from(status, "url");
-    return statuses;
+    // The readers throw input_error themselves; this is the boundary no nlohmann error crosses.
+    try {
+        return statuses_of_note(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw input_error(std::string("malformed status note: ") + e.what());
+    }
 }
 
 std::string status_note_json(const status_map& statuses) {
@@ -73,20 +90,11 @@ std::string status_note_json(const status_map& statuses) {
 }
 
 status_map parse_combined_status(std::string_view text) {
-    const auto document = parse_json(text);
-    if (!document.is_object() || !document.contains("statuses") || !document["statuses"].is_array())
-        throw input_error("expected {\"state\": ..., \"statuses\": [...]}");
-    status_map statuses;
-    for (const auto& item : document["statuses"]) {
-        if (!item.is_object())
-            throw input_error("each status must be an object");
-        const auto context = string_field(item, "context");
-        if (context.empty())
-            throw input_error("a status without a context");
-        // The API lists the newest status of a context first; keep that one.
-        statuses.emplace(context, status_from(item, "target_url"));
+    try {
+        return statuses_of_answer(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw input_error(std::string("malformed combined status: ") + e.what());
     }
-    return statuses;
 }
 
 status_map read_statuses(git_repository* repo, const std::string& notes_ref,
@@ -97,20 +105,25 @@ status_map read_statuses(git_repository* repo, const std::string& notes_ref,
     return parse_status_note(*note);
 }
 
-void record_status(git_repository* repo, const std::string& notes_ref, const git_oid& commit,
-                   const std::string& context, const commit_status& status) {
+std::optional<std::string> record_status(git_repository* repo, const std::string& notes_ref,
+                                         const git_oid& commit, const std::string& context,
+                                         const commit_status& status) {
+    std::optional<std::string> replaced_damage;
     update_note(repo, notes_ref, commit, status.by, [&](const std::optional<std::string>& current) {
         status_map statuses;
+        replaced_damage.reset(); // the merge runs again after a race: report the last read only
         if (current) {
             try {
                 statuses = parse_status_note(*current);
-            } catch (const input_error&) {
+            } catch (const input_error& e) {
                 // A damaged note is replaced rather than blocking every future status.
+                replaced_damage = e.what();
             }
         }
         statuses[context] = status;
         return status_note_json(statuses);
     });
+    return replaced_damage;
 }
 
 std::vector<unmet_check> unmet_checks(const std::vector<std::string>& required,

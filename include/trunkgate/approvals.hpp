@@ -4,6 +4,7 @@
 #include <git2.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,16 +21,21 @@ struct approval {
 };
 
 /// Parses an approvals note: {"approvals": [{"by", "state": "approved"|"rejected", "at",
-/// "comment"}]}
-/// ("at" is Unix seconds). Throws input_error.
+/// "comment"}]}. "at" is Unix seconds, an integer in [0, max_unix_seconds] (unix_time.hpp):
+/// a decimal number, a negative time or milliseconds make the note damaged. Whether "at" lies in
+/// the future is for judge_approvals, which knows the time. Throws input_error naming the field,
+/// never a nlohmann exception.
 std::vector<approval> parse_approvals(std::string_view text);
 std::string approvals_json(const std::vector<approval>& decisions);
 
 /// The decisions recorded for `commit`, one per identity (a later decision replaces an earlier).
 std::vector<approval> read_approvals(git_repository* repo, const git_oid& commit);
 
-/// Records `decision` for `commit` (replacing that identity's earlier one), race-safe.
-void record_approval(git_repository* repo, const git_oid& commit, const approval& decision);
+/// Records `decision` for `commit` (replacing that identity's earlier one), race-safe. A damaged
+/// note is replaced by one holding only `decision`; the return value then says what was wrong
+/// with it (nullopt when nothing was replaced). Throws libgit2_error.
+std::optional<std::string> record_approval(git_repository* repo, const git_oid& commit,
+                                           const approval& decision);
 
 /// What [[protect]] require_approval asks for.
 struct approval_rule {
@@ -46,6 +52,8 @@ struct approval_verdict {
 
 /// Judges `decisions` at time `now` for a commit whose author is known by `author_names` (name,
 /// email and email's local part; an approver matching one of them approves their own commit).
+/// An approval dated more than clock_skew_seconds after `now` does not count (a rejection always
+/// does).
 approval_verdict judge_approvals(const std::vector<approval>& decisions, const approval_rule& rule,
                                  const std::vector<std::string>& author_names, std::int64_t now);
 

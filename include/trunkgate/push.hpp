@@ -54,10 +54,14 @@ struct ref_facts {
     /// CI statuses of the new tip, when a protection requires checks.
     std::optional<status_map> statuses;
     std::string statuses_unavailable; ///< why the status backend gave no answer, if so
+    /// Why the status note of the new tip is damaged (source = "notes"), if it is; statuses is
+    /// then nullopt.
+    std::string statuses_damaged;
     /// For each protection's promote_from: whether the new tip is already on that ref.
     std::vector<std::pair<std::string, bool>> promotions;
     /// Approvals of the new tip and the names of its author, when a protection requires approval.
     std::optional<std::vector<approval>> approvals;
+    std::string approvals_damaged; ///< why the approvals note is damaged (approvals is then empty)
     std::vector<std::string> author_names;
 };
 

@@ -86,8 +86,13 @@ class spool {
 /// A fresh random UUID (version 4). Throws internal_error when no randomness is available.
 std::string new_uuid();
 
-/// Serialises an entry as JSON, and back. parse_entry throws input_error on malformed text.
+/// Serialises an entry as JSON.
 std::string entry_json(const spool_entry& entry);
-spool_entry parse_entry(const std::string& text);
+/// Parses what entry_json wrote, checking every field at time `now` (Unix seconds): strings where
+/// strings belong, integers (never decimal numbers) in range, times in Unix seconds (not
+/// negative, not milliseconds, created_at and delivered_at at most clock_skew_seconds ahead of
+/// `now`, next_try at most a day ahead). Throws input_error naming the field, never a nlohmann
+/// exception; the ranges are in docs/events.md.
+spool_entry parse_entry(const std::string& text, std::int64_t now);
 
 } // namespace trunkgate

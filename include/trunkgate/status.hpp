@@ -30,12 +30,13 @@ using status_map = std::map<std::string, commit_status, std::less<>>;
 bool is_status_state(std::string_view state);
 
 /// Parses a status note: {"<context>": {"state", "description", "url", "updated_at", "by"}}.
-/// Throws input_error naming what is wrong.
+/// Throws input_error naming what is wrong (never a nlohmann exception: a number like 1e400,
+/// a value of the wrong type or an empty context make the note damaged).
 status_map parse_status_note(std::string_view text);
 std::string status_note_json(const status_map& statuses);
 
 /// Parses a combined-status answer: {"state", "statuses": [{"context", "state", "target_url",
-/// "description"}]}. Throws input_error.
+/// "description"}]}. Throws input_error for any malformed answer, whatever the JSON error.
 status_map parse_combined_status(std::string_view text);
 
 /// The statuses recorded for `commit` on `notes_ref` (empty when none). A note that is not valid
@@ -43,9 +44,12 @@ status_map parse_combined_status(std::string_view text);
 status_map read_statuses(git_repository* repo, const std::string& notes_ref, const git_oid& commit);
 
 /// Records one status (merged per context, newest wins) with a compare-and-swap retry, so
-/// concurrent writers never lose one. Throws libgit2_error.
-void record_status(git_repository* repo, const std::string& notes_ref, const git_oid& commit,
-                   const std::string& context, const commit_status& status);
+/// concurrent writers never lose one. A damaged note (one parse_status_note refuses) is replaced
+/// by a note holding only this status; the return value then says what was wrong with it
+/// (nullopt when nothing was replaced). Throws libgit2_error.
+std::optional<std::string> record_status(git_repository* repo, const std::string& notes_ref,
+                                         const git_oid& commit, const std::string& context,
+                                         const commit_status& status);
 
 /// One context that is not `success`, as a required-checks finding names it.
 struct unmet_check {
