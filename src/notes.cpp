@@ -65,12 +65,15 @@ void update_note(git_repository* repo, const std::string& notes_ref, const git_o
                                      signature.get(), signature.get(), &commit, text.c_str(), 1),
               "write a note");
         git_reference* ref = nullptr;
-        // Compare-and-swap: the ref moves only if it still points where we read it.
-        const int rc =
-            tip ? git_reference_create_matching(&ref, repo, notes_ref.c_str(), &new_tip, 1,
-                                                git_commit_id(tip->get()), "trunkgate: note")
-                : git_reference_create(&ref, repo, notes_ref.c_str(), &new_tip, 0,
-                                       "trunkgate: note");
+        // Compare-and-swap: the ref moves only if it still points where we read it. "It did not
+        // exist" is the zero id, compared under the ref's lock too: git_reference_create with
+        // force = 0 checks existence before taking the lock, so two first writers could both
+        // succeed and one of them lose the other's note.
+        git_oid expected{};
+        if (tip)
+            git_oid_cpy(&expected, git_commit_id(tip->get()));
+        const int rc = git_reference_create_matching(&ref, repo, notes_ref.c_str(), &new_tip, 1,
+                                                     &expected, "trunkgate: note");
         if (rc == 0) {
             git_reference_free(ref);
             return;
