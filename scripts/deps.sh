@@ -7,6 +7,8 @@ trunkgate_packages=(
 )
 # Peers the end-to-end tests start on loopback (scripts/test passes these to trunkgate_install_packages).
 trunkgate_test_packages=(webhook)
+# The libFuzzer targets (scripts/fuzz): clang and its libFuzzer and sanitizer runtimes.
+trunkgate_fuzz_packages=(clang libclang-rt-14-dev)
 
 trunkgate_install_packages() {
     local missing=()
@@ -30,4 +32,23 @@ trunkgate_build() {
     local root=$1
     cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$root/build" -j "$(nproc)"
+}
+
+# The libFuzzer targets only, with clang, into build-fuzz/ (tests/fuzz/CMakeLists.txt).
+trunkgate_build_fuzz() {
+    local root=$1
+    cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_CXX_COMPILER=clang++ -DTRUNKGATE_BUILD_TESTS=OFF -DTRUNKGATE_FUZZ=ON >/dev/null
+    cmake --build "$root/build-fuzz" -j "$(nproc)" --target trunkgate_fuzzers
+}
+
+# Everything (hooks, CLI, tests) with ASan and UBSan into build-asan/ (scripts/sanitize).
+# clang at -O1, the level the sanitizers' documentation suggests: the sanitized template-heavy
+# code (nlohmann/json, Catch2) took g++ at -O2 far longer to compile on a 2-core machine.
+trunkgate_build_sanitize() {
+    local root=$1
+    cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DCMAKE_CXX_COMPILER=clang++ \
+        -DTRUNKGATE_SANITIZE=ON >/dev/null
+    cmake --build "$root/build-asan" -j "$(nproc)"
 }
