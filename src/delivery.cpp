@@ -90,11 +90,14 @@ queue_result queue_push_events(const spool& queue, git_repository* repo, const p
     const auto published = staged.publish();
     result.problem = published.problem;
     std::set<std::string> in_queue(published.published.begin(), published.published.end());
+    std::vector<std::string> lines;
     for (auto& entry : staged_entries)
         if (in_queue.count(entry.id)) {
-            queue.log("queued " + entry.id + " " + entry.ref + " for " + redact_url(entry.url));
+            lines.push_back("queued " + entry.id + " " + entry.ref + " for " +
+                            redact_url(entry.url));
             result.queued.push_back(std::move(entry));
         }
+    queue.log_lines(lines);
     if (!result.problem.empty()) {
         const auto line =
             "push " + staged.id() + ": " + std::to_string(result.queued.size()) + " of " +

@@ -296,33 +296,35 @@ struct listed_commits {
     std::int64_t total = 0;
 };
 
-// One history walk reused for every ref of the push (libgit2 keeps the commits it has parsed).
+// Each ref's listing: a libgit2 walk in topological order (the order events have always listed),
+// stopped by a hide callback at every commit the push did not bring. A fresh walk per ref: a
+// reused one would reset every commit it ever parsed on each use, 10,000 refs × 10,000 commits.
 class ref_lister {
   public:
-    ref_lister(git_repository* repo, const pushed_history& history) : history_(history) {
-        git_revwalk* raw = nullptr;
-        check(git_revwalk_new(&raw, repo), "start a history walk");
-        walk_.reset(raw);
-        check(git_revwalk_add_hide_cb(walk_.get(), &ref_lister::is_old, this),
-              "limit the walk to new commits");
-    }
+    ref_lister(git_repository* repo, const pushed_history& history)
+        : repo_(repo), history_(history) {}
 
     // The commits of `tip` not in `old_tip`, or with no old tip, those new to the repository:
     // the walk stops at every commit some ref had before the push.
     listed_commits list(const git_oid& tip, const std::optional<git_oid>& old_tip,
-                        std::int64_t max_commits) {
+                        std::int64_t max_commits) const {
         listed_commits listed;
         if (!old_tip && !history_.is_new(tip))
             return listed;
-        limit_to_new_ = !old_tip;
-        check(git_revwalk_reset(walk_.get()), "reset the walk");
-        check(git_revwalk_sorting(walk_.get(), GIT_SORT_TOPOLOGICAL), "sort the walk");
-        check(git_revwalk_push(walk_.get(), &tip), "walk from the new tip");
+        git_revwalk* raw = nullptr;
+        check(git_revwalk_new(&raw, repo_), "start a history walk");
+        revwalk_ptr walk(raw);
+        check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL), "sort the walk");
         if (old_tip)
-            check(git_revwalk_hide(walk_.get(), &*old_tip), "hide the old tip");
+            check(git_revwalk_hide(walk.get(), &*old_tip), "hide the old tip");
+        else
+            check(git_revwalk_add_hide_cb(walk.get(), &ref_lister::is_old,
+                                          const_cast<pushed_history*>(&history_)),
+                  "limit the walk to new commits");
+        check(git_revwalk_push(walk.get(), &tip), "walk from the new tip");
         git_oid id;
         int rc;
-        while ((rc = git_revwalk_next(&id, walk_.get())) == 0) {
+        while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
             if (listed.total++ < max_commits)
                 listed.newest_first.push_back(id);
         }
@@ -333,13 +335,11 @@ class ref_lister {
 
   private:
     static int is_old(const git_oid* id, void* payload) {
-        const auto* self = static_cast<const ref_lister*>(payload);
-        return self->limit_to_new_ && !self->history_.is_new(*id) ? 1 : 0;
+        return static_cast<const pushed_history*>(payload)->is_new(*id) ? 0 : 1;
     }
 
+    git_repository* repo_;
     const pushed_history& history_;
-    revwalk_ptr walk_;
-    bool limit_to_new_ = false;
 };
 
 struct built_event {
@@ -349,7 +349,7 @@ struct built_event {
 };
 
 built_event ref_event(git_repository* repo, const policy& rules_policy, const ref_update& update,
-                      const pushed_history& history, ref_lister& lister,
+                      const pushed_history& history, const ref_lister& lister,
                       const event_context& context, oid_map<bool>& announced) {
     const auto& limits = rules_policy.events;
     const auto kind = update.kind();
@@ -460,7 +460,7 @@ void build_push_events(git_repository* repo, const policy& rules_policy,
             if (const auto tip = commit_of(repo, update.new_hex))
                 pushed_tips.push_back(*tip);
     const pushed_history history(repo, pushed_tips, pre_push_tips(repo, updates));
-    ref_lister lister(repo, history);
+    const ref_lister lister(repo, history);
     oid_map<bool> announced;
     for (const auto& update : updates) {
         auto built = ref_event(repo, rules_policy, update, history, lister, context, announced);

@@ -75,6 +75,8 @@ class spool {
     bool requeue(const std::string& id, std::int64_t now) const;
     /// Appends one line to events.log.
     void log(const std::string& line) const;
+    /// Appends lines to events.log in as few write()s as possible (whole lines each).
+    void log_lines(const std::vector<std::string>& lines) const;
 
     /// Deals with the staging areas of pushes whose hook is gone (killed, or stopped by a
     /// failed publish): a sealed one is published into queue/; one that was never sealed is
