@@ -60,18 +60,39 @@ int queue_events(const std::string& input) {
     const auto updates = parse_updates(lines);
     const event_context context{resolve_identity(rules_policy.identity_env, env),
                                 read_push_options(env), dir};
-    const auto events = build_push_events(repo.get(), rules_policy, updates, context);
-    const spool queue(spool_dir_for(rules_policy, dir));
-    const auto queued = enqueue_events(queue, rules_policy.events, events,
-                                       static_cast<std::int64_t>(std::time(nullptr)));
-    if (queued.empty())
+    const auto spool_dir = spool_dir_for(rules_policy, dir);
+    queue_result result;
+    std::optional<spool> queue;
+    try {
+        queue.emplace(spool_dir);
+        result = queue_push_events(*queue, repo.get(), rules_policy, updates, context,
+                                   static_cast<std::int64_t>(std::time(nullptr)));
+    } catch (const std::exception& e) {
+        result.problem = e.what();
+    }
+    for (const auto& notice : result.notices)
+        std::cerr << "trunkgate: " << notice << "\n";
+    if (!result.problem.empty() && result.queued.empty()) {
+        record_unqueued(spool_dir, dir, updates.size(), result.problem);
+        std::cerr << "trunkgate: push events were NOT queued (none of the " << updates.size()
+                  << (updates.size() == 1 ? " ref" : " refs") << "): " << result.problem
+                  << " (the push itself went through; the repository admins find this in the "
+                     "system log; tell them)\n";
+        return exit_error;
+    }
+    if (result.queued.empty())
         return exit_ok;
-    announce(queued);
+    if (!result.problem.empty())
+        std::cerr << "trunkgate: only " << result.queued.size() << " of " << result.expected
+                  << " events were queued: " << result.problem << "; the other "
+                  << result.expected - result.queued.size()
+                  << " stay staged and the next `trunkgate deliver` queues them\n";
+    announce(result.queued);
     if (rules_policy.events.deliver == delivery_mode::inline_wait)
-        deliver(queue, queued, rules_policy, true);
+        deliver(*queue, result.queued, rules_policy, true);
     else
-        run_detached([&] { deliver(queue, queued, rules_policy, false); });
-    return exit_ok;
+        run_detached([&] { deliver(*queue, result.queued, rules_policy, false); });
+    return result.problem.empty() ? exit_ok : exit_error;
 }
 
 } // namespace

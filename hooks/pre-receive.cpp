@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <syslog.h>
 
 #include "trunkgate/audit.hpp"
 #include "trunkgate/cli.hpp"
@@ -89,8 +90,9 @@ int judge_and_record(git_repository* repo, const std::string& input) {
     try {
         append_audit(dir, audit_line(now, record.identity, record.updates, result));
     } catch (const std::exception& e) {
-        system_log("pre-receive in " + dir + ": push by '" + record.identity +
-                   "' rejected because its decision could not be audited: " + e.what());
+        system_log(LOG_ERR,
+                   "pre-receive in " + dir + ": push by '" + record.identity +
+                       "' rejected because its decision could not be audited: " + e.what());
         if (result.rejected())
             std::cerr << for_pusher;
         std::cerr << render_internal_error(std::string("the audit log cannot be written, so no "
@@ -121,8 +123,9 @@ int main(int argc, char** argv) {
             return status;
     } catch (const std::exception& e) {
         // No repository to audit in: only the server's log can keep the record.
-        system_log(std::string("pre-receive: push rejected, no repository to audit it in: ") +
-                   e.what());
+        system_log(LOG_ERR,
+                   std::string("pre-receive: push rejected, no repository to audit it in: ") +
+                       e.what());
         std::cerr << render_internal_error(e.what(), "");
         return exit_rejected;
     }

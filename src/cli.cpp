@@ -386,6 +386,12 @@ int cmd_deliver(const io& streams, const parsed_args& parsed) {
             auto opened = open_spool(path, streams.env, discovered);
             if (!opened.queue)
                 continue;
+            // Pushes whose hook died before it queued them: queued now, or reported as lost.
+            for (const auto& line : opened.queue->recover_staged()) {
+                streams.out << printable(path) << ": " << printable(line) << "\n";
+                if (line.rfind("push ", 0) == 0)
+                    status = std::max<int>(status, exit_rejected);
+            }
             delivery_options options;
             options.now = static_cast<std::int64_t>(std::time(nullptr));
             options.max_age_hours = opened.rules_policy.events.max_age_hours;
@@ -439,6 +445,9 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
     const auto format = option(parsed, "--format").value_or("text");
     if (format != "text" && format != "json")
         throw usage_error("--format is text or json");
+    for (const auto& line : opened.queue->recover_staged())
+        streams.err << "trunkgate: " << printable(line) << "\n";
+    const auto abandoned = opened.queue->abandoned();
     auto listed = opened.queue->list("queue");
     for (auto& entry : opened.queue->list("dead")) {
         entry.state = "dead";
@@ -458,8 +467,13 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
                  {"next_try", entry.state == "queued" ? format_time(entry.next_try) : ""},
                  {"last_status", entry.last_status},
                  {"last_error", entry.last_error}});
-        streams.out << nlohmann::ordered_json{{"events", events}, {"delivered", delivered}}.dump(
-                           -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+        auto interrupted = nlohmann::ordered_json::array();
+        for (const auto& [push_id, entries] : abandoned)
+            interrupted.push_back({{"push", push_id}, {"staged", entries}});
+        streams.out << nlohmann::ordered_json{{"events", events},
+                                              {"delivered", delivered},
+                                              {"abandoned", interrupted}}
+                           .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                     << "\n";
         return exit_ok;
     }
@@ -470,8 +484,16 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
                     << (entry.last_error.empty() ? ""
                                                  : "  last error: " + printable(entry.last_error))
                     << "\n";
+    for (const auto& [push_id, entries] : abandoned)
+        streams.out << "push " << push_id << "  abandoned  " << entries
+                    << " deliveries staged by a hook that was stopped before it queued them ("
+                    << opened.queue->dir() << "/abandoned/" << push_id << ")\n";
     streams.out << listed.size() << " waiting, failed or dead; " << delivered
-                << " delivered (the most recent kept)\n";
+                << " delivered (the most recent kept)"
+                << (abandoned.empty()
+                        ? std::string()
+                        : "; " + std::to_string(abandoned.size()) + " interrupted pushes abandoned")
+                << "\n";
     return exit_ok;
 }
 

@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
+#include <fcntl.h>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "trunkgate/glob.hpp"
+#include "trunkgate/system_log.hpp"
 
 namespace trunkgate {
 
@@ -15,38 +21,114 @@ std::string spool_dir_for(const policy& rules_policy, const std::string& git_dir
     return dir.front() == '/' ? dir : git_dir + dir;
 }
 
-std::vector<spool_entry> enqueue_events(const spool& queue, const events_policy& events,
-                                        const std::vector<push_event>& pushed, std::int64_t now) {
-    std::vector<spool_entry> queued;
-    // Microseconds, then position: a later push sorts after this one, and this push in its order.
-    std::int64_t order = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count() *
-                         1000;
-    for (const auto& endpoint : events.endpoints) {
-        for (const auto& event : pushed) {
-            if (!glob_match_any(endpoint.refs, event.ref))
-                continue;
-            spool_entry entry;
-            entry.id = new_uuid();
-            entry.ref = event.ref;
-            entry.url = endpoint.url;
-            entry.secret_env = endpoint.secret_env;
-            entry.secret_file = endpoint.secret_file;
-            entry.auth_env = endpoint.auth_env;
-            entry.auth_file = endpoint.auth_file;
-            entry.ca_file = endpoint.ca_file;
-            entry.timeout_ms = endpoint.timeout_ms;
-            entry.body = event.body;
-            entry.created_at = now;
-            entry.order = order++;
-            entry.next_try = now;
-            queue.add(entry);
-            queue.log("queued " + entry.id + " " + entry.ref + " for " + redact_url(entry.url));
-            queued.push_back(std::move(entry));
-        }
+queue_result queue_push_events(const spool& queue, git_repository* repo, const policy& rules_policy,
+                               const std::vector<ref_update>& updates, const event_context& context,
+                               std::int64_t now) {
+    const auto& events = rules_policy.events;
+    queue_result result;
+    // Microseconds, then position: a later push sorts after this one, and this push in its order
+    // (all of one endpoint's deliveries before the next endpoint's, as they always were).
+    const std::int64_t first_order = std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count() *
+                                     1000;
+    const auto refs = static_cast<std::int64_t>(updates.size());
+    std::vector<spool_entry> staged_entries;
+    staged_push staged(queue, updates.size());
+    try {
+        std::int64_t position = 0;
+        build_push_events(repo, rules_policy, updates, context, [&](push_event&& event) {
+            if (event.over_limit)
+                result.notices.push_back("the event for " + event.ref + " is larger than " +
+                                         "[events] max_payload_bytes (" +
+                                         std::to_string(events.max_payload_bytes) +
+                                         ") even with no commit listed; sent as it is");
+            else if (event.dropped_commits > 0)
+                result.notices.push_back(
+                    "the event for " + event.ref + " was trimmed to [events] max_payload_bytes (" +
+                    std::to_string(events.max_payload_bytes) + "): the " +
+                    std::to_string(event.dropped_commits) +
+                    " oldest listed commits left out of `commits`; total_commits counts them");
+            for (std::size_t endpoint_index = 0; endpoint_index < events.endpoints.size();
+                 ++endpoint_index) {
+                const auto& endpoint = events.endpoints[endpoint_index];
+                if (!glob_match_any(endpoint.refs, event.ref))
+                    continue;
+                spool_entry entry;
+                entry.id = new_uuid();
+                entry.ref = event.ref;
+                entry.url = endpoint.url;
+                entry.secret_env = endpoint.secret_env;
+                entry.secret_file = endpoint.secret_file;
+                entry.auth_env = endpoint.auth_env;
+                entry.auth_file = endpoint.auth_file;
+                entry.ca_file = endpoint.ca_file;
+                entry.timeout_ms = endpoint.timeout_ms;
+                entry.body = std::move(event.body);
+                entry.created_at = now;
+                entry.order =
+                    first_order + static_cast<std::int64_t>(endpoint_index) * refs + position;
+                entry.next_try = now;
+                staged.add(entry);
+                event.body = std::move(entry.body); // for the next endpoint
+                entry.body.clear();                 // only ids and targets stay in memory
+                staged_entries.push_back(std::move(entry));
+            }
+            ++position;
+        });
+        if (staged.size() == 0)
+            return result; // no endpoint wants these refs: nothing to stage or report
+        staged.seal();
+    } catch (const std::exception& e) {
+        staged.discard();
+        result.problem = e.what();
+        result.expected = staged_entries.size();
+        return result;
     }
-    return queued;
+    result.expected = staged_entries.size();
+    // Entries go out in queue order; staging wrote them in push order.
+    std::sort(staged_entries.begin(), staged_entries.end(),
+              [](const spool_entry& a, const spool_entry& b) { return a.order < b.order; });
+    const auto published = staged.publish();
+    result.problem = published.problem;
+    std::set<std::string> in_queue(published.published.begin(), published.published.end());
+    std::vector<std::string> lines;
+    for (auto& entry : staged_entries)
+        if (in_queue.count(entry.id)) {
+            lines.push_back("queued " + entry.id + " " + entry.ref + " for " +
+                            redact_url(entry.url));
+            result.queued.push_back(std::move(entry));
+        }
+    queue.log_lines(lines);
+    if (!result.problem.empty()) {
+        const auto line =
+            "push " + staged.id() + ": " + std::to_string(result.queued.size()) + " of " +
+            std::to_string(result.expected) +
+            " events queued, the rest still staged for `trunkgate deliver`: " + result.problem;
+        queue.log(line);
+        system_log(LOG_WARNING, queue.dir() + ": " + line);
+    }
+    return result;
+}
+
+void record_unqueued(const std::string& spool_dir, const std::string& git_dir,
+                     std::size_t ref_count, const std::string& problem) {
+    const auto line = "push events NOT queued for " + git_dir + " (" + std::to_string(ref_count) +
+                      (ref_count == 1 ? " ref" : " refs") + "): " + problem;
+    system_log(LOG_ERR, line);
+    // events.log too, when the spool can still take one short line (staged entries are gone).
+    const auto log_path = spool_dir + "/events.log";
+    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return;
+    char stamp[32];
+    const std::time_t clock = std::time(nullptr);
+    std::tm parts{};
+    gmtime_r(&clock, &parts);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ ", &parts);
+    const std::string text = stamp + line + "\n";
+    [[maybe_unused]] const auto ignored = ::write(fd, text.data(), text.size());
+    ::close(fd);
 }
 
 std::int64_t backoff_seconds(std::int64_t attempts, double jitter) {

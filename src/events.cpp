@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <memory>
+#include <queue>
 #include <set>
 
 #include "trunkgate/commits.hpp"
@@ -46,6 +49,19 @@ std::string repository_full_name(const policy& rules_policy, const std::string& 
 
 namespace {
 
+struct odb_object_deleter {
+    void operator()(git_odb_object* object) const noexcept { git_odb_object_free(object); }
+};
+using odb_object_ptr = std::unique_ptr<git_odb_object, odb_object_deleter>;
+
+// Newest committer time first; ties in no particular order.
+struct by_time {
+    bool operator()(const std::pair<std::int64_t, git_oid>& a,
+                    const std::pair<std::int64_t, git_oid>& b) const {
+        return a.first < b.first;
+    }
+};
+
 json url_or_null(const std::string& url_template, std::string_view placeholder,
                  const std::string& value) {
     if (url_template.empty())
@@ -59,6 +75,18 @@ json person(const git_signature* signature) {
     return {{"name", signature->name ? signature->name : ""},
             {"email", signature->email ? signature->email : ""},
             {"date", iso8601(signature->when.time, signature->when.offset)}};
+}
+
+// At most `limit` bytes of `message`, cut where no UTF-8 sequence is split, and marked.
+std::string bounded_message(const char* raw, std::int64_t limit) {
+    const std::string_view message = raw ? raw : "";
+    if (static_cast<std::int64_t>(message.size()) <= limit)
+        return std::string(message);
+    auto cut = static_cast<std::size_t>(limit);
+    // Back off over continuation bytes (10xxxxxx) to the start of the sequence that straddles.
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80)
+        --cut;
+    return std::string(message.substr(0, cut)) + truncated_message_marker(message.size());
 }
 
 json commit_json(git_repository* repo, const policy& rules_policy, const git_oid& id,
@@ -75,12 +103,12 @@ json commit_json(git_repository* repo, const policy& rules_policy, const git_oid
                         .push_back(path);
                 });
     const auto* author = git_commit_author(commit->get());
-    const char* message = git_commit_message_raw(commit->get());
     const auto hex = to_hex(id);
     return {{"id", hex},
             {"tree_id", to_hex(*git_commit_tree_id(commit->get()))},
             {"distinct", distinct},
-            {"message", message ? message : ""},
+            {"message", bounded_message(git_commit_message_raw(commit->get()),
+                                        rules_policy.events.max_message_bytes)},
             {"timestamp", author ? iso8601(author->when.time, author->when.offset) : ""},
             {"url", url_or_null(rules_policy.repository.commit_url, "{sha}", hex)},
             {"author", person(author)},
@@ -90,40 +118,177 @@ json commit_json(git_repository* repo, const policy& rules_policy, const git_oid
             {"modified", std::move(modified)}};
 }
 
-revwalk_ptr new_walk(git_repository* repo, const git_oid& tip) {
-    git_revwalk* raw = nullptr;
-    check(git_revwalk_new(&raw, repo), "start a history walk");
-    revwalk_ptr walk(raw);
-    check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL), "sort the walk");
-    check(git_revwalk_push(walk.get(), &tip), "walk from the new tip");
-    return walk;
+std::string dump(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// Refs as they were before the push: every ref the push did not touch, and the old values of
-// the ones it updated (post-receive runs after git has moved them).
-void hide_pre_push_refs(git_repository* repo, git_revwalk* walk,
-                        const std::vector<ref_update>& updates) {
+// The commits a push brings into the repository: reachable from a pushed tip and from no ref as
+// it was before the push (the refs it did not touch, and the old values of those it updated).
+// Computed once per push with one date-ordered paint over every tip, as git's limit_list does
+// for `git rev-list NEW... --not OLD...`: hidden-ness flows from the old tips down to their
+// ancestors, and the paint stops a few commits after no commit in the queue can be new any more.
+// Like git without a commit-graph, it trusts committer dates to grow along history.
+class pushed_history {
+  public:
+    pushed_history(git_repository* repo, const std::vector<git_oid>& pushed_tips,
+                   const std::vector<git_oid>& old_tips) {
+        git_odb* raw = nullptr;
+        check(git_repository_odb(&raw, repo), "open the object database");
+        odb_.reset(raw);
+        for (const auto& tip : old_tips)
+            if (auto* node = find(tip))
+                hide(*node);
+        for (const auto& tip : pushed_tips)
+            find(tip);
+        paint();
+        for (const auto& [id, node] : nodes_)
+            if (node.processed && !node.hidden)
+                new_commits_.emplace(id, true);
+        nodes_.clear(); // only the answer is kept
+    }
+
+    /// Reachable from a pushed tip and from no ref before the push.
+    bool is_new(const git_oid& id) const { return new_commits_.count(id) != 0; }
+    std::size_t size() const { return new_commits_.size(); }
+
+  private:
+    struct commit_node {
+        std::int64_t time = 0;
+        std::vector<git_oid> parents;
+        bool hidden = false;
+        bool queued = false;
+        bool processed = false; ///< its parents have nodes and were queued
+    };
+
+    // The node of commit `id`, read and queued on first sight; nullptr when it is no commit.
+    commit_node* find(const git_oid& id) {
+        const auto known = nodes_.find(id);
+        if (known != nodes_.end())
+            return &known->second;
+        git_odb_object* raw = nullptr;
+        if (git_odb_read(&raw, odb_.get(), &id) != 0) {
+            git_error_clear();
+            return nullptr; // a shallow or broken history ends here, as libgit2's walk would
+        }
+        odb_object_ptr object(raw);
+        if (git_odb_object_type(object.get()) != GIT_OBJECT_COMMIT)
+            return nullptr;
+        commit_node fresh;
+        parse_header(static_cast<const char*>(git_odb_object_data(object.get())),
+                     git_odb_object_size(object.get()), fresh);
+        auto& added = nodes_.emplace(id, std::move(fresh)).first->second;
+        added.queued = true;
+        if (!added.hidden)
+            ++new_in_queue_;
+        queue_.emplace(added.time, id);
+        return &added;
+    }
+
+    // Parents and committer time from a commit's header lines, as git's parse_commit_buffer.
+    static void parse_header(const char* data, std::size_t size, commit_node& into) {
+        std::string_view text(data, size);
+        const auto header_end = text.find("\n\n");
+        text = text.substr(0, header_end);
+        std::size_t line_start = 0;
+        while (line_start < text.size()) {
+            auto line_end = text.find('\n', line_start);
+            if (line_end == std::string_view::npos)
+                line_end = text.size();
+            const auto line = text.substr(line_start, line_end - line_start);
+            git_oid parent;
+            if (line.rfind("parent ", 0) == 0 && line.size() >= 7 + GIT_OID_HEXSZ &&
+                git_oid_fromstrn(&parent, line.data() + 7, GIT_OID_HEXSZ) == 0)
+                into.parents.push_back(parent);
+            else if (line.rfind("committer ", 0) == 0) {
+                const auto close = line.rfind('>');
+                if (close != std::string_view::npos)
+                    into.time =
+                        std::strtoll(std::string(line.substr(close + 1)).c_str(), nullptr, 10);
+            }
+            line_start = line_end + 1;
+        }
+    }
+
+    // Marks `start` and everything already known below it as reachable from an old tip.
+    void hide(commit_node& start) {
+        std::vector<commit_node*> pending{&start};
+        while (!pending.empty()) {
+            commit_node* current = pending.back();
+            pending.pop_back();
+            if (current->hidden)
+                continue;
+            current->hidden = true;
+            if (current->queued)
+                --new_in_queue_;
+            if (current->processed)
+                for (const auto& parent : current->parents) {
+                    const auto known = nodes_.find(parent);
+                    if (known != nodes_.end())
+                        pending.push_back(&known->second);
+                }
+        }
+    }
+
+    void paint() {
+        const int slop = 5; // commits looked at after the last one that could be new, as git
+        int left = slop;
+        while (!queue_.empty()) {
+            if (new_in_queue_ == 0 && left-- == 0)
+                break;
+            if (new_in_queue_ > 0)
+                left = slop;
+            const auto id = queue_.top().second;
+            queue_.pop();
+            auto& current = nodes_.at(id);
+            current.queued = false;
+            if (!current.hidden)
+                --new_in_queue_;
+            current.processed = true;
+            const auto parents = current.parents; // find() may rehash nodes_
+            const bool hidden = current.hidden;
+            for (const auto& parent_id : parents) {
+                commit_node* parent = find(parent_id);
+                if (parent && hidden)
+                    hide(*parent);
+            }
+        }
+    }
+
+    odb_ptr odb_;
+    oid_map<commit_node> nodes_;
+    std::priority_queue<std::pair<std::int64_t, git_oid>,
+                        std::vector<std::pair<std::int64_t, git_oid>>, by_time>
+        queue_;
+    std::size_t new_in_queue_ = 0;
+    oid_map<bool> new_commits_;
+};
+
+// Every ref as it was before the push, peeled to the commit it names, each read once: the refs
+// the push did not touch and the old values of those it updated or deleted.
+std::vector<git_oid> pre_push_tips(git_repository* repo, const std::vector<ref_update>& updates) {
     std::set<std::string, std::less<>> updated;
     for (const auto& update : updates)
         updated.insert(update.ref);
-    hide_refs(repo, walk, [&](std::string_view name) { return updated.count(name) == 0; });
+    std::vector<git_oid> tips;
+    git_reference_iterator* raw = nullptr;
+    check(git_reference_iterator_new(&raw, repo), "list refs");
+    reference_iterator_ptr refs(raw);
+    git_reference* ref_raw = nullptr;
+    int rc;
+    while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
+        reference_ptr ref(ref_raw);
+        if (updated.count(std::string_view(git_reference_name(ref.get()))) != 0)
+            continue;
+        if (const auto commit = ref_commit(ref.get()))
+            tips.push_back(*commit);
+    }
+    if (rc != GIT_ITEROVER)
+        check(rc, "list refs");
     for (const auto& update : updates)
         if (update.kind() != update_kind::create)
             if (const auto old_commit = commit_of(repo, update.old_hex))
-                check(git_revwalk_hide(walk, &*old_commit), "hide an old tip");
-}
-
-// The commits new to the repository from `tip`: reachable from it and from no ref before the push.
-oid_map<bool> new_to_repository(git_repository* repo, const git_oid& tip,
-                                const std::vector<ref_update>& updates) {
-    auto walk = new_walk(repo, tip);
-    hide_pre_push_refs(repo, walk.get(), updates);
-    oid_map<bool> fresh;
-    git_oid id;
-    while (git_revwalk_next(&id, walk.get()) == 0)
-        fresh.emplace(id, true);
-    git_error_clear();
-    return fresh;
+                tips.push_back(*old_commit);
+    return tips;
 }
 
 struct listed_commits {
@@ -131,52 +296,78 @@ struct listed_commits {
     std::int64_t total = 0;
 };
 
-listed_commits list_pushed(git_repository* repo, const git_oid& tip,
-                           const std::optional<git_oid>& old_tip,
-                           const std::vector<ref_update>& updates, std::int64_t max_commits) {
-    auto walk = new_walk(repo, tip);
-    if (old_tip)
-        check(git_revwalk_hide(walk.get(), &*old_tip), "hide the old tip");
-    else
-        hide_pre_push_refs(repo, walk.get(), updates);
-    listed_commits listed;
-    git_oid id;
-    int rc;
-    while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
-        if (listed.total++ < max_commits)
-            listed.newest_first.push_back(id);
-    }
-    if (rc != GIT_ITEROVER)
-        check(rc, "walk the pushed commits");
-    return listed;
-}
+// Each ref's listing: a libgit2 walk in topological order (the order events have always listed),
+// stopped by a hide callback at every commit the push did not bring. A fresh walk per ref: a
+// reused one would reset every commit it ever parsed on each use, 10,000 refs × 10,000 commits.
+class ref_lister {
+  public:
+    ref_lister(git_repository* repo, const pushed_history& history)
+        : repo_(repo), history_(history) {}
 
-json ref_event(git_repository* repo, const policy& rules_policy, const ref_update& update,
-               const std::vector<ref_update>& updates, const event_context& context,
-               oid_map<bool>& announced) {
+    // The commits of `tip` not in `old_tip`, or with no old tip, those new to the repository:
+    // the walk stops at every commit some ref had before the push.
+    listed_commits list(const git_oid& tip, const std::optional<git_oid>& old_tip,
+                        std::int64_t max_commits) const {
+        listed_commits listed;
+        if (!old_tip && !history_.is_new(tip))
+            return listed;
+        git_revwalk* raw = nullptr;
+        check(git_revwalk_new(&raw, repo_), "start a history walk");
+        revwalk_ptr walk(raw);
+        check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL), "sort the walk");
+        if (old_tip)
+            check(git_revwalk_hide(walk.get(), &*old_tip), "hide the old tip");
+        else
+            check(git_revwalk_add_hide_cb(walk.get(), &ref_lister::is_old,
+                                          const_cast<pushed_history*>(&history_)),
+                  "limit the walk to new commits");
+        check(git_revwalk_push(walk.get(), &tip), "walk from the new tip");
+        git_oid id;
+        int rc;
+        while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
+            if (listed.total++ < max_commits)
+                listed.newest_first.push_back(id);
+        }
+        if (rc != GIT_ITEROVER)
+            check(rc, "walk the pushed commits");
+        return listed;
+    }
+
+  private:
+    static int is_old(const git_oid* id, void* payload) {
+        return static_cast<const pushed_history*>(payload)->is_new(*id) ? 0 : 1;
+    }
+
+    git_repository* repo_;
+    const pushed_history& history_;
+};
+
+struct built_event {
+    std::string body;
+    std::int64_t dropped_commits = 0;
+    bool over_limit = false;
+};
+
+built_event ref_event(git_repository* repo, const policy& rules_policy, const ref_update& update,
+                      const pushed_history& history, const ref_lister& lister,
+                      const event_context& context, oid_map<bool>& announced) {
+    const auto& limits = rules_policy.events;
     const auto kind = update.kind();
     const auto new_commit = commit_of(repo, update.new_hex);
     const auto old_commit = commit_of(repo, update.old_hex);
-    json commits = json::array();
+    listed_commits listed;
+    std::optional<git_oid> exclude;
     json head_commit = nullptr;
-    std::int64_t total = 0;
     bool forced = false;
     if (kind != update_kind::remove && new_commit) {
-        const auto exclude = kind == update_kind::update ? old_commit : std::nullopt;
-        const auto listed =
-            list_pushed(repo, *new_commit, exclude, updates, rules_policy.events.max_commits);
-        total = listed.total;
-        // A new ref lists exactly the commits new to the repository: one walk answers both.
-        const auto fresh =
-            exclude ? new_to_repository(repo, *new_commit, updates) : oid_map<bool>{};
-        for (auto it = listed.newest_first.rbegin(); it != listed.newest_first.rend(); ++it) {
-            const bool is_new = !exclude || fresh.count(*it);
-            const bool distinct = is_new && announced.emplace(*it, true).second;
-            commits.push_back(commit_json(repo, rules_policy, *it, distinct));
-        }
-        head_commit = commits.empty() || commits.back()["id"] != to_hex(*new_commit)
-                          ? commit_json(repo, rules_policy, *new_commit, false)
-                          : commits.back();
+        exclude = kind == update_kind::update ? old_commit : std::nullopt;
+        listed = lister.list(*new_commit, exclude, limits.max_commits);
+        // The tip is the newest listed commit whenever it is listed at all.
+        const bool tip_listed = !listed.newest_first.empty() &&
+                                git_oid_equal(&listed.newest_first.front(), &*new_commit);
+        const bool tip_distinct = tip_listed && (!exclude || history.is_new(*new_commit)) &&
+                                  announced.count(*new_commit) == 0;
+        head_commit = commit_json(repo, rules_policy, *new_commit, tip_distinct);
         // As the pre-receive hook sees it: an old value that is no commit was rewritten.
         forced = kind == update_kind::update &&
                  (!old_commit || !is_ancestor(repo, *old_commit, *new_commit));
@@ -190,45 +381,91 @@ json ref_event(git_repository* repo, const policy& rules_policy, const ref_updat
         ci_skip =
             ci_skip || option == "ci.skip" || option == "ci.skip=true" || option == "ci.skip=1";
     }
-    return {{"ref", update.ref},
-            {"before", update.old_hex},
-            {"after", update.new_hex},
-            {"created", kind == update_kind::create},
-            {"deleted", kind == update_kind::remove},
-            {"forced", forced},
-            {"base_ref", nullptr},
-            {"compare", rules_policy.repository.compare_url.empty()
-                            ? json(nullptr)
-                            : json(replace_all(replace_all(rules_policy.repository.compare_url,
-                                                           "{before}", update.old_hex),
-                                               "{after}", update.new_hex))},
-            {"commits", std::move(commits)},
-            {"head_commit", std::move(head_commit)},
-            {"total_commits", total},
-            {"pusher", {{"name", pusher}, {"email", nullptr}}},
-            {"sender", {{"login", pusher}}},
-            {"repository",
-             {{"name", full_name.substr(full_name.find_last_of('/') + 1)},
-              {"full_name", full_name},
-              {"default_branch", rules_policy.trunk_branch},
-              {"url", rules_policy.repository.url.empty() ? json(nullptr)
-                                                          : json(rules_policy.repository.url)}}},
-            {"push_options", std::move(options)},
-            {"ci_skip", ci_skip}};
+    json event = {
+        {"ref", update.ref},
+        {"before", update.old_hex},
+        {"after", update.new_hex},
+        {"created", kind == update_kind::create},
+        {"deleted", kind == update_kind::remove},
+        {"forced", forced},
+        {"base_ref", nullptr},
+        {"compare", rules_policy.repository.compare_url.empty()
+                        ? json(nullptr)
+                        : json(replace_all(replace_all(rules_policy.repository.compare_url,
+                                                       "{before}", update.old_hex),
+                                           "{after}", update.new_hex))},
+        {"commits", json::array()},
+        {"head_commit", head_commit},
+        {"total_commits", listed.total},
+        {"pusher", {{"name", pusher}, {"email", nullptr}}},
+        {"sender", {{"login", pusher}}},
+        {"repository",
+         {{"name", full_name.substr(full_name.find_last_of('/') + 1)},
+          {"full_name", full_name},
+          {"default_branch", rules_policy.trunk_branch},
+          {"url", rules_policy.repository.url.empty() ? json(nullptr)
+                                                      : json(rules_policy.repository.url)}}},
+        {"push_options", std::move(options)},
+        {"ci_skip", ci_skip}};
+    built_event built;
+    // The commits, newest first, while they fit in max_payload_bytes: the oldest are dropped
+    // first (total_commits still counts them), and a dropped commit is never read or diffed.
+    const auto base_size = static_cast<std::int64_t>(dump(event).size());
+    std::int64_t used = base_size;
+    std::vector<json> kept_newest_first;
+    bool full = false;
+    for (const auto& id : listed.newest_first) {
+        const bool is_new = !exclude || history.is_new(id);
+        const bool distinct = is_new && announced.emplace(id, true).second;
+        if (full) {
+            ++built.dropped_commits;
+            continue;
+        }
+        auto commit = git_oid_equal(&id, &*new_commit)
+                          ? head_commit
+                          : commit_json(repo, rules_policy, id, distinct);
+        commit["distinct"] = distinct;
+        const auto size = static_cast<std::int64_t>(dump(commit).size()) +
+                          (kept_newest_first.empty() ? 0 : 1); // the comma
+        if (used + size > limits.max_payload_bytes) {
+            full = true;
+            ++built.dropped_commits;
+            continue;
+        }
+        used += size;
+        kept_newest_first.push_back(std::move(commit));
+    }
+    auto& commits = event["commits"];
+    for (auto it = kept_newest_first.rbegin(); it != kept_newest_first.rend(); ++it)
+        commits.push_back(std::move(*it));
+    if (!commits.empty() && commits.back()["id"] == event["head_commit"]["id"])
+        event["head_commit"] = commits.back();
+    built.over_limit = used > limits.max_payload_bytes;
+    built.body = dump(event);
+    return built;
 }
 
 } // namespace
 
-std::vector<push_event> build_push_events(git_repository* repo, const policy& rules_policy,
-                                          const std::vector<ref_update>& updates,
-                                          const event_context& context) {
-    std::vector<push_event> events;
+std::string truncated_message_marker(std::size_t full_size) {
+    return "\n[trunkgate: message truncated, " + std::to_string(full_size) + " bytes in full]\n";
+}
+
+void build_push_events(git_repository* repo, const policy& rules_policy,
+                       const std::vector<ref_update>& updates, const event_context& context,
+                       const std::function<void(push_event&&)>& sink) {
+    std::vector<git_oid> pushed_tips;
+    for (const auto& update : updates)
+        if (update.kind() != update_kind::remove)
+            if (const auto tip = commit_of(repo, update.new_hex))
+                pushed_tips.push_back(*tip);
+    const pushed_history history(repo, pushed_tips, pre_push_tips(repo, updates));
+    const ref_lister lister(repo, history);
     oid_map<bool> announced;
     for (const auto& update : updates) {
-        const auto body = ref_event(repo, rules_policy, update, updates, context, announced);
-        events.push_back({update.ref, body.dump(-1, ' ', false, json::error_handler_t::replace)});
+        auto built = ref_event(repo, rules_policy, update, history, lister, context, announced);
+        sink({update.ref, std::move(built.body), built.dropped_commits, built.over_limit});
     }
-    return events;
 }
 
 } // namespace trunkgate

@@ -340,6 +340,21 @@ events_policy read_events(const toml::table& table, const std::string& file) {
         events.max_commits = *max_commits;
     if (auto max_age = reader.count("max_age_hours"))
         events.max_age_hours = *max_age;
+    if (auto bytes = read_size(reader, "max_payload_bytes")) {
+        if (*bytes < 4096)
+            reader.fail(table.get("max_payload_bytes")->source(),
+                        "'events.max_payload_bytes' must be at least 4096 (an event with no "
+                        "commit listed needs about 1 KiB)");
+        events.max_payload_bytes = *bytes;
+    }
+    if (auto bytes = read_size(reader, "max_message_bytes")) {
+        if (*bytes < 1 || *bytes > events.max_payload_bytes)
+            reader.fail(table.get("max_message_bytes")->source(),
+                        "'events.max_message_bytes' must be between 1 and "
+                        "'events.max_payload_bytes' (" +
+                            std::to_string(events.max_payload_bytes) + ")");
+        events.max_message_bytes = *bytes;
+    }
     if (const auto* endpoints = reader.table_array("endpoint"))
         for (const auto& entry : *endpoints)
             events.endpoints.push_back(read_endpoint(*entry.as_table(), file));

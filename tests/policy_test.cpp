@@ -248,3 +248,18 @@ TEST_CASE("policy: size and value-count limits keep a hostile policy from taking
                           Catch::Contains("the policy is 1048579 bytes; at most"));
     }
 }
+
+TEST_CASE("policy: [events] limits have defaults and are validated", "[policy]") {
+    const auto defaults = parse_policy("", "p.toml");
+    CHECK(defaults.events.max_message_bytes == 65536);
+    CHECK(defaults.events.max_payload_bytes == 26214400);
+    const auto set = parse_policy(
+        "[events]\nmax_message_bytes = \"4 KiB\"\nmax_payload_bytes = 100000\n", "p.toml");
+    CHECK(set.events.max_message_bytes == 4096);
+    CHECK(set.events.max_payload_bytes == 100000);
+    POLICY_SHOULD_FAIL("[events]\nmax_payload_bytes = 100\n", 2, 21, "at least 4096");
+    POLICY_SHOULD_FAIL("[events]\nmax_message_bytes = 0\n", 2, 21, "between 1 and");
+    POLICY_SHOULD_FAIL("[events]\nmax_payload_bytes = 5000\nmax_message_bytes = 6000\n", 3, 21,
+                       "between 1 and 'events.max_payload_bytes' (5000)");
+    POLICY_SHOULD_FAIL("[events]\nmax_message_bytes = \"lots\"\n", 2, 21, "must be a size");
+}

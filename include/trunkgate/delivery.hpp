@@ -9,6 +9,7 @@
 #include "trunkgate/http.hpp"
 #include "trunkgate/identity.hpp"
 #include "trunkgate/policy.hpp"
+#include "trunkgate/ref_update.hpp"
 #include "trunkgate/spool.hpp"
 
 namespace trunkgate {
@@ -16,9 +17,30 @@ namespace trunkgate {
 /// The spool directory of a repository: [events] spool_dir, relative to $GIT_DIR unless absolute.
 std::string spool_dir_for(const policy& rules_policy, const std::string& git_dir);
 
-/// Durably queues one delivery per event and endpoint whose refs match; returns them.
-std::vector<spool_entry> enqueue_events(const spool& queue, const events_policy& events,
-                                        const std::vector<push_event>& pushed, std::int64_t now);
+/// What queueing one push's events did.
+struct queue_result {
+    std::vector<spool_entry> queued;  ///< now in queue/, in queue order; bodies left out
+    std::size_t expected = 0;         ///< deliveries built (one per event and matching endpoint)
+    std::vector<std::string> notices; ///< events trimmed to the [events] limits, one line each
+    std::string problem;              ///< why not all were queued; empty when all were
+};
+
+/// Builds each ref's event and stages one delivery per matching endpoint as soon as it is built
+/// (memory holds one event at a time), then publishes the push into queue/ (staged_push):
+/// all or none. A failure while building or staging (a libgit2 error, ENOSPC, EACCES) removes
+/// what was staged and leaves `queued` empty; a failure part-way through publishing leaves
+/// exactly the published ones in `queued`, and the rest staged for `trunkgate deliver`. Either
+/// way `problem` says why. Throws internal_error only when the staging area cannot be created.
+queue_result queue_push_events(const spool& queue, git_repository* repo, const policy& rules_policy,
+                               const std::vector<ref_update>& updates, const event_context& context,
+                               std::int64_t now);
+
+/// Records that a push's events could not be queued, so the loss is never silent: one line to
+/// the system log (system_log(), LOG_ERR) and, when it still takes a line, to the spool's
+/// events.log. Names the repository, the number of refs and `problem`; never an endpoint URL or
+/// secret. Never throws.
+void record_unqueued(const std::string& spool_dir, const std::string& git_dir,
+                     std::size_t ref_count, const std::string& problem);
 
 struct delivery_options {
     std::int64_t now = 0;

@@ -4,6 +4,7 @@
 #include <git2.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,16 +22,27 @@ struct event_context {
 
 struct push_event {
     std::string ref;
-    std::string body; ///< the exact JSON bytes that are signed and sent
+    std::string body;                 ///< the exact JSON bytes that are signed and sent
+    std::int64_t dropped_commits = 0; ///< left out of `commits` to stay within max_payload_bytes
+    bool over_limit = false;          ///< larger than max_payload_bytes even with no commit listed
 };
 
-/// Builds one event per updated ref, in push order, after git has updated the refs (post-receive).
+/// Builds one event per updated ref, in push order, after git has updated the refs (post-receive),
+/// and hands each to `sink` as soon as it is built, so only one event is held at a time.
 /// `commits` lists the pushed commits (before..after for an update; for a new ref, those no
-/// other ref had before the push), oldest first, at most [events] max_commits of the newest;
-/// `total_commits` counts them all. Throws libgit2_error.
-std::vector<push_event> build_push_events(git_repository* repo, const policy& rules_policy,
-                                          const std::vector<ref_update>& updates,
-                                          const event_context& context);
+/// other ref had before the push), oldest first, at most [events] max_commits of the newest and
+/// no more than fit in max_payload_bytes (the oldest are dropped first); `total_commits` counts
+/// them all. Messages longer than max_message_bytes are cut on a UTF-8 boundary and end with
+/// truncated_message_marker(). What the push hides is computed once for all refs, so the cost
+/// grows with the refs and commits pushed, not with refs × refs. Throws libgit2_error, and
+/// whatever `sink` throws.
+void build_push_events(git_repository* repo, const policy& rules_policy,
+                       const std::vector<ref_update>& updates, const event_context& context,
+                       const std::function<void(push_event&&)>& sink);
+
+/// The line appended to a commit message cut to [events] max_message_bytes:
+/// "\n[trunkgate: message truncated, N bytes in full]\n" with N the message's full size.
+std::string truncated_message_marker(std::size_t full_size);
 
 /// `time` (Unix seconds) at `offset_minutes` from UTC as ISO 8601, e.g. 2026-11-27T09:30:00+01:00.
 std::string iso8601(std::int64_t time, int offset_minutes);

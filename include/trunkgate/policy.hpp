@@ -128,6 +128,9 @@ struct events_policy {
     delivery_mode deliver = delivery_mode::background;
     std::int64_t max_commits = 2048;
     std::int64_t max_age_hours = 72;
+    std::int64_t max_message_bytes = 65536; ///< per commit message; longer ones are cut, marked
+    std::int64_t max_payload_bytes =
+        26214400; ///< per event (GitHub's 25 MiB); oldest commits dropped
     std::vector<endpoint_policy> endpoints;
 };
 

@@ -2,9 +2,12 @@
 // The durable queue of event deliveries: one JSON file per delivery (one event for one
 // endpoint), written with temp file, fsync, rename and directory fsync before any attempt.
 // Layout under the spool directory: queue/ (waiting or failed), delivered/ (the most recent
-// 1,000), dead/ (given up after [events] max_age_hours), events.log (what happened, one line each).
+// 1,000), dead/ (given up after [events] max_age_hours), events.log (what happened, one line each),
+// staging/<push-id>/ (one push's deliveries on their way into queue/, all or none) and
+// abandoned/<push-id>/ (what a hook killed while staging left behind; never delivered).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,6 +77,16 @@ class spool {
     bool requeue(const std::string& id, std::int64_t now) const;
     /// Appends one line to events.log.
     void log(const std::string& line) const;
+    /// Appends lines to events.log in as few write()s as possible (whole lines each).
+    void log_lines(const std::vector<std::string>& lines) const;
+
+    /// Deals with the staging areas of pushes whose hook is gone (killed, or stopped by a
+    /// failed publish): a sealed one is published into queue/; one that was never sealed is
+    /// moved to abandoned/<push-id>/ and reported to events.log and the system log. Returns one
+    /// line per area dealt with. An area whose hook is alive is left alone.
+    std::vector<std::string> recover_staged() const;
+    /// abandoned/<push-id> areas, with how many entries each holds.
+    std::vector<std::pair<std::string, std::size_t>> abandoned() const;
 
     std::string path(const std::string& area, const std::string& id) const;
     void write(const std::string& area, const spool_entry& entry) const;
@@ -82,6 +95,57 @@ class spool {
   private:
     std::string dir_;
 };
+
+/// What publishing a staged push did.
+struct publish_result {
+    std::vector<std::string> published; ///< delivery ids now in queue/, in queue order
+    std::size_t left = 0;               ///< still staged (publishing stopped part-way)
+    std::string problem;                ///< why publishing stopped; empty when all were published
+};
+
+/// One push's deliveries, staged in staging/<push-id>/ (same filesystem as queue/) and then
+/// published into queue/ together, so a push's events are queued all or none:
+///   stage: add() writes each entry (no fsync yet), seal() makes all of them durable with one
+///          syncfs(2) and writes the `sealed` marker durably; a failure here means nothing is
+///          queued (discard() removes what was staged);
+///   publish: renames each entry into queue/ in order, then fsyncs queue/. A failure part-way
+///          leaves the rest staged and sealed: `trunkgate deliver` publishes them later.
+/// The hook holds flock on staging/<push-id>.lock throughout, so recover_staged() can tell a
+/// live push from the leftovers of a killed one.
+class staged_push {
+  public:
+    /// Creates the staging area for a push of `ref_count` refs. Throws internal_error.
+    staged_push(const spool& owner, std::size_t ref_count);
+    /// Discards whatever is still staged unless the push was sealed; releases the lock.
+    ~staged_push();
+    staged_push(const staged_push&) = delete;
+    staged_push& operator=(const staged_push&) = delete;
+
+    const std::string& id() const { return id_; }
+    std::size_t size() const { return ids_.size(); }
+    /// Writes one entry into the staging area. Throws internal_error (e.g. ENOSPC, EACCES).
+    void add(const spool_entry& entry);
+    /// Makes every staged entry durable and marks the push complete. Throws internal_error.
+    void seal();
+    /// Moves the sealed entries into queue/. Never throws for a failed rename: see the result.
+    publish_result publish();
+    /// Removes every staged entry and the staging area (after a failure while staging).
+    void discard() noexcept;
+
+  private:
+    void add_file(const std::string& name, const std::string& content) const;
+
+    const spool* owner_;
+    std::string id_;
+    std::string dir_;
+    int lock_fd_ = -1;
+    bool sealed_ = false;
+    std::vector<std::string> ids_;
+};
+
+/// For tests: replaces rename(2) when entries are published into queue/ (to fail part-way, as a
+/// full disk can); an empty function restores rename(2).
+void set_publish_rename(std::function<int(const char* from, const char* to)> rename);
 
 /// A fresh random UUID (version 4). Throws internal_error when no randomness is available.
 std::string new_uuid();

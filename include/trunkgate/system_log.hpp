@@ -1,14 +1,20 @@
 #pragma once
-// The server's own log: what a hook cannot tell anyone else (a decision that could not be
-// audited, events that could not be queued) goes to syslog(3), so no loss is ever silent.
+// The system log (syslog(3), ident "trunkgate"): where a loss is recorded when nothing in the
+// repository can be written any more: a decision that could not be audited, push events that
+// could not be queued. So no loss is ever silent.
 
-#include <string_view>
+#include <functional>
+#include <string>
 
 namespace trunkgate {
 
-/// Sends `message` to syslog(3) as ident "trunkgate", facility LOG_USER, priority LOG_ERR, with
-/// the process id. Control characters are escaped (printable()). Never throws; when no syslog
-/// daemon listens the line is dropped by the C library, as for any program.
-void system_log(std::string_view message) noexcept;
+/// Writes `line` to the system log at `priority` (LOG_ERR, LOG_WARNING ...) with ident
+/// "trunkgate", facility LOG_USER and the process id; control characters are escaped
+/// (printable()). Never throws; a system without a log daemon drops the line, as syslog(3) does.
+void system_log(int priority, const std::string& line) noexcept;
+
+/// For tests: routes every system_log() line to `sink` instead of syslog(3); an empty function
+/// restores syslog(3).
+void set_system_log_sink(std::function<void(int priority, const std::string& line)> sink);
 
 } // namespace trunkgate
