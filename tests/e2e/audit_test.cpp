@@ -2,49 +2,16 @@
 // all, the push is refused when its decision cannot be recorded, and the server's log says why.
 #include <catch2/catch.hpp>
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
+#include "support/faults.hpp"
 #include "support/sandbox.hpp"
-#include "support/system_log.hpp"
 
 using namespace trunkgate::testing;
 using namespace std::chrono_literals;
 using Catch::Contains;
 
 namespace {
-
-// A tmpfs of `size` mounted over `path` for the test's lifetime (root only).
-class tmpfs_mount {
-  public:
-    tmpfs_mount(std::string path, const std::string& size) : path_(std::move(path)) {
-        const auto options = "size=" + size + ",mode=0755";
-        if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, options.c_str()) != 0)
-            throw std::runtime_error("cannot mount a tmpfs at " + path_ + ": " +
-                                     std::strerror(errno));
-    }
-    ~tmpfs_mount() { ::umount2(path_.c_str(), MNT_DETACH); }
-    tmpfs_mount(const tmpfs_mount&) = delete;
-    tmpfs_mount& operator=(const tmpfs_mount&) = delete;
-
-  private:
-    std::string path_;
-};
-
-// Writes to `path` until the file system is full.
-void fill_up(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    REQUIRE(fd >= 0);
-    const std::string block(4096, 'x');
-    while (::write(fd, block.data(), block.size()) > 0) {
-    }
-    while (::write(fd, block.data(), 1) > 0) {
-    }
-    ::close(fd);
-}
 
 // A valid audit record of exactly `size` bytes with its newline.
 std::string padding_record(std::size_t size) {

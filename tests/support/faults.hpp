@@ -1,12 +1,28 @@
 #pragma once
-// The server's log as tests see it: a datagram socket at /dev/log, where glibc's syslog(3) sends,
-// so a test can read what a hook told syslog. Only where no syslog daemon owns /dev/log already.
+// Real faults for end-to-end tests: a full disk (a small tmpfs) and the server's log (a datagram
+// socket at /dev/log, where glibc's syslog(3) sends, so a test can read what a hook logged).
 
 #include <chrono>
 #include <string>
 #include <vector>
 
 namespace trunkgate::testing {
+
+/// A tmpfs of `size` ("64k") mounted over `path` (created when missing) for the object's
+/// lifetime, unmounted (lazily) on destruction. Root only: throws std::runtime_error otherwise.
+class tmpfs_mount {
+  public:
+    tmpfs_mount(std::string path, const std::string& size);
+    ~tmpfs_mount();
+    tmpfs_mount(const tmpfs_mount&) = delete;
+    tmpfs_mount& operator=(const tmpfs_mount&) = delete;
+
+  private:
+    std::string path_;
+};
+
+/// Writes to `path` until its file system is full.
+void fill_up(const std::string& path);
 
 class system_log_listener {
   public:
@@ -21,11 +37,15 @@ class system_log_listener {
     bool available() const { return socket_fd_ >= 0; }
     const std::string& why() const { return why_; }
 
+    /// Every message received so far and within `wait` (returns once one has come).
+    std::vector<std::string> lines(std::chrono::milliseconds wait);
     /// The first message received (now or within `wait`) that contains `text`, as syslog sent it
     /// ("<PRI>timestamp ident[pid]: message"); empty when none came.
     std::string find(const std::string& text, std::chrono::milliseconds wait);
 
   private:
+    bool receive(std::chrono::milliseconds wait); ///< one datagram into received_, if any comes
+
     int lock_fd_ = -1;
     int socket_fd_ = -1;
     std::string why_;
