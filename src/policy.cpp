@@ -338,8 +338,13 @@ events_policy read_events(const toml::table& table, const std::string& file) {
     }
     if (auto max_commits = reader.count("max_commits"))
         events.max_commits = *max_commits;
-    if (auto max_age = reader.count("max_age_hours"))
+    if (auto max_age = reader.count("max_age_hours")) {
+        // Ten years: enough for any retention, small enough that hours * 3600 cannot overflow.
+        if (*max_age > 87600)
+            reader.fail(table.get("max_age_hours")->source(),
+                        "'events.max_age_hours' must be at most 87600 (ten years)");
         events.max_age_hours = *max_age;
+    }
     if (auto bytes = read_size(reader, "max_payload_bytes")) {
         if (*bytes < 4096)
             reader.fail(table.get("max_payload_bytes")->source(),

@@ -262,4 +262,6 @@ TEST_CASE("policy: [events] limits have defaults and are validated", "[policy]")
     POLICY_SHOULD_FAIL("[events]\nmax_payload_bytes = 5000\nmax_message_bytes = 6000\n", 3, 21,
                        "between 1 and 'events.max_payload_bytes' (5000)");
     POLICY_SHOULD_FAIL("[events]\nmax_message_bytes = \"lots\"\n", 2, 21, "must be a size");
+    POLICY_SHOULD_FAIL("[events]\nmax_age_hours = 9223372036854775807\n", 2, 17,
+                       "at most 87600 (ten years)");
 }
