@@ -192,7 +192,7 @@ timeout_ms = 100
         CHECK(fixture.judge(http_policy, {update, second}, "dev", {}, &client).found.empty());
         CHECK(client.calls == 1);
         CHECK(client.urls.at(0) ==
-              "http://status.test/repos/team/app/commits/" + fixture.tip + "/status");
+              "http://status.test/repos/team/app/commits/" + fixture.tip + "/status?per_page=100");
     }
     SECTION("unreachable, 500 and garbage block as 'status backend unavailable'") {
         for (const auto& answer :
