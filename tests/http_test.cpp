@@ -27,3 +27,66 @@ TEST_CASE("http: url_problem asks libcurl's parser", "[http]") {
           "it holds credentials (user:password@), which would be written to disk");
     CHECK_FALSE(url_problem("https://u:p@ci.example/", true));
 }
+
+TEST_CASE("http: Link headers as GitHub and RFC 8288 write them", "[http]") {
+    const std::string base = "https://api.github.com/repos/o/r/commits/abc/status?per_page=30";
+    SECTION("GitHub's own header: next among prev, last and first") {
+        CHECK(next_link("<https://api.github.com/repositories/1/commits/abc/status?per_page=30&"
+                        "page=2>; rel=\"next\", <https://api.github.com/repositories/1/commits/"
+                        "abc/status?per_page=30&page=2>; rel=\"last\"",
+                        base) == "https://api.github.com/repositories/1/commits/abc/status?"
+                                 "per_page=30&page=2");
+        CHECK(next_link("<https://h/x?page=1>; rel=\"prev\", <https://h/x?page=1>; rel=\"first\", "
+                        "<https://h/x?page=3>; rel=\"next\"",
+                        base) == "https://h/x?page=3");
+    }
+    SECTION("no next: the last page") {
+        CHECK_FALSE(next_link("", base));
+        CHECK_FALSE(next_link("<https://h/x?page=1>; rel=\"prev\", <https://h/x?page=1>; "
+                              "rel=\"first\"",
+                              base));
+        CHECK_FALSE(next_link("<https://h/x?page=2>; rel=\"nextpage\"", base));
+        CHECK_FALSE(next_link("<https://h/x?page=2>; title=\"next\"", base));
+    }
+    SECTION("bare and upper-case rel, rel lists, extra parameters, spacing") {
+        CHECK(next_link("<https://h/x?page=2>;rel=next", base) == "https://h/x?page=2");
+        CHECK(next_link("<https://h/x?page=2> ; REL = \"Next\"", base) == "https://h/x?page=2");
+        CHECK(next_link("<https://h/x?page=9>; rel=\"last next\"; type=\"application/json\"",
+                        base) == "https://h/x?page=9");
+        CHECK(next_link("<https://h/a>; title=\"a, b; rel=next\"; rel=\"prev\", "
+                        "<https://h/b>; title*=UTF-8'en'x; rel=\"next\"",
+                        base) == "https://h/b");
+        // RFC 8288: only the first rel of a link counts.
+        CHECK_FALSE(next_link("<https://h/a>; rel=\"prev\"; rel=\"next\"", base));
+    }
+    SECTION("a relative target is resolved against the page that carried it") {
+        CHECK(next_link("</repos/o/r/commits/abc/status?page=2>; rel=\"next\"", base) ==
+              "https://api.github.com/repos/o/r/commits/abc/status?page=2");
+    }
+    SECTION("damaged headers end without looping") {
+        CHECK_FALSE(next_link("<https://h/x?page=2; rel=\"next\"", base));
+        CHECK_FALSE(next_link(";;;,,, = \"", base));
+        CHECK_FALSE(next_link("<https://h/x>; rel=\"nex", base));
+    }
+}
+
+TEST_CASE("http: query parameters and origins", "[http]") {
+    CHECK(with_query_parameter("https://h/s", "per_page", "100") == "https://h/s?per_page=100");
+    CHECK(with_query_parameter("https://h/s?ref=x", "per_page", "100") ==
+          "https://h/s?ref=x&per_page=100");
+    CHECK(with_query_parameter("https://h/s?", "per_page", "100") == "https://h/s?per_page=100");
+    CHECK(with_query_parameter("https://h/s?a=1&", "per_page", "100") ==
+          "https://h/s?a=1&per_page=100");
+    CHECK(with_query_parameter("https://h/s#f", "per_page", "100") == "https://h/s?per_page=100#f");
+    CHECK(with_query_parameter("https://h/s?per_page=30", "per_page", "100") ==
+          "https://h/s?per_page=30");
+    CHECK(with_query_parameter("https://h/s?xper_page=30", "per_page", "100") ==
+          "https://h/s?xper_page=30&per_page=100");
+
+    CHECK(url_origin("https://API.github.com/repos") == "https://api.github.com:443");
+    CHECK(url_origin("https://api.github.com:443/x") == url_origin("https://api.github.com/y"));
+    CHECK(url_origin("http://127.0.0.1:8080/a") == "http://127.0.0.1:8080");
+    CHECK(url_origin("http://127.0.0.1:8080/a") != url_origin("http://127.0.0.1:8081/a"));
+    CHECK(url_origin("http://h/a") != url_origin("https://h/a"));
+    CHECK_FALSE(url_origin("not a url"));
+}
