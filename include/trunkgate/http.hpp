@@ -23,9 +23,9 @@ struct http_response {
     std::string error; ///< transport error, empty when a status came back
     std::string body;  ///< kept by get(); post() discards it
     /// The Link header(s) of the answer (several joined with ", "), "" when none.
-    std::string link;
+    std::string link{};
     /// For a 3xx with a Location: the absolute URL it points at (never followed by the client).
-    std::string redirect_url;
+    std::string redirect_url{};
 };
 
 class http_client {
