@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "support/gates_support.hpp"
 #include "trunkgate/http.hpp"
 
 using namespace trunkgate;
@@ -89,4 +90,41 @@ TEST_CASE("http: query parameters and origins", "[http]") {
     CHECK(url_origin("http://127.0.0.1:8080/a") != url_origin("http://127.0.0.1:8081/a"));
     CHECK(url_origin("http://h/a") != url_origin("https://h/a"));
     CHECK_FALSE(url_origin("not a url"));
+}
+
+TEST_CASE("http: the curl client keeps Link headers and never follows a redirect itself",
+          "[http]") {
+    using trunkgate::testing::gates::status_answer;
+    using trunkgate::testing::gates::status_api;
+    status_api api;
+    api.route([&](const trunkgate::testing::gates::status_request& request) {
+        if (request.target == "/moved")
+            return status_answer{301,
+                                 "{}",
+                                 std::chrono::milliseconds(0),
+                                 false,
+                                 {"Location: /repositories/42/status?page=1"}};
+        return status_answer{200,
+                             "{}",
+                             std::chrono::milliseconds(0),
+                             false,
+                             {"Link: <" + api.origin() + "/p?page=2>; rel=\"next\"",
+                              "link: <" + api.origin() + "/p?page=9>; rel=\"last\""}};
+    });
+    const auto client = make_curl_client();
+    http_request request;
+    request.url = api.origin() + "/p";
+    auto response = client->get(request);
+    CHECK(response.status == 200);
+    CHECK(response.link == "<" + api.origin() + "/p?page=2>; rel=\"next\", <" + api.origin() +
+                               "/p?page=9>; rel=\"last\"");
+    CHECK(next_link(response.link, request.url) == api.origin() + "/p?page=2");
+    CHECK(response.redirect_url.empty());
+
+    request.url = api.origin() + "/moved";
+    response = client->get(request);
+    CHECK(response.status == 301);
+    CHECK(response.link.empty());
+    CHECK(response.redirect_url == api.origin() + "/repositories/42/status?page=1");
+    CHECK(api.requests().size() == 2); // the client itself did not follow it
 }
