@@ -7,6 +7,7 @@
 #include "trunkgate/error.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace trunkgate {
 
@@ -59,7 +60,7 @@ class curl_client final : public http_client {
         curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, post ? &discard : &keep);
         curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &response.body);
         curl_easy_setopt(handle_, CURLOPT_HEADERFUNCTION, &header_line);
-        curl_easy_setopt(handle_, CURLOPT_HEADERDATA, &response.link);
+        curl_easy_setopt(handle_, CURLOPT_HEADERDATA, &response);
         const CURLcode rc = curl_easy_perform(handle_);
         curl_slist_free_all(headers);
         if (rc != CURLE_OK) {
@@ -85,21 +86,33 @@ class curl_client final : public http_client {
         return size * count;
     }
 
-    // Keeps the Link header(s) of the last response read: a status line starts a new one (a
-    // 100 Continue or a proxy's CONNECT answer come before the real one).
+    // The value of header line `line` when it is header `name` (lower case), trimmed.
+    static std::optional<std::string> header_value(std::string_view line, std::string_view name) {
+        if (line.size() <= name.size() || line[name.size()] != ':')
+            return std::nullopt;
+        for (std::size_t i = 0; i < name.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(line[i])) != name[i])
+                return std::nullopt;
+        const auto value = line.substr(name.size() + 1);
+        const auto first = value.find_first_not_of(" \t");
+        const auto last = value.find_last_not_of(" \t\r\n");
+        if (first == std::string_view::npos || last == std::string_view::npos)
+            return std::string();
+        return std::string(value.substr(first, last - first + 1));
+    }
+
+    // Keeps the Link header(s) and X-Total-Count of the last response read: a status line starts
+    // a new one (a 100 Continue or a proxy's CONNECT answer come before the real one).
     static size_t header_line(char* data, size_t size, size_t count, void* sink) {
-        auto& link = *static_cast<std::string*>(sink);
+        auto& response = *static_cast<http_response*>(sink);
         const std::string_view line(data, size * count);
         if (line.rfind("HTTP/", 0) == 0) {
-            link.clear();
-        } else if (line.size() > 5 && (line[0] | 0x20) == 'l' && (line[1] | 0x20) == 'i' &&
-                   (line[2] | 0x20) == 'n' && (line[3] | 0x20) == 'k' && line[4] == ':') {
-            auto value = line.substr(5);
-            const auto first = value.find_first_not_of(" \t");
-            const auto last = value.find_last_not_of(" \t\r\n");
-            if (first != std::string_view::npos && last != std::string_view::npos)
-                link +=
-                    (link.empty() ? "" : ", ") + std::string(value.substr(first, last - first + 1));
+            response.link.clear();
+            response.total_count.clear();
+        } else if (const auto link = header_value(line, "link"); link && !link->empty()) {
+            response.link += (response.link.empty() ? "" : ", ") + *link;
+        } else if (const auto total = header_value(line, "x-total-count")) {
+            response.total_count = *total;
         }
         return size * count;
     }

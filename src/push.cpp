@@ -118,20 +118,21 @@ class status_lookups {
     std::optional<status_map> ask(const std::string& hex, std::string& problem) {
         const auto& checks = policy_.checks;
         const auto full_name = repository_full_name(policy_, git_dir(repo_));
-        status_map statuses;
+        status_map statuses, runs;
         // Across pages the first status of a context still wins: the newest comes first.
+        const auto read_statuses_page = [&](const std::string& body, std::size_t& entries) {
+            const auto page = parse_combined_status(body, &entries);
+            statuses.insert(page.begin(), page.end());
+        };
+        const auto read_runs_page = [&](const std::string& body, std::size_t& entries) {
+            merge_statuses(runs, parse_check_runs(body, &entries));
+        };
         if (!checks.http_url.empty() && !read_pages(status_url(checks.http_url, full_name, hex), "",
-                                                    problem, [&](const std::string& body) {
-                                                        const auto page =
-                                                            parse_combined_status(body);
-                                                        statuses.insert(page.begin(), page.end());
-                                                    }))
+                                                    problem, read_statuses_page))
             return std::nullopt;
-        status_map runs;
         if (!checks.http_check_runs_url.empty() &&
-            !read_pages(
-                status_url(checks.http_check_runs_url, full_name, hex), "check runs: ", problem,
-                [&](const std::string& body) { merge_statuses(runs, parse_check_runs(body)); }))
+            !read_pages(status_url(checks.http_check_runs_url, full_name, hex),
+                        "check runs: ", problem, read_runs_page))
             return std::nullopt;
         merge_statuses(statuses, runs);
         return statuses;
@@ -146,6 +147,7 @@ class status_lookups {
                     page_reader&& read_page) {
         const auto origin = url_origin(first);
         auto url = with_query_parameter(first, "per_page", "100");
+        std::size_t entries = 0;
         for (int page = 1;; ++page) {
             const auto where = page == 1 ? "" : " (page " + std::to_string(page) + ")";
             if (page > max_status_pages) {
@@ -159,14 +161,16 @@ class status_lookups {
                 return false;
             }
             try {
-                read_page(response->body);
+                std::size_t on_page = 0;
+                read_page(response->body, on_page);
+                entries += on_page;
             } catch (const input_error& e) {
                 problem = what + "invalid answer" + where + ": " + e.what();
                 return false;
             }
             const auto next = next_link(response->link, url);
             if (!next)
-                return true;
+                return all_read(response->total_count, entries, what, problem);
             if (!origin || url_origin(*next) != origin) {
                 problem = what + "the next page is on another server, " + url_authority(*next) +
                           " (" + redact_url(*next) + "): not read" + where;
@@ -174,6 +178,19 @@ class status_lookups {
             }
             url = *next;
         }
+    }
+
+    // Gitea pages its combined status without a Link header and says how many entries there are
+    // in X-Total-Count: fewer read than that is a list cut short, never a pass.
+    static bool all_read(const std::string& total_count, std::size_t entries,
+                         const std::string& what, std::string& problem) {
+        if (total_count.empty() ||
+            total_count.find_first_not_of("0123456789") != std::string::npos ||
+            total_count.size() > 18 || std::stoull(total_count) <= entries)
+            return true;
+        problem = what + "the API counts " + total_count + " (X-Total-Count) but its pages held " +
+                  std::to_string(entries) + " and named no next page (Link)";
+        return false;
     }
 
     // GET `url`, following at most max_redirects redirects to the same scheme, host and port

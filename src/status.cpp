@@ -50,11 +50,17 @@ status_map statuses_of_note(std::string_view text) {
     return statuses;
 }
 
-status_map statuses_of_answer(std::string_view text) {
+status_map statuses_of_answer(std::string_view text, std::size_t* entries) {
     const auto document = parse_json_input(text);
-    if (!document.is_object() || !document.contains("statuses") || !document["statuses"].is_array())
+    // Gitea answers a commit without statuses with "statuses": null.
+    if (!document.is_object() || !document.contains("statuses") ||
+        !(document["statuses"].is_array() || document["statuses"].is_null()))
         throw input_error("expected {\"state\": ..., \"statuses\": [...]}");
     status_map statuses;
+    if (entries)
+        *entries = document["statuses"].size();
+    if (document["statuses"].is_null())
+        return statuses;
     std::size_t index = 0;
     for (const auto& item : document["statuses"]) {
         const auto where = "statuses[" + std::to_string(index++) + "]: ";
@@ -101,12 +107,14 @@ commit_status status_of_check_run(const nlohmann::json& run, const std::string& 
     return status;
 }
 
-status_map check_runs_of_answer(std::string_view text) {
+status_map check_runs_of_answer(std::string_view text, std::size_t* entries) {
     const auto document = parse_json_input(text);
     if (!document.is_object() || !document.contains("check_runs") ||
         !document["check_runs"].is_array())
         throw input_error("expected {\"total_count\": ..., \"check_runs\": [...]}");
     status_map statuses;
+    if (entries)
+        *entries = document["check_runs"].size();
     std::size_t index = 0;
     for (const auto& run : document["check_runs"]) {
         const auto where = "check_runs[" + std::to_string(index++) + "]: ";
@@ -151,17 +159,17 @@ std::string status_note_json(const status_map& statuses) {
     return document.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
-status_map parse_combined_status(std::string_view text) {
+status_map parse_combined_status(std::string_view text, std::size_t* entries) {
     try {
-        return statuses_of_answer(text);
+        return statuses_of_answer(text, entries);
     } catch (const nlohmann::json::exception& e) {
         throw input_error(std::string("malformed combined status: ") + e.what());
     }
 }
 
-status_map parse_check_runs(std::string_view text) {
+status_map parse_check_runs(std::string_view text, std::size_t* entries) {
     try {
-        return check_runs_of_answer(text);
+        return check_runs_of_answer(text, entries);
     } catch (const nlohmann::json::exception& e) {
         throw input_error(std::string("malformed check runs: ") + e.what());
     }

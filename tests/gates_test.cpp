@@ -435,6 +435,30 @@ timeout_ms = 1000
                              short_tip});
         CHECK(client.requests.size() == 50);
     }
+    SECTION("Gitea: no Link, X-Total-Count above what was read is unavailable") {
+        std::vector<std::pair<std::string, std::string>> thirty{{"build", "success"},
+                                                                {"test", "success"}};
+        for (int i = 0; i < 28; ++i)
+            thirty.emplace_back("job-" + std::to_string(i), "success");
+        auto answer = page(statuses_json(thirty));
+        answer.total_count = "40";
+        client.routes[statuses_url] = answer;
+        CHECK(judge() == std::vector<std::string>{
+                             "[required-checks] status backend unavailable: the API counts 40 "
+                             "(X-Total-Count) but its pages held 30 and named no next page "
+                             "(Link); cannot confirm build, test for " +
+                             short_tip});
+        answer.total_count = "30";
+        client.routes[statuses_url] = answer;
+        CHECK(judge().empty());
+    }
+    SECTION("Gitea: \"statuses\": null is no statuses, not a broken answer") {
+        client.routes[statuses_url] =
+            page(R"({"state": "", "sha": "", "total_count": 0, "statuses": null})");
+        CHECK(judge() == std::vector<std::string>{
+                             "[required-checks] check 'build' is missing for " + short_tip,
+                             "[required-checks] check 'test' is missing for " + short_tip});
+    }
     SECTION("a failing check-runs page is unavailable, named as such") {
         client.routes[statuses_url] =
             page(statuses_json({{"build", "success"}, {"test", "success"}}));

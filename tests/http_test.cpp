@@ -108,7 +108,8 @@ TEST_CASE("http: the curl client keeps Link headers and never follows a redirect
                              "{}",
                              std::chrono::milliseconds(0),
                              false,
-                             {"Link: <" + api.origin() + "/p?page=2>; rel=\"next\"",
+                             {"X-Total-Count: 40",
+                              "Link: <" + api.origin() + "/p?page=2>; rel=\"next\"",
                               "link: <" + api.origin() + "/p?page=9>; rel=\"last\""}};
     });
     const auto client = make_curl_client();
@@ -120,6 +121,7 @@ TEST_CASE("http: the curl client keeps Link headers and never follows a redirect
                                "/p?page=9>; rel=\"last\"");
     CHECK(next_link(response.link, request.url) == api.origin() + "/p?page=2");
     CHECK(response.redirect_url.empty());
+    CHECK(response.total_count == "40");
 
     request.url = api.origin() + "/moved";
     response = client->get(request);

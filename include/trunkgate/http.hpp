@@ -24,6 +24,8 @@ struct http_response {
     std::string body;  ///< kept by get(); post() discards it
     /// The Link header(s) of the answer (several joined with ", "), "" when none.
     std::string link{};
+    /// The X-Total-Count header (Gitea: how many entries all pages hold), "" when none.
+    std::string total_count{};
     /// For a 3xx with a Location: the absolute URL it points at (never followed by the client).
     std::string redirect_url{};
 };

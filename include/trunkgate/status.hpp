@@ -39,17 +39,18 @@ std::string status_note_json(const status_map& statuses);
 
 /// Parses one page of a combined-status answer: {"state", "statuses": [{"context", "state",
 /// "target_url", "description"}]}; the first status of a context wins (the APIs list the newest
-/// first). A state trunkgate does not know is kept as given. Throws input_error for any malformed
-/// answer, whatever the JSON error.
-status_map parse_combined_status(std::string_view text);
+/// first). A state trunkgate does not know is kept as given; "statuses": null (Gitea, no statuses)
+/// is none. `entries`, when given, receives the number of entries on the page, duplicates
+/// included. Throws input_error for any malformed answer, whatever the JSON error.
+status_map parse_combined_status(std::string_view text, std::size_t* entries = nullptr);
 
 /// Parses one page of GitHub's check runs ({"total_count", "check_runs": [{"name", "status",
 /// "conclusion", "html_url", "output": {"title"}}]}) as statuses named by `name`: a run not
 /// `completed` is pending; completed with success, neutral or skipped is success; any other
 /// conclusion (failure, timed_out, cancelled, action_required, ...) is failure, its description
-/// naming the conclusion. Runs with the same name merge as merge_statuses does. Throws
-/// input_error for any malformed answer.
-status_map parse_check_runs(std::string_view text);
+/// naming the conclusion. Runs with the same name merge as merge_statuses does. `entries` as for
+/// parse_combined_status. Throws input_error for any malformed answer.
+status_map parse_check_runs(std::string_view text, std::size_t* entries = nullptr);
 
 /// Adds `from` to `into`; where a context is in both, the worse state wins (failure, error or a
 /// state trunkgate does not know > pending > success; equal: `into` keeps its own).
