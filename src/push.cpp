@@ -140,7 +140,7 @@ class status_lookups {
 
     // Reads every page of a list, from `first` on, following Link rel="next" on the same
     // server. False with `problem` set (prefixed with `what`) when any page has no usable answer,
-    // when the budget runs out before the last page or when there are more than max_pages:
+    // when the budget runs out before the last page or when there are more than max_status_pages:
     // a list read in part could hide the failing check, so it is never a pass.
     template <typename page_reader>
     bool read_pages(const std::string& first, const std::string& what, std::string& problem,
@@ -152,7 +152,7 @@ class status_lookups {
             const auto where = page == 1 ? "" : " (page " + std::to_string(page) + ")";
             if (page > max_status_pages) {
                 problem = what + "more than " + std::to_string(max_status_pages) +
-                          " pages (100 per page) for one commit";
+                          " pages for one commit";
                 return false;
             }
             auto response = get_following_redirects(url, problem);
@@ -193,7 +193,7 @@ class status_lookups {
         return false;
     }
 
-    // GET `url`, following at most max_redirects redirects to the same scheme, host and port
+    // GET `url`, following at most max_status_redirects redirects to the same scheme, host and port
     // (a renamed repository answers 301). libcurl follows none itself, so the token is never
     // sent to another server. `url` becomes the URL that answered.
     std::optional<http_response> get_following_redirects(std::string& url, std::string& problem) {

@@ -431,7 +431,7 @@ timeout_ms = 1000
                  "<" + statuses_url + ">; rel=\"next\"");
         CHECK(judge() == std::vector<std::string>{
                              "[required-checks] status backend unavailable: more than 50 pages "
-                             "(100 per page) for one commit; cannot confirm build, test for " +
+                             "for one commit; cannot confirm build, test for " +
                              short_tip});
         CHECK(client.requests.size() == 50);
     }
