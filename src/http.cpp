@@ -7,6 +7,7 @@
 #include "trunkgate/error.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace trunkgate {
 
@@ -58,6 +59,8 @@ class curl_client final : public http_client {
         curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, error);
         curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, post ? &discard : &keep);
         curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &response.body);
+        curl_easy_setopt(handle_, CURLOPT_HEADERFUNCTION, &header_line);
+        curl_easy_setopt(handle_, CURLOPT_HEADERDATA, &response);
         const CURLcode rc = curl_easy_perform(handle_);
         curl_slist_free_all(headers);
         if (rc != CURLE_OK) {
@@ -65,6 +68,10 @@ class curl_client final : public http_client {
             return response;
         }
         curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &response.status);
+        char* location = nullptr;
+        if (response.status >= 300 && response.status < 400 &&
+            curl_easy_getinfo(handle_, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+            response.redirect_url = location;
         return response;
     }
 
@@ -76,6 +83,37 @@ class curl_client final : public http_client {
         if (body.size() + size * count > (1 << 20))
             return 0;
         body.append(data, size * count);
+        return size * count;
+    }
+
+    // The value of header line `line` when it is header `name` (lower case), trimmed.
+    static std::optional<std::string> header_value(std::string_view line, std::string_view name) {
+        if (line.size() <= name.size() || line[name.size()] != ':')
+            return std::nullopt;
+        for (std::size_t i = 0; i < name.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(line[i])) != name[i])
+                return std::nullopt;
+        const auto value = line.substr(name.size() + 1);
+        const auto first = value.find_first_not_of(" \t");
+        const auto last = value.find_last_not_of(" \t\r\n");
+        if (first == std::string_view::npos || last == std::string_view::npos)
+            return std::string();
+        return std::string(value.substr(first, last - first + 1));
+    }
+
+    // Keeps the Link header(s) and X-Total-Count of the last response read: a status line starts
+    // a new one (a 100 Continue or a proxy's CONNECT answer come before the real one).
+    static size_t header_line(char* data, size_t size, size_t count, void* sink) {
+        auto& response = *static_cast<http_response*>(sink);
+        const std::string_view line(data, size * count);
+        if (line.rfind("HTTP/", 0) == 0) {
+            response.link.clear();
+            response.total_count.clear();
+        } else if (const auto link = header_value(line, "link"); link && !link->empty()) {
+            response.link += (response.link.empty() ? "" : ", ") + *link;
+        } else if (const auto total = header_value(line, "x-total-count")) {
+            response.total_count = *total;
+        }
         return size * count;
     }
 
@@ -173,6 +211,150 @@ std::optional<std::string> url_problem(const std::string& url, bool allow_creden
     }
     curl_url_cleanup(parsed);
     return problem;
+}
+
+std::string with_query_parameter(const std::string& url, std::string_view name,
+                                 std::string_view value) {
+    const auto fragment = std::min(url.find('#'), url.size());
+    const auto query = url.find('?');
+    std::string out = url.substr(0, fragment);
+    if (query != std::string::npos && query < fragment) {
+        const std::string_view params(url.data() + query + 1, fragment - query - 1);
+        for (std::size_t start = 0; start <= params.size();) {
+            auto end = params.find('&', start);
+            if (end == std::string_view::npos)
+                end = params.size();
+            const auto pair = params.substr(start, end - start);
+            if (pair.substr(0, pair.find('=')) == name)
+                return url;
+            start = end + 1;
+        }
+        if (!params.empty() && params.back() != '&')
+            out += '&';
+    } else {
+        out += '?';
+    }
+    out.append(name).append("=").append(value);
+    return out + url.substr(fragment);
+}
+
+namespace {
+
+bool is_link_space(char c) {
+    return c == ' ' || c == '\t';
+}
+
+std::string ascii_lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+// `reference` resolved against `base` as a browser would; as given when libcurl cannot.
+std::string resolve_url(const std::string& base, const std::string& reference) {
+    CURLU* parsed = curl_url();
+    if (!parsed)
+        throw internal_error("cannot allocate a URL parser");
+    std::string resolved = reference;
+    char* text = nullptr;
+    if (curl_url_set(parsed, CURLUPART_URL, base.c_str(), 0) == CURLUE_OK &&
+        curl_url_set(parsed, CURLUPART_URL, reference.c_str(), 0) == CURLUE_OK &&
+        curl_url_get(parsed, CURLUPART_URL, &text, 0) == CURLUE_OK && text)
+        resolved = text;
+    curl_free(text);
+    curl_url_cleanup(parsed);
+    return resolved;
+}
+
+} // namespace
+
+std::optional<std::string> next_link(std::string_view header, const std::string& base) {
+    std::size_t at = 0;
+    const auto skip_space = [&] {
+        while (at < header.size() && is_link_space(header[at]))
+            ++at;
+    };
+    while (at < header.size()) {
+        while (at < header.size() && (is_link_space(header[at]) || header[at] == ','))
+            ++at;
+        if (at >= header.size())
+            break;
+        std::optional<std::string> target;
+        if (header[at] == '<') {
+            const auto close = header.find('>', at);
+            if (close == std::string_view::npos)
+                return std::nullopt;
+            target = std::string(header.substr(at + 1, close - at - 1));
+            at = close + 1;
+        }
+        std::optional<std::string> rel;
+        // Parameters up to the comma that ends this link; a quoted value may hold commas.
+        while (at < header.size() && header[at] != ',') {
+            skip_space();
+            if (at < header.size() && header[at] == ';') {
+                ++at;
+                skip_space();
+            }
+            const auto name_start = at;
+            while (at < header.size() && header[at] != '=' && header[at] != ';' &&
+                   header[at] != ',' && !is_link_space(header[at]))
+                ++at;
+            const auto name = ascii_lower(header.substr(name_start, at - name_start));
+            skip_space();
+            std::string value;
+            if (at < header.size() && header[at] == '=') {
+                ++at;
+                skip_space();
+                if (at < header.size() && header[at] == '"') {
+                    for (++at; at < header.size() && header[at] != '"'; ++at) {
+                        if (header[at] == '\\' && at + 1 < header.size())
+                            ++at;
+                        value += header[at];
+                    }
+                    at = std::min(at + 1, header.size()); // the closing quote
+                } else {
+                    const auto value_start = at;
+                    while (at < header.size() && header[at] != ';' && header[at] != ',' &&
+                           !is_link_space(header[at]))
+                        ++at;
+                    value = std::string(header.substr(value_start, at - value_start));
+                }
+            }
+            if (name == "rel" && !rel) // RFC 8288: the first rel counts
+                rel = ascii_lower(value);
+            if (name.empty() && at < header.size() && header[at] != ',' && header[at] != ';')
+                ++at; // a stray character: step over it rather than loop
+        }
+        if (!target || !rel)
+            continue;
+        for (std::size_t start = 0; start < rel->size();) {
+            const auto end = std::min(rel->find_first_of(" \t", start), rel->size());
+            if (rel->compare(start, end - start, "next") == 0)
+                return resolve_url(base, *target);
+            start = end + 1;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> url_origin(const std::string& url) {
+    CURLU* parsed = curl_url();
+    if (!parsed)
+        throw internal_error("cannot allocate a URL parser");
+    std::optional<std::string> origin;
+    char *scheme = nullptr, *host = nullptr, *port = nullptr;
+    if (curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+        curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        origin = ascii_lower(scheme) + "://" + ascii_lower(host) + ":" + port;
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(parsed);
+    return origin;
 }
 
 std::string url_authority(const std::string& url) {

@@ -389,19 +389,21 @@ checks_policy read_checks(const toml::table& table, const std::string& file) {
         checks.writers = *writers;
     if (const auto* http = reader.table("http")) {
         table_reader http_reader(*http, "checks.http", file);
-        checks.http_url = http_reader.string("url").value_or("");
-        // Placeholders are filled before each look-up; judge the URL as it will be sent.
-        if (const auto problem =
-                checks.http_url.empty()
-                    ? std::nullopt
-                    : url_problem(
-                          replace_all(replace_all(replace_all(checks.http_url, "{owner}", "owner"),
-                                                  "{repo}", "repo"),
-                                      "{sha}", std::string(40, '0')),
-                          true))
-            http_reader.fail(http->get("url")->source(),
-                             "'checks.http.url' " + printable(redact_url(checks.http_url)) +
-                                 " is not usable: " + *problem);
+        // Placeholders are filled before each look-up; judge each URL as it will be sent.
+        const auto read_url = [&](const char* key, std::string& url) {
+            url = http_reader.string(key).value_or("");
+            if (url.empty())
+                return;
+            const auto filled =
+                replace_all(replace_all(replace_all(url, "{owner}", "owner"), "{repo}", "repo"),
+                            "{sha}", std::string(40, '0'));
+            if (const auto problem = url_problem(filled, true))
+                http_reader.fail(http->get(key)->source(), "'checks.http." + std::string(key) +
+                                                               "' " + printable(redact_url(url)) +
+                                                               " is not usable: " + *problem);
+        };
+        read_url("url", checks.http_url);
+        read_url("check_runs_url", checks.http_check_runs_url);
         checks.http_token_env = http_reader.string("token_env").value_or("");
         if (auto timeout = http_reader.count("timeout_ms")) {
             if (*timeout == 0 || *timeout > 60000)
@@ -417,8 +419,9 @@ checks_policy read_checks(const toml::table& table, const std::string& file) {
         }
         http_reader.finish();
     }
-    if (checks.source == checks_policy::source_kind::http && checks.http_url.empty())
-        reader.fail(table.source(), "source = \"http\" needs [checks.http] url");
+    if (checks.source == checks_policy::source_kind::http && checks.http_url.empty() &&
+        checks.http_check_runs_url.empty())
+        reader.fail(table.source(), "source = \"http\" needs [checks.http] url or check_runs_url");
     reader.finish();
     return checks;
 }

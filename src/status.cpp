@@ -19,13 +19,15 @@ bool is_status_state(std::string_view state) {
 
 namespace {
 
+// A note is ours and strict; an API's answer keeps a state trunkgate does not know (Gitea's
+// `warning`) as given, for unmet_checks to judge when the context is required.
 commit_status status_from(const nlohmann::json& object, const char* url_key,
-                          const std::string& where) {
+                          const std::string& where, bool known_states_only = true) {
     if (!object.is_object())
         throw input_error(where + "must be an object, not " + json_kind(object));
     commit_status status;
     status.state = optional_string(object, "state", where);
-    if (!is_status_state(status.state))
+    if (known_states_only && !is_status_state(status.state))
         throw input_error(where + "unknown state '" + status.state + "'");
     status.description = optional_string(object, "description", where);
     status.url = optional_string(object, url_key, where);
@@ -48,11 +50,17 @@ status_map statuses_of_note(std::string_view text) {
     return statuses;
 }
 
-status_map statuses_of_answer(std::string_view text) {
+status_map statuses_of_answer(std::string_view text, std::size_t* entries) {
     const auto document = parse_json_input(text);
-    if (!document.is_object() || !document.contains("statuses") || !document["statuses"].is_array())
+    // Gitea answers a commit without statuses with "statuses": null.
+    if (!document.is_object() || !document.contains("statuses") ||
+        !(document["statuses"].is_array() || document["statuses"].is_null()))
         throw input_error("expected {\"state\": ..., \"statuses\": [...]}");
     status_map statuses;
+    if (entries)
+        *entries = document["statuses"].size();
+    if (document["statuses"].is_null())
+        return statuses;
     std::size_t index = 0;
     for (const auto& item : document["statuses"]) {
         const auto where = "statuses[" + std::to_string(index++) + "]: ";
@@ -62,9 +70,71 @@ status_map statuses_of_answer(std::string_view text) {
         if (context.empty())
             throw input_error(where + "a status without a context");
         // The API lists the newest status of a context first; keep that one.
-        statuses.emplace(context, status_from(item, "target_url", where));
+        statuses.emplace(context, status_from(item, "target_url", where, false));
     }
     return statuses;
+}
+
+// A GitHub check run as a status: what its conclusion means for a gate.
+commit_status status_of_check_run(const nlohmann::json& run, const std::string& where) {
+    commit_status status;
+    const auto progress = optional_string(run, "status", where);
+    const auto conclusion = optional_string(run, "conclusion", where);
+    status.url = optional_string(run, "html_url", where);
+    status.updated_at = optional_string(run, "completed_at", where);
+    std::string title;
+    if (run.contains("output") && !run["output"].is_null()) {
+        if (!run["output"].is_object())
+            throw input_error(where + "'output' must be an object, not " +
+                              json_kind(run["output"]));
+        title = optional_string(run["output"], "title", where + "output: ");
+    }
+    if (progress != "completed") {
+        // queued, in_progress, waiting, requested, pending, and whatever GitHub adds: not done.
+        status.state = "pending";
+        status.description =
+            progress.empty() ? title : progress + (title.empty() ? "" : ": " + title);
+    } else if (conclusion == "success" || conclusion == "neutral" || conclusion == "skipped") {
+        status.state = "success";
+        status.description = conclusion == "success" ? title : conclusion;
+    } else {
+        // failure, timed_out, cancelled, action_required, startup_failure, stale, none at all:
+        // a completed run that did not succeed fails the gate.
+        status.state = "failure";
+        status.description = "conclusion " + (conclusion.empty() ? "(none)" : conclusion) +
+                             (title.empty() ? "" : ": " + title);
+    }
+    return status;
+}
+
+status_map check_runs_of_answer(std::string_view text, std::size_t* entries) {
+    const auto document = parse_json_input(text);
+    if (!document.is_object() || !document.contains("check_runs") ||
+        !document["check_runs"].is_array())
+        throw input_error("expected {\"total_count\": ..., \"check_runs\": [...]}");
+    status_map statuses;
+    if (entries)
+        *entries = document["check_runs"].size();
+    std::size_t index = 0;
+    for (const auto& run : document["check_runs"]) {
+        const auto where = "check_runs[" + std::to_string(index++) + "]: ";
+        if (!run.is_object())
+            throw input_error(where + "must be an object, not " + json_kind(run));
+        const auto name = optional_string(run, "name", where);
+        if (name.empty())
+            throw input_error(where + "a check run without a name");
+        merge_statuses(statuses, {{name, status_of_check_run(run, where)}});
+    }
+    return statuses;
+}
+
+// How bad a state is for a gate: a state trunkgate does not know counts as a failure.
+int badness(const std::string& state) {
+    if (state == "success")
+        return 0;
+    if (state == "pending")
+        return 1;
+    return 2;
 }
 
 } // namespace
@@ -89,11 +159,27 @@ std::string status_note_json(const status_map& statuses) {
     return document.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
-status_map parse_combined_status(std::string_view text) {
+status_map parse_combined_status(std::string_view text, std::size_t* entries) {
     try {
-        return statuses_of_answer(text);
+        return statuses_of_answer(text, entries);
     } catch (const nlohmann::json::exception& e) {
         throw input_error(std::string("malformed combined status: ") + e.what());
+    }
+}
+
+status_map parse_check_runs(std::string_view text, std::size_t* entries) {
+    try {
+        return check_runs_of_answer(text, entries);
+    } catch (const nlohmann::json::exception& e) {
+        throw input_error(std::string("malformed check runs: ") + e.what());
+    }
+}
+
+void merge_statuses(status_map& into, const status_map& from) {
+    for (const auto& [context, status] : from) {
+        const auto [existing, inserted] = into.emplace(context, status);
+        if (!inserted && badness(status.state) > badness(existing->second.state))
+            existing->second = status;
     }
 }
 
@@ -135,8 +221,16 @@ std::vector<unmet_check> unmet_checks(const std::vector<std::string>& required,
             if (!glob_match(wanted, context))
                 continue;
             matched = true;
-            if (status.state != "success")
+            if (status.state == "success")
+                continue;
+            if (is_status_state(status.state))
                 unmet.push_back({context, status.state, status.description, status.url});
+            else
+                unmet.push_back({context, "failure",
+                                 "state '" + printable(status.state) +
+                                     "' is not one trunkgate knows" +
+                                     (status.description.empty() ? "" : ": " + status.description),
+                                 status.url});
         }
         if (!matched)
             unmet.push_back({wanted, "missing", "", ""});

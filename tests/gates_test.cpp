@@ -1,6 +1,9 @@
 // Gates of protected refs: CI statuses, approvals, promotion and bypass, judged by the engine.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdlib>
+#include <map>
 #include <thread>
 
 #include "support/sandbox.hpp"
@@ -42,6 +45,39 @@ class canned_client final : public http_client {
   private:
     http_response answer_;
 };
+
+// An HTTP client that answers GETs by exact URL (404 for any other) and records them.
+class routed_client final : public http_client {
+  public:
+    std::map<std::string, http_response> routes;
+    std::vector<http_request> requests;
+    http_response post(const http_request&) override { return {}; }
+    http_response get(const http_request& request) override {
+        requests.push_back(request);
+        const auto found = routes.find(request.url);
+        return found == routes.end() ? http_response{404, "", "{}"} : found->second;
+    }
+};
+
+http_response page(std::string body, std::string link = "") {
+    http_response answer{200, "", std::move(body)};
+    answer.link = std::move(link);
+    return answer;
+}
+
+http_response redirect(long status, std::string target) {
+    http_response answer{status, "", ""};
+    answer.redirect_url = std::move(target);
+    return answer;
+}
+
+std::string statuses_json(const std::vector<std::pair<std::string, std::string>>& statuses) {
+    std::string items;
+    for (const auto& [context, state] : statuses)
+        items += std::string(items.empty() ? "" : ",") + R"({"context": ")" + context +
+                 R"(", "state": ")" + state + R"("})";
+    return R"({"state": "pending", "statuses": [)" + items + "]}";
+}
 
 struct gate_fixture {
     libgit2_guard libgit2;
@@ -110,6 +146,96 @@ TEST_CASE("gates: combined-status answers parse strictly, newest status of a con
     CHECK_THROWS_AS(parse_combined_status(R"({"state": "success"})"), input_error);
     CHECK_THROWS_AS(parse_combined_status(R"({"statuses": [{"state": "success"}]})"), input_error);
     CHECK_THROWS_AS(parse_combined_status("<html>"), input_error);
+}
+
+TEST_CASE("gates: an unknown state in an API answer is kept, and fails only where required",
+          "[gates][status]") {
+    const auto parsed = parse_combined_status(statuses_json(
+        {{"lint", "warning"}, {"build", "success"}, {"deploy", "warning"}, {"docs", ""}}));
+    CHECK(parsed.at("lint").state == "warning");
+    CHECK(unmet_checks({"build"}, parsed).empty()); // lint's warning is nobody's business
+    const auto unmet = unmet_checks({"build", "deploy"}, parsed);
+    REQUIRE(unmet.size() == 1);
+    CHECK(unmet[0].context == "deploy");
+    CHECK(unmet[0].state == "failure");
+    CHECK(unmet[0].description == "state 'warning' is not one trunkgate knows");
+    CHECK(unmet_checks({"docs"}, parsed).at(0).description ==
+          "state '' is not one trunkgate knows");
+    // The git-notes source stays strict.
+    CHECK_THROWS_AS(parse_status_note(R"({"lint": {"state": "warning"}})"), input_error);
+}
+
+TEST_CASE("gates: check runs map to statuses by conclusion", "[gates][status]") {
+    const auto run = [](const std::string& name, const std::string& status,
+                        const std::string& conclusion) {
+        return R"({"id": 4, "name": ")" + name + R"(", "status": ")" + status +
+               R"(", "conclusion": )" + (conclusion.empty() ? "null" : '"' + conclusion + '"') +
+               R"(, "html_url": "https://github.com/o/r/runs/4", "output": {"title": "t", )"
+               R"("summary": "s", "text": null, "annotations_count": 0}})";
+    };
+    std::string runs;
+    const std::vector<std::vector<std::string>> cases{
+        {"a-success", "completed", "success", "success"},
+        {"a-neutral", "completed", "neutral", "success"},
+        {"a-skipped", "completed", "skipped", "success"},
+        {"b-failure", "completed", "failure", "failure"},
+        {"b-timed_out", "completed", "timed_out", "failure"},
+        {"b-cancelled", "completed", "cancelled", "failure"},
+        {"b-action_required", "completed", "action_required", "failure"},
+        {"b-stale", "completed", "stale", "failure"},
+        {"c-queued", "queued", "", "pending"},
+        {"c-in_progress", "in_progress", "", "pending"},
+        {"c-waiting", "waiting", "", "pending"},
+        {"c-requested", "requested", "", "pending"},
+        {"c-pending", "pending", "", "pending"}};
+    for (const auto& c : cases)
+        runs += (runs.empty() ? "" : ",") + run(c[0], c[1], c[2]);
+    const auto parsed = parse_check_runs(R"({"total_count": 13, "check_runs": [)" + runs + "]}");
+    REQUIRE(parsed.size() == cases.size());
+    for (const auto& c : cases) {
+        INFO(c[0]);
+        CHECK(parsed.at(c[0]).state == c[3]);
+        CHECK(parsed.at(c[0]).url == "https://github.com/o/r/runs/4");
+    }
+    CHECK(parsed.at("b-timed_out").description == "conclusion timed_out: t");
+    CHECK(parsed.at("c-in_progress").description == "in_progress: t");
+    CHECK(parse_check_runs(R"({"check_runs": [{"name": "x", "status": "completed"}]})")
+              .at("x")
+              .description == "conclusion (none)");
+    SECTION("a name twice: the worse run wins") {
+        const auto twice =
+            parse_check_runs(R"({"check_runs": [)" + run("build", "completed", "success") + "," +
+                             run("build", "in_progress", "") + "]}");
+        CHECK(twice.at("build").state == "pending");
+    }
+    SECTION("malformed answers throw input_error") {
+        CHECK_THROWS_AS(parse_check_runs(R"({"total_count": 1})"), input_error);
+        CHECK_THROWS_AS(parse_check_runs(R"({"check_runs": [{"status": "queued"}]})"), input_error);
+        CHECK_THROWS_AS(parse_check_runs(R"({"check_runs": [{"name": "x", "status": 3}]})"),
+                        input_error);
+        CHECK_THROWS_AS(
+            parse_check_runs(R"({"check_runs": [{"name": "x", "status": "queued", "output": 1}]})"),
+            input_error);
+        CHECK_THROWS_AS(parse_check_runs(R"({"statuses": []})"), input_error);
+    }
+}
+
+TEST_CASE("gates: merging statuses, the worse state wins", "[gates][status]") {
+    status_map into{{"build", {"success", "s", "", "", ""}},
+                    {"lint", {"failure", "f", "", "", ""}},
+                    {"e2e", {"pending", "p", "", "", ""}}};
+    merge_statuses(into, {{"build", {"pending", "run", "", "", ""}},
+                          {"lint", {"success", "ok", "", "", ""}},
+                          {"e2e", {"error", "boom", "", "", ""}},
+                          {"docs", {"success", "", "", "", ""}}});
+    CHECK(into.at("build").description == "run");
+    CHECK(into.at("lint").description == "f");
+    CHECK(into.at("e2e").description == "boom");
+    CHECK(into.at("docs").state == "success");
+    merge_statuses(into, {{"lint", {"error", "later", "", "", ""}}}); // equal: the first stays
+    CHECK(into.at("lint").description == "f");
+    merge_statuses(into, {{"docs", {"warning", "", "", "", ""}}}); // unknown counts as a failure
+    CHECK(into.at("docs").state == "warning");
 }
 
 TEST_CASE("gates: required contexts, globs included", "[gates][status]") {
@@ -192,7 +318,7 @@ timeout_ms = 100
         CHECK(fixture.judge(http_policy, {update, second}, "dev", {}, &client).found.empty());
         CHECK(client.calls == 1);
         CHECK(client.urls.at(0) ==
-              "http://status.test/repos/team/app/commits/" + fixture.tip + "/status");
+              "http://status.test/repos/team/app/commits/" + fixture.tip + "/status?per_page=100");
     }
     SECTION("unreachable, 500 and garbage block as 'status backend unavailable'") {
         for (const auto& answer :
@@ -214,6 +340,133 @@ timeout_ms = 100
         REQUIRE(result.found.size() == 1);
         CHECK(result.found[0].severity == level::warn);
         CHECK_FALSE(result.rejected());
+    }
+}
+
+TEST_CASE("gates: a status API read to the last page, with check runs and redirects",
+          "[gates][status]") {
+    gate_fixture fixture;
+    const ref_update update{fixture.base, fixture.tip, "refs/heads/main"};
+    const std::string api = "http://status.test/repos/team/app/commits/" + fixture.tip;
+    const auto statuses_url = api + "/status?per_page=100";
+    const auto runs_url = api + "/check-runs?per_page=100";
+    const std::string http_policy = R"(
+[[protect]]
+refs = ["refs/heads/main"]
+required_checks = ["build", "test"]
+[repository]
+full_name = "team/app"
+[checks]
+source = "http"
+[checks.http]
+url = "http://status.test/repos/{owner}/{repo}/commits/{sha}/status"
+check_runs_url = "http://status.test/repos/{owner}/{repo}/commits/{sha}/check-runs"
+token_env = "PATH"
+timeout_ms = 1000
+)";
+    routed_client client;
+    const auto judge = [&] {
+        return messages(fixture.judge(http_policy, {update}, "dev", {}, &client));
+    };
+    const auto short_tip = fixture.tip.substr(0, 7);
+    const std::string no_runs = R"({"total_count": 0, "check_runs": []})";
+    client.routes[runs_url] = page(no_runs);
+
+    SECTION("a failure on page 2 is seen; a first-seen status on page 1 wins over page 2") {
+        client.routes[statuses_url] =
+            page(statuses_json({{"build", "success"}}),
+                 "<" + api + "/status?per_page=100&page=2>; rel=\"next\"");
+        client.routes[api + "/status?per_page=100&page=2"] =
+            page(statuses_json({{"build", "failure"}, {"test", "failure"}}),
+                 "<" + api + "/status?per_page=100&page=1>; rel=\"prev\"");
+        CHECK(judge() == std::vector<std::string>{"[required-checks] check 'test' is failure for " +
+                                                  short_tip});
+        REQUIRE(client.requests.size() == 3);
+        const auto& headers = client.requests[0].headers;
+        CHECK(std::count(headers.begin(), headers.end(), "Accept: application/vnd.github+json"));
+        CHECK(std::count(headers.begin(), headers.end(), "X-GitHub-Api-Version: 2022-11-28"));
+        CHECK(std::count(headers.begin(), headers.end(),
+                         "Authorization: Bearer " + std::string(std::getenv("PATH"))));
+    }
+    SECTION("check runs join the statuses; the worse of a duplicate name wins") {
+        client.routes[statuses_url] =
+            page(statuses_json({{"build", "success"}, {"test", "success"}}));
+        client.routes[runs_url] = page(R"({"total_count": 2, "check_runs": [
+            {"name": "test", "status": "completed", "conclusion": "cancelled"},
+            {"name": "lint", "status": "completed", "conclusion": "failure"}]})");
+        CHECK(judge() == std::vector<std::string>{"[required-checks] check 'test' is failure for " +
+                                                  short_tip + ": conclusion cancelled"});
+    }
+    SECTION("a same-server redirect is followed, another server's is not") {
+        client.routes[statuses_url] = redirect(301, "http://status.test/repositories/7/status");
+        client.routes["http://status.test/repositories/7/status"] =
+            page(statuses_json({{"build", "success"}, {"test", "success"}}));
+        CHECK(judge().empty());
+        client.routes[statuses_url] =
+            redirect(307, "http://elsewhere.test:8080/status?token=secret");
+        CHECK(judge() == std::vector<std::string>{
+                             "[required-checks] status backend unavailable: HTTP 307 to another "
+                             "server, elsewhere.test:8080 (http://elsewhere.test:8080/"
+                             "status?token=***): not followed, the token is only sent to "
+                             "status.test; cannot confirm build, test for " +
+                             short_tip});
+        for (const auto& request : client.requests)
+            CHECK(request.url.find("elsewhere") == std::string::npos);
+    }
+    SECTION("redirects in a circle stop after three") {
+        client.routes[statuses_url] = redirect(302, "http://status.test/a");
+        client.routes["http://status.test/a"] = redirect(308, statuses_url);
+        CHECK_THAT(judge().at(0), Catch::Contains("status backend unavailable: more than 3 "
+                                                  "redirects"));
+        CHECK(client.requests.size() == 4);
+    }
+    SECTION("a next page on another server is not read") {
+        client.routes[statuses_url] =
+            page(statuses_json({{"build", "success"}}), "<https://status.test/p2>; rel=\"next\"");
+        CHECK_THAT(judge().at(0), Catch::Contains("the next page is on another server"));
+    }
+    SECTION("pages that never end are unavailable after 50") {
+        client.routes[statuses_url] =
+            page(statuses_json({{"build", "success"}, {"test", "success"}}),
+                 "<" + statuses_url + ">; rel=\"next\"");
+        CHECK(judge() == std::vector<std::string>{
+                             "[required-checks] status backend unavailable: more than 50 pages "
+                             "for one commit; cannot confirm build, test for " +
+                             short_tip});
+        CHECK(client.requests.size() == 50);
+    }
+    SECTION("Gitea: no Link, X-Total-Count above what was read is unavailable") {
+        std::vector<std::pair<std::string, std::string>> thirty{{"build", "success"},
+                                                                {"test", "success"}};
+        for (int i = 0; i < 28; ++i)
+            thirty.emplace_back("job-" + std::to_string(i), "success");
+        auto answer = page(statuses_json(thirty));
+        answer.total_count = "40";
+        client.routes[statuses_url] = answer;
+        CHECK(judge() == std::vector<std::string>{
+                             "[required-checks] status backend unavailable: the API counts 40 "
+                             "(X-Total-Count) but its pages held 30 and named no next page "
+                             "(Link); cannot confirm build, test for " +
+                             short_tip});
+        answer.total_count = "30";
+        client.routes[statuses_url] = answer;
+        CHECK(judge().empty());
+    }
+    SECTION("Gitea: \"statuses\": null is no statuses, not a broken answer") {
+        client.routes[statuses_url] =
+            page(R"({"state": "", "sha": "", "total_count": 0, "statuses": null})");
+        CHECK(judge() == std::vector<std::string>{
+                             "[required-checks] check 'build' is missing for " + short_tip,
+                             "[required-checks] check 'test' is missing for " + short_tip});
+    }
+    SECTION("a failing check-runs page is unavailable, named as such") {
+        client.routes[statuses_url] =
+            page(statuses_json({{"build", "success"}, {"test", "success"}}));
+        client.routes[runs_url] = page(no_runs, "<" + api + "/check-runs?page=2>; rel=\"next\"");
+        CHECK(judge() == std::vector<std::string>{
+                             "[required-checks] status backend unavailable: check runs: HTTP 404 "
+                             "(page 2); cannot confirm build, test for " +
+                             short_tip});
     }
 }
 

@@ -219,6 +219,19 @@ TEST_CASE("policy: endpoint and status API URLs are validated; credentials stay 
                        4, 13, "give either 'auth_env' or 'auth_file', not both");
     POLICY_SHOULD_FAIL("[checks.http]\nurl = \"https://git.example:port/{owner}/{repo}/{sha}\"\n",
                        2, 7, "'checks.http.url'");
+    POLICY_SHOULD_FAIL("[checks.http]\ncheck_runs_url = \"https://git.example/{sha} runs\"\n", 2,
+                       18,
+                       "'checks.http.check_runs_url' \"https://git.example/{sha} runs\" is not "
+                       "usable: it contains white space");
+    POLICY_SHOULD_FAIL("[checks]\nsource = \"http\"\n[checks.http]\ntoken_env = \"T\"\n", 1, 1,
+                       "source = \"http\" needs [checks.http] url or check_runs_url");
+    const auto runs_only =
+        parse_policy("[checks]\nsource = \"http\"\n[checks.http]\ncheck_runs_url = "
+                     "\"https://api.github.com/repos/{owner}/{repo}/commits/{sha}/check-runs\"\n",
+                     "p.toml");
+    CHECK(runs_only.checks.http_url.empty());
+    CHECK(runs_only.checks.http_check_runs_url ==
+          "https://api.github.com/repos/{owner}/{repo}/commits/{sha}/check-runs");
 
     const auto loaded = parse_policy(
         "[checks.http]\nurl = \"https://git.example/api/v3/repos/{owner}/{repo}/commits/{sha}/"

@@ -22,6 +22,12 @@ struct http_response {
     long status = 0;   ///< 0 when no HTTP status came back (refused, timeout, TLS, garbage)
     std::string error; ///< transport error, empty when a status came back
     std::string body;  ///< kept by get(); post() discards it
+    /// The Link header(s) of the answer (several joined with ", "), "" when none.
+    std::string link{};
+    /// The X-Total-Count header (Gitea: how many entries all pages hold), "" when none.
+    std::string total_count{};
+    /// For a 3xx with a Location: the absolute URL it points at (never followed by the client).
+    std::string redirect_url{};
 };
 
 class http_client {
@@ -45,6 +51,21 @@ std::string redact_url(const std::string& url);
 /// Why `url` is not a usable http:// or https:// URL (libcurl's URL parser decides, as it will
 /// when sending), or nothing when it is. Credentials in it are a problem unless allowed.
 std::optional<std::string> url_problem(const std::string& url, bool allow_credentials);
+
+/// `url` with `name=value` added to its query (before any fragment), whether or not it already
+/// has one; unchanged when its query already has a parameter `name`.
+std::string with_query_parameter(const std::string& url, std::string_view name,
+                                 std::string_view value);
+
+/// The target of the link with rel="next" in a Link header value (RFC 8288: several
+/// comma-separated links, quoted or bare rel, rel lists such as "next last", other parameters),
+/// resolved against `base`; nullopt when there is none.
+std::optional<std::string> next_link(std::string_view link_header, const std::string& base);
+
+/// "scheme://host:port" of `url`, lower case, with the scheme's default port filled in
+/// (https://API.x/ -> https://api.x:443); nullopt when libcurl cannot parse it. Two URLs with the
+/// same origin go to the same server.
+std::optional<std::string> url_origin(const std::string& url);
 
 /// "host:port" of `url` (port omitted when the URL has none), for one-line messages.
 std::string url_authority(const std::string& url);

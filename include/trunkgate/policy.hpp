@@ -42,7 +42,8 @@ struct checks_policy {
     enum class source_kind { notes, http } source = source_kind::notes;
     std::string notes_ref = "refs/notes/trunkgate/checks";
     std::vector<std::string> writers; ///< identities allowed to push the notes and approvals refs
-    std::string http_url;             ///< {owner}, {repo}, {sha}
+    std::string http_url;             ///< combined status; {owner}, {repo}, {sha}; "" for none
+    std::string http_check_runs_url;  ///< GitHub check runs, same placeholders; "" for none
     std::string http_token_env;
     std::int64_t http_timeout_ms = 2000;
     bool http_errors_block = true; ///< on_error = "block" (false: "allow", a warning)

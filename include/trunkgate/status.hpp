@@ -1,6 +1,6 @@
 #pragma once
 // CI statuses of commits: recorded as git notes in the repository (the default), or read from a
-// GitHub/Gitea-compatible combined-status API.
+// GitHub/Gitea-compatible combined-status API and GitHub's check-runs API.
 
 #include <git2.h>
 
@@ -16,7 +16,9 @@
 namespace trunkgate {
 
 struct commit_status {
-    std::string state; ///< pending | success | failure | error
+    /// pending | success | failure | error; from an API, also a state trunkgate does not know
+    /// (Gitea's `warning`), kept as given: unmet_checks fails it where it is required.
+    std::string state;
     std::string description;
     std::string url;
     std::string updated_at; ///< ISO 8601
@@ -35,9 +37,24 @@ bool is_status_state(std::string_view state);
 status_map parse_status_note(std::string_view text);
 std::string status_note_json(const status_map& statuses);
 
-/// Parses a combined-status answer: {"state", "statuses": [{"context", "state", "target_url",
-/// "description"}]}. Throws input_error for any malformed answer, whatever the JSON error.
-status_map parse_combined_status(std::string_view text);
+/// Parses one page of a combined-status answer: {"state", "statuses": [{"context", "state",
+/// "target_url", "description"}]}; the first status of a context wins (the APIs list the newest
+/// first). A state trunkgate does not know is kept as given; "statuses": null (Gitea, no statuses)
+/// is none. `entries`, when given, receives the number of entries on the page, duplicates
+/// included. Throws input_error for any malformed answer, whatever the JSON error.
+status_map parse_combined_status(std::string_view text, std::size_t* entries = nullptr);
+
+/// Parses one page of GitHub's check runs ({"total_count", "check_runs": [{"name", "status",
+/// "conclusion", "html_url", "output": {"title"}}]}) as statuses named by `name`: a run not
+/// `completed` is pending; completed with success, neutral or skipped is success; any other
+/// conclusion (failure, timed_out, cancelled, action_required, ...) is failure, its description
+/// naming the conclusion. Runs with the same name merge as merge_statuses does. `entries` as for
+/// parse_combined_status. Throws input_error for any malformed answer.
+status_map parse_check_runs(std::string_view text, std::size_t* entries = nullptr);
+
+/// Adds `from` to `into`; where a context is in both, the worse state wins (failure, error or a
+/// state trunkgate does not know > pending > success; equal: `into` keeps its own).
+void merge_statuses(status_map& into, const status_map& from);
 
 /// The statuses recorded for `commit` on `notes_ref` (empty when none). A note that is not valid
 /// JSON of that shape throws input_error.
@@ -60,7 +77,8 @@ struct unmet_check {
 };
 
 /// The required contexts (globs allowed; a glob needs at least one match and every match to
-/// succeed) that `statuses` does not satisfy.
+/// succeed) that `statuses` does not satisfy. A required context in a state trunkgate does not
+/// know is a failure whose description names that state.
 std::vector<unmet_check> unmet_checks(const std::vector<std::string>& required,
                                       const status_map& statuses);
 

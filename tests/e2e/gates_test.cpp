@@ -652,8 +652,8 @@ TEST_CASE("gates: required checks from a combined-status API", "[e2e][gates]") {
         REQUIRE(requests.size() == 3);
         for (const auto& request : requests) {
             CHECK(request.method == "GET");
-            CHECK(request.target == "/repos/team/project/commits/" + tip + "/status");
-            CHECK(request.header("Authorization") == "token tg-token-31");
+            CHECK(request.target == "/repos/team/project/commits/" + tip + "/status?per_page=100");
+            CHECK(request.header("Authorization") == "Bearer tg-token-31");
         }
     }
 

@@ -1,8 +1,9 @@
 #pragma once
 // Helpers for the end-to-end tests of the gates and of the pipeline loop, beyond sandbox.hpp and
 // http_receiver.hpp: a combined-status API that answers with a JSON body as told (good, slow, an
-// error status, garbage), and a program run in a process group of its own, so that killing it
-// also ends what it started (webhook's CI runs).
+// error status, garbage), or per request through a route (paths, queries and headers such as
+// Link and Location, as GitHub pages and redirects), and a program run in a process group of its
+// own, so that killing it also ends what it started (webhook's CI runs).
 //
 // Header-only: the test-support library lists its sources by name in tests/CMakeLists.txt, and
 // these helpers serve only the two e2e files that include them.
@@ -23,6 +24,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -67,6 +69,14 @@ inline const char* reason_phrase(int status) {
     switch (status) {
     case 200:
         return "OK";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
     case 404:
         return "Not Found";
     case 500:
@@ -86,6 +96,7 @@ struct status_answer {
     std::string body;                   ///< the response body (or, when `raw`, every byte sent)
     std::chrono::milliseconds delay{0}; ///< waited before answering
     bool raw = false;                   ///< send `body` as is: no status line, no headers
+    std::vector<std::string> headers{}; ///< more header lines, "Link: <...>; rel=\"next\""
 };
 
 /// One request the status API read.
@@ -100,9 +111,13 @@ struct status_request {
     }
 };
 
+/// What the status API answers to one request.
+using status_route = std::function<status_answer(const status_request&)>;
+
 /// A GitHub/Gitea-style combined-status API on 127.0.0.1 (ephemeral port): every GET is answered
-/// with the configured answer, each connection on its own thread so a slow answer never delays
-/// the next request. Stops (interrupting slow answers) on destruction.
+/// with the configured answer (or what the route returns for it), each connection on its own thread
+/// so a slow answer never delays the next request. Stops (interrupting slow answers) on
+/// destruction.
 class status_api {
   public:
     /// Throws std::runtime_error when the socket cannot be made.
@@ -151,6 +166,16 @@ class status_api {
         answer_ = std::move(next);
     }
 
+    /// From now on each request is answered with what `route` returns for it (called under the
+    /// API's lock, one request at a time).
+    void route(status_route route) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        route_ = std::move(route);
+    }
+
+    /// http://127.0.0.1:PORT
+    std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
     std::vector<status_request> requests() const {
         std::lock_guard<std::mutex> lock(mutex_);
         return requests_;
@@ -191,11 +216,11 @@ class status_api {
                 break;
             text.append(buffer, static_cast<std::size_t>(n));
         }
-        record(text);
+        const auto request = record(text);
         status_answer reply;
         {
             std::unique_lock<std::mutex> lock(mutex_);
-            reply = answer_;
+            reply = route_ ? route_(request) : answer_;
             changed_.wait_for(lock, reply.delay, [this] { return stopping_; });
             if (stopping_) {
                 ::close(client);
@@ -207,15 +232,23 @@ class status_api {
         } else {
             detail::send_all(client, "HTTP/1.1 " + std::to_string(reply.status) + " " +
                                          detail::reason_phrase(reply.status) +
-                                         "\r\nContent-Type: application/json\r\nContent-Length: " +
-                                         std::to_string(reply.body.size()) +
+                                         "\r\nContent-Type: application/json\r\n" +
+                                         extra_headers(reply) +
+                                         "Content-Length: " + std::to_string(reply.body.size()) +
                                          "\r\nConnection: close\r\n\r\n" + reply.body);
         }
         ::shutdown(client, SHUT_WR);
         ::close(client);
     }
 
-    void record(const std::string& text) {
+    static std::string extra_headers(const status_answer& reply) {
+        std::string lines;
+        for (const auto& header : reply.headers)
+            lines += header + "\r\n";
+        return lines;
+    }
+
+    status_request record(const std::string& text) {
         status_request request;
         std::istringstream lines(text.substr(0, text.find("\r\n\r\n")));
         std::string line;
@@ -234,7 +267,8 @@ class status_api {
             request.headers[detail::lower(line.substr(0, colon))] = value;
         }
         std::lock_guard<std::mutex> lock(mutex_);
-        requests_.push_back(std::move(request));
+        requests_.push_back(request);
+        return request;
     }
 
     int port_ = 0;
@@ -244,6 +278,7 @@ class status_api {
     std::condition_variable changed_;
     bool stopping_ = false;
     status_answer answer_;
+    status_route route_;
     std::vector<status_request> requests_;
     std::vector<std::thread> workers_; ///< only the serving thread adds; joined after it ends
     std::thread thread_;
