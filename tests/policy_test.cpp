@@ -221,7 +221,7 @@ TEST_CASE("policy: endpoint and status API URLs are validated; credentials stay 
                        2, 7, "'checks.http.url'");
     POLICY_SHOULD_FAIL("[checks.http]\ncheck_runs_url = \"https://git.example/{sha} runs\"\n", 2,
                        18,
-                       "'checks.http.check_runs_url' \"https://git.example/{sha} runs\" is not "
+                       "'checks.http.check_runs_url' https://git.example/{sha} runs is not "
                        "usable: it contains white space");
     POLICY_SHOULD_FAIL("[checks]\nsource = \"http\"\n[checks.http]\ntoken_env = \"T\"\n", 1, 1,
                        "source = \"http\" needs [checks.http] url or check_runs_url");
