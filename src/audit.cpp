@@ -13,6 +13,7 @@
 
 #include "trunkgate/error.hpp"
 #include "trunkgate/events.hpp"
+#include "trunkgate/files.hpp"
 
 namespace trunkgate {
 
@@ -53,24 +54,6 @@ std::string audit_path(const std::string& git_dir) {
 bool ends_with_newline(int fd, off_t size) {
     char last = '\n';
     return size == 0 || (::pread(fd, &last, 1, size - 1) == 1 && last == '\n');
-}
-
-// Writes all of `text` at the end of `fd`; false with errno set when a write fails.
-bool write_all(int fd, const std::string& text) {
-    std::size_t written = 0;
-    while (written < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return false;
-        if (n == 0) {
-            errno = EIO;
-            return false;
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    return true;
 }
 
 // The append itself, under the exclusive lock: a failed write is cut back off, so the log holds

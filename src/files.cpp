@@ -28,6 +28,23 @@ void fsync_path(const std::string& path, int flags) {
 
 } // namespace
 
+bool write_all(int fd, const std::string& text) {
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return false;
+        if (n == 0) {
+            errno = EIO;
+            return false;
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
 // Temp file, fsync, rename over the target, fsync the directory: after this returns the file is
 // on disk whole, or the old one is.
 void write_durably(const std::string& dir, const std::string& name, const std::string& content,
@@ -38,18 +55,11 @@ void write_durably(const std::string& dir, const std::string& name, const std::s
     if (fd < 0)
         throw internal_error("cannot write " + temporary + ": " + std::strerror(errno));
     ::fchmod(fd, mode); // the umask must not loosen or tighten a hook's mode
-    std::size_t written = 0;
-    while (written < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            const std::string reason = std::strerror(errno);
-            ::close(fd);
-            ::unlink(temporary.c_str());
-            throw internal_error("cannot write " + temporary + ": " + reason);
-        }
-        written += static_cast<std::size_t>(n);
+    if (!write_all(fd, content)) {
+        const std::string reason = std::strerror(errno);
+        ::close(fd);
+        ::unlink(temporary.c_str());
+        throw internal_error("cannot write " + temporary + ": " + reason);
     }
     // Close whatever fsync says: the descriptor must not outlive a failure.
     const bool synced = fsync_for_tests(fd) == 0;

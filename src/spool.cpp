@@ -490,18 +490,11 @@ void staged_push::add_file(const std::string& name, const std::string& content) 
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0)
         throw internal_error("cannot write " + path + ": " + reason());
-    std::size_t written = 0;
-    while (written < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            const auto why = reason();
-            ::close(fd);
-            ::unlink(path.c_str());
-            throw internal_error("cannot write " + path + ": " + why);
-        }
-        written += static_cast<std::size_t>(n);
+    if (!write_all(fd, content)) {
+        const auto why = reason();
+        ::close(fd);
+        ::unlink(path.c_str());
+        throw internal_error("cannot write " + path + ": " + why);
     }
     if (::close(fd) != 0) {
         const auto why = reason();

@@ -14,6 +14,10 @@ std::optional<std::string> read_file(const std::string& path);
 void write_durably(const std::string& dir, const std::string& name, const std::string& content,
                    unsigned mode = 0640);
 
+/// Writes all of `text` to `fd`, retrying short writes and EINTR. False, with errno set, when a
+/// write fails (a write that returns 0 counts as EIO).
+bool write_all(int fd, const std::string& text);
+
 /// The fsync(2) that write_durably calls on the file: a seam for tests of a failing disk.
 extern int (*fsync_for_tests)(int);
 

@@ -23,13 +23,6 @@ std::string padding_record(std::size_t size) {
     return head + std::string(size - head.size() - tail.size(), 'p') + tail;
 }
 
-std::string remote_text(const run_result& pushed) {
-    std::string text;
-    for (const auto& line : remote_lines(pushed))
-        text += line + "\n";
-    return text;
-}
-
 } // namespace
 
 TEST_CASE("audit: on a full disk the log keeps only whole records, the push is refused and the "

@@ -18,17 +18,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string remote_text(const run_result& pushed) {
-    std::string text;
-    for (const auto& line : remote_lines(pushed))
-        text += line + "\n";
-    return text;
-}
-
-std::map<std::string, std::string> as(const std::string& identity) {
-    return {{"TRUNKGATE_USER", identity}};
-}
-
 // Puts `text` as the note of `sha` on refs/notes/<ref> in the server, as a hand edit would.
 void damage_note(const git_sandbox& sandbox, const std::string& ref, const std::string& sha,
                  const std::string& text) {

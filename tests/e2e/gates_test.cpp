@@ -42,23 +42,6 @@ require_approval = { approvers = ["alice", "release-*"], max_age_days = 7, allow
 const std::string approvals_ref = "refs/notes/trunkgate/approvals";
 const std::string checks_ref = "refs/notes/trunkgate/checks";
 
-std::map<std::string, std::string> as(const std::string& identity) {
-    return {{"TRUNKGATE_USER", identity}};
-}
-
-// What the server's hooks told the pusher (the `remote:` lines), so an assertion cannot be met
-// by git's own output.
-std::string remote_text(const run_result& pushed) {
-    std::string text;
-    for (const auto& line : remote_lines(pushed))
-        text += line + "\n";
-    return text;
-}
-
-std::string short_id(const std::string& sha) {
-    return sha.substr(0, 7);
-}
-
 // `trunkgate status set` on the server's bare repository, as CI (ci-bot) runs it.
 run_result ci_reports(const git_sandbox& sandbox, const std::string& sha,
                       const std::string& context, const std::string& state,

@@ -19,17 +19,6 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string remote_text(const run_result& pushed) {
-    std::string text;
-    for (const auto& line : remote_lines(pushed))
-        text += line + "\n";
-    return text;
-}
-
-std::string short_id(const std::string& sha) {
-    return sha.substr(0, 7);
-}
-
 const std::map<std::string, std::string> token{{"TRUNKGATE_STATUS_TOKEN", "ghp_e2e"}};
 
 // A status as GitHub's OpenAPI description has it (components/schemas/simple-commit-status).

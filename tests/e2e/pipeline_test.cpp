@@ -148,13 +148,6 @@ run_result push(const git_sandbox& sandbox, const std::vector<std::string>& args
     return sandbox.push(args, {{secret_variable, secret}});
 }
 
-std::string remote_text(const run_result& pushed) {
-    std::string text;
-    for (const auto& line : remote_lines(pushed))
-        text += line + "\n";
-    return text;
-}
-
 // The `build` status the server has for `sha` ({} when none).
 json build_status(const git_sandbox& sandbox, const std::string& sha) {
     const auto got =

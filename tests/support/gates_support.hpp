@@ -37,6 +37,16 @@
 
 namespace trunkgate::testing::gates {
 
+/// The environment a push needs to come from `identity` (TRUNKGATE_USER).
+inline std::map<std::string, std::string> as(const std::string& identity) {
+    return {{"TRUNKGATE_USER", identity}};
+}
+
+/// The 7-character abbreviation trunkgate shows.
+inline std::string short_id(const std::string& sha) {
+    return sha.substr(0, 7);
+}
+
 namespace detail {
 
 inline sockaddr_in loopback(int port) {

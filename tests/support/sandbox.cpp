@@ -203,6 +203,13 @@ std::vector<std::string> remote_lines(const run_result& result) {
     return lines;
 }
 
+std::string remote_text(const run_result& result) {
+    std::string text;
+    for (const auto& line : remote_lines(result))
+        text += line + "\n";
+    return text;
+}
+
 void write_file(const std::string& path, const std::string& content) {
     for (auto slash = path.find('/', 1); slash != std::string::npos;
          slash = path.find('/', slash + 1))

@@ -89,6 +89,9 @@ long long days_ago(double days);
 /// The lines git relayed from the server's hooks (`remote: ...`), without that prefix and without
 /// the padding git appends to each line.
 std::vector<std::string> remote_lines(const run_result& result);
+/// remote_lines() joined, one per line: what the server's hooks told the pusher, so an assertion
+/// cannot be met by git's own output.
+std::string remote_text(const run_result& result);
 
 /// Writes `content` to `path`, creating parent directories.
 void write_file(const std::string& path, const std::string& content);
