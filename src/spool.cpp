@@ -510,18 +510,46 @@ void staged_push::add(const spool_entry& entry) {
     ids_.push_back(entry.id);
 }
 
-void staged_push::seal() {
-    // One syncfs(2) for the whole push instead of an fsync per entry: 10,000 entries would
-    // otherwise cost 10,000 journal commits. It also reports a write-back error (ENOSPC, EIO)
-    // of any staged entry (Linux 5.8 and later).
-    const int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+namespace {
+
+// Pushes of up to this many deliveries fsync each staged file; larger ones use one syncfs(2).
+constexpr std::size_t per_file_sync_limit = 32;
+
+void sync_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        throw internal_error("cannot open " + dir_ + ": " + reason());
+        throw internal_error("cannot open " + path + ": " + reason());
+    const int rc = fsync_for_tests(fd);
+    const auto why = rc != 0 ? reason() : "";
+    ::close(fd);
+    if (rc != 0)
+        throw internal_error("cannot sync " + path + ": " + why);
+}
+
+void sync_file_system(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        throw internal_error("cannot open " + dir + ": " + reason());
     const int rc = ::syncfs(fd);
     const auto why = rc != 0 ? reason() : "";
     ::close(fd);
     if (rc != 0)
-        throw internal_error("cannot sync " + dir_ + ": " + why);
+        throw internal_error("cannot sync " + dir + ": " + why);
+}
+
+} // namespace
+
+void staged_push::seal() {
+    // A few entries are fsync'ed one by one: syncfs(2) would also flush whatever else is dirty
+    // on the file system (a 10-commit push took 77 ms instead of 15 beside a busy build). Many
+    // entries take one syncfs instead of an fsync each (10,000 journal commits), which also
+    // reports a write-back error (ENOSPC, EIO) of any staged entry (Linux 5.8 and later). The
+    // directory entries are made durable by the directory fsync of write_durably below.
+    if (ids_.size() <= per_file_sync_limit)
+        for (const auto& id : ids_)
+            sync_file(dir_ + "/" + id + ".json");
+    else
+        sync_file_system(dir_);
     write_durably(dir_, "sealed", std::to_string(ids_.size()) + "\n");
     sealed_ = true;
 }
