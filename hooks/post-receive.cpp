@@ -58,15 +58,15 @@ int queue_events(const std::string& input) {
         return exit_ok;
     std::istringstream lines(input);
     const auto updates = parse_updates(lines);
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
     const event_context context{resolve_identity(rules_policy.identity_env, env),
-                                read_push_options(env), dir};
+                                read_push_options(env), dir, now};
     const auto spool_dir = spool_dir_for(rules_policy, dir);
     queue_result result;
     std::optional<spool> queue;
     try {
         queue.emplace(spool_dir);
-        result = queue_push_events(*queue, repo.get(), rules_policy, updates, context,
-                                   static_cast<std::int64_t>(std::time(nullptr)));
+        result = queue_push_events(*queue, repo.get(), rules_policy, updates, context, now);
     } catch (const std::exception& e) {
         result.problem = e.what();
     }

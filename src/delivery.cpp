@@ -11,6 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "github_shape.hpp"
 #include "trunkgate/glob.hpp"
 #include "trunkgate/system_log.hpp"
 
@@ -19,6 +20,55 @@ namespace trunkgate {
 std::string spool_dir_for(const policy& rules_policy, const std::string& git_dir) {
     const auto& dir = rules_policy.events.spool_dir;
     return dir.front() == '/' ? dir : git_dir + dir;
+}
+
+namespace {
+
+// What the pusher is told about an event that does not list every pushed commit.
+void add_notices(std::vector<std::string>& notices, const push_event& event,
+                 const events_policy& events) {
+    if (event.over_limit)
+        notices.push_back("the event for " + event.ref + " is larger than " +
+                          "[events] max_payload_bytes (" +
+                          std::to_string(events.max_payload_bytes) +
+                          ") even with no commit listed; sent as it is");
+    else if (event.dropped_commits > 0)
+        notices.push_back(
+            "the event for " + event.ref + " was trimmed to [events] max_payload_bytes (" +
+            std::to_string(events.max_payload_bytes) + "): the " +
+            std::to_string(event.dropped_commits) + " oldest listed commits left out of `commits`");
+    if (event.total_commits > events.max_commits)
+        notices.push_back("the event for " + event.ref + " lists the newest " +
+                          std::to_string(events.max_commits) + " of " +
+                          std::to_string(event.total_commits) + " pushed commits ([events] " +
+                          "max_commits = " + std::to_string(events.max_commits) +
+                          "); X-Trunkgate-Total-Commits has the count");
+}
+
+// The headers that depend on the endpoint and the push, fixed when the event is queued so every
+// retry sends the same ones (docs/events.md, "Headers").
+std::vector<std::string> delivery_headers(const endpoint_policy& endpoint, const push_event& event,
+                                          const event_context& context) {
+    const auto repository = std::to_string(event.repository_id);
+    std::vector<std::string> headers = {
+        "User-Agent: " + (endpoint.user_agent.empty() ? default_user_agent() : endpoint.user_agent),
+        "X-GitHub-Hook-ID: " + std::to_string(stable_id("hook", repository + " " + endpoint.url)),
+        "X-GitHub-Hook-Installation-Target-Type: repository",
+        "X-GitHub-Hook-Installation-Target-ID: " + repository,
+        "X-Trunkgate-Total-Commits: " + std::to_string(event.total_commits),
+        std::string("X-Trunkgate-Ci-Skip: ") +
+            (asks_ci_skip(context.push_options) ? "true" : "false")};
+    if (!context.push_options.empty()) // JSON with every non-ASCII byte escaped: one header line
+        headers.push_back("X-Trunkgate-Push-Options: " +
+                          nlohmann::json(context.push_options)
+                              .dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+    return headers;
+}
+
+} // namespace
+
+std::string default_user_agent() {
+    return "GitHub-Hookshot/trunkgate-" TRUNKGATE_VERSION;
 }
 
 queue_result queue_push_events(const spool& queue, git_repository* repo, const policy& rules_policy,
@@ -38,17 +88,7 @@ queue_result queue_push_events(const spool& queue, git_repository* repo, const p
     try {
         std::int64_t position = 0;
         build_push_events(repo, rules_policy, updates, context, [&](push_event&& event) {
-            if (event.over_limit)
-                result.notices.push_back("the event for " + event.ref + " is larger than " +
-                                         "[events] max_payload_bytes (" +
-                                         std::to_string(events.max_payload_bytes) +
-                                         ") even with no commit listed; sent as it is");
-            else if (event.dropped_commits > 0)
-                result.notices.push_back(
-                    "the event for " + event.ref + " was trimmed to [events] max_payload_bytes (" +
-                    std::to_string(events.max_payload_bytes) + "): the " +
-                    std::to_string(event.dropped_commits) +
-                    " oldest listed commits left out of `commits`; total_commits counts them");
+            add_notices(result.notices, event, events);
             for (std::size_t endpoint_index = 0; endpoint_index < events.endpoints.size();
                  ++endpoint_index) {
                 const auto& endpoint = events.endpoints[endpoint_index];
@@ -64,6 +104,15 @@ queue_result queue_push_events(const spool& queue, git_repository* repo, const p
                 entry.auth_file = endpoint.auth_file;
                 entry.ca_file = endpoint.ca_file;
                 entry.timeout_ms = endpoint.timeout_ms;
+                entry.headers = delivery_headers(endpoint, event, context);
+                if (endpoint.payload == payload_format::github_trunkgate) {
+                    entry.body = with_trunkgate_fields(event.body, event.total_commits,
+                                                       context.push_options);
+                    staged.add(entry);
+                    entry.body.clear();
+                    staged_entries.push_back(std::move(entry));
+                    continue;
+                }
                 entry.body = std::move(event.body);
                 entry.created_at = now;
                 entry.order =
@@ -193,15 +242,17 @@ http_request request_for(const spool_entry& entry, const credentials& found) {
     request.body = entry.body;
     request.timeout_ms = static_cast<long>(entry.timeout_ms);
     request.ca_file = entry.ca_file;
-    request.headers = {"Content-Type: application/json",
-                       "User-Agent: trunkgate/" TRUNKGATE_VERSION,
-                       "X-GitHub-Event: push",
-                       "X-GitHub-Delivery: " + entry.id,
-                       "X-Trunkgate-Delivery: " + entry.id,
+    request.headers = {"Content-Type: application/json", "X-GitHub-Event: push",
+                       "X-GitHub-Delivery: " + entry.id, "X-Trunkgate-Delivery: " + entry.id,
                        "Expect:"};
-    if (!secret.empty())
+    if (entry.headers.empty()) // queued before headers were stored with the entry
+        request.headers.push_back("User-Agent: " + default_user_agent());
+    request.headers.insert(request.headers.end(), entry.headers.begin(), entry.headers.end());
+    if (!secret.empty()) {
+        request.headers.push_back("X-Hub-Signature: sha1=" + hmac_sha1_hex(secret, entry.body));
         request.headers.push_back("X-Hub-Signature-256: sha256=" +
                                   hmac_sha256_hex(secret, entry.body));
+    }
     return request;
 }
 

@@ -6,9 +6,12 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
+#include <pwd.h>
 #include <queue>
 #include <set>
+#include <unistd.h>
 
+#include "github_shape.hpp"
 #include "trunkgate/commits.hpp"
 #include "trunkgate/git.hpp"
 #include "trunkgate/history.hpp"
@@ -34,17 +37,24 @@ std::string iso8601(std::int64_t time, int offset_minutes) {
 std::string repository_full_name(const policy& rules_policy, const std::string& git_dir) {
     if (!rules_policy.repository.full_name.empty())
         return rules_policy.repository.full_name;
+    const auto last_name = [](std::string& dir) {
+        while (!dir.empty() && dir.back() == '/')
+            dir.pop_back();
+        const auto slash = dir.find_last_of('/');
+        auto name = dir.substr(slash == std::string::npos ? 0 : slash + 1);
+        dir.resize(slash == std::string::npos ? 0 : slash);
+        return name;
+    };
     std::string dir = git_dir;
-    while (!dir.empty() && dir.back() == '/')
-        dir.pop_back();
-    auto name = dir.substr(dir.find_last_of('/') + 1);
-    if (name == ".git") { // a work tree's repository: name it after the work tree
-        dir = dir.substr(0, dir.find_last_of('/'));
-        name = dir.substr(dir.find_last_of('/') + 1);
-    }
+    auto name = last_name(dir);
+    if (name == ".git") // a work tree's repository: name it after the work tree
+        name = last_name(dir);
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0)
         name.resize(name.size() - 4);
-    return name;
+    auto owner = last_name(dir);
+    if (owner.empty())
+        owner = name;
+    return owner + "/" + name;
 }
 
 namespace {
@@ -62,34 +72,44 @@ struct by_time {
     }
 };
 
-json url_or_null(const std::string& url_template, std::string_view placeholder,
-                 const std::string& value) {
-    if (url_template.empty())
-        return nullptr;
-    return replace_all(url_template, placeholder, value);
-}
+// How commits name people and their text: re-encoded from the commit's `encoding` header, and
+// each email's login from [identity.users] as GitHub's `username`.
+struct commit_reader {
+    const policy& rules_policy;
+    const repository_identity& repository;
+    const identity_directory& identities;
+};
 
-json person(const git_signature* signature) {
+json person(const git_signature* signature, const char* encoding,
+            const identity_directory& identities) {
     if (!signature)
-        return {{"name", nullptr}, {"email", nullptr}, {"date", nullptr}};
-    return {{"name", signature->name ? signature->name : ""},
-            {"email", signature->email ? signature->email : ""},
-            {"date", iso8601(signature->when.time, signature->when.offset)}};
+        return {{"name", ""}, {"email", nullptr}};
+    const auto email = to_utf8(signature->email ? signature->email : "", encoding);
+    json who = {{"name", to_utf8(signature->name ? signature->name : "", encoding)},
+                {"email", email},
+                {"date", iso8601(signature->when.time, signature->when.offset)}};
+    if (const auto login = identities.login_for_email(email); !login.empty())
+        who["username"] = login;
+    return who;
 }
 
-// At most `limit` bytes of `message`, cut where no UTF-8 sequence is split, and marked.
-std::string bounded_message(const char* raw, std::int64_t limit) {
-    const std::string_view message = raw ? raw : "";
+// The message as GitHub shows it: UTF-8, without the trailing newline; at most `limit` bytes,
+// cut where no UTF-8 sequence is split, and marked.
+std::string shown_message(const git_commit* commit, std::int64_t limit) {
+    const char* raw = git_commit_message_raw(commit);
+    auto message = to_utf8(raw ? raw : "", git_commit_message_encoding(commit));
+    while (!message.empty() && (message.back() == '\n' || message.back() == '\r'))
+        message.pop_back();
     if (static_cast<std::int64_t>(message.size()) <= limit)
-        return std::string(message);
+        return message;
     auto cut = static_cast<std::size_t>(limit);
     // Back off over continuation bytes (10xxxxxx) to the start of the sequence that straddles.
     while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80)
         --cut;
-    return std::string(message.substr(0, cut)) + truncated_message_marker(message.size());
+    return message.substr(0, cut) + truncated_message_marker(message.size());
 }
 
-json commit_json(git_repository* repo, const policy& rules_policy, const git_oid& id,
+json commit_json(git_repository* repo, const commit_reader& reader, const git_oid& id,
                  bool distinct) {
     const auto commit = find_commit(repo, id);
     if (!commit)
@@ -103,16 +123,17 @@ json commit_json(git_repository* repo, const policy& rules_policy, const git_oid
                         .push_back(path);
                 });
     const auto* author = git_commit_author(commit->get());
+    const auto* encoding = git_commit_message_encoding(commit->get());
     const auto hex = to_hex(id);
     return {{"id", hex},
             {"tree_id", to_hex(*git_commit_tree_id(commit->get()))},
             {"distinct", distinct},
-            {"message", bounded_message(git_commit_message_raw(commit->get()),
-                                        rules_policy.events.max_message_bytes)},
-            {"timestamp", author ? iso8601(author->when.time, author->when.offset) : ""},
-            {"url", url_or_null(rules_policy.repository.commit_url, "{sha}", hex)},
-            {"author", person(author)},
-            {"committer", person(git_commit_committer(commit->get()))},
+            {"message", shown_message(commit->get(), reader.rules_policy.events.max_message_bytes)},
+            {"timestamp", author ? iso8601(author->when.time, author->when.offset)
+                                 : iso8601(git_commit_time(commit->get()), 0)},
+            {"url", replace_all(reader.repository.commit_url, "{sha}", hex)},
+            {"author", person(author, encoding, reader.identities)},
+            {"committer", person(git_commit_committer(commit->get()), encoding, reader.identities)},
             {"added", std::move(added)},
             {"removed", std::move(removed)},
             {"modified", std::move(modified)}};
@@ -344,70 +365,147 @@ class ref_lister {
 
 struct built_event {
     std::string body;
+    std::int64_t total_commits = 0;
+    std::int64_t listed_commits = 0;
     std::int64_t dropped_commits = 0;
     bool over_limit = false;
 };
 
-built_event ref_event(git_repository* repo, const policy& rules_policy, const ref_update& update,
-                      const pushed_history& history, const ref_lister& lister,
-                      const event_context& context, oid_map<bool>& announced) {
-    const auto& limits = rules_policy.events;
+// The branch a tag was pushed at, for GitHub's base_ref: every branch tip, read once per push
+// and only when a tag is pushed; the trunk wins when several branches point at the commit.
+class branch_tips {
+  public:
+    branch_tips(git_repository* repo, const std::string& trunk_ref)
+        : repo_(repo), trunk_ref_(trunk_ref) {}
+
+    json base_ref_of(const git_oid& commit) {
+        if (!loaded_)
+            load();
+        const auto found = tips_.find(commit);
+        return found == tips_.end() ? json(nullptr) : json(found->second);
+    }
+
+  private:
+    void load() {
+        loaded_ = true;
+        git_reference_iterator* raw = nullptr;
+        check(git_reference_iterator_glob_new(&raw, repo_, "refs/heads/*"), "list branches");
+        reference_iterator_ptr refs(raw);
+        git_reference* ref_raw = nullptr;
+        int rc;
+        while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
+            reference_ptr ref(ref_raw);
+            const std::string name = git_reference_name(ref.get());
+            if (const auto commit = ref_commit(ref.get())) {
+                auto [at, added] = tips_.emplace(*commit, name);
+                if (!added &&
+                    (name == trunk_ref_ || (at->second != trunk_ref_ && name < at->second)))
+                    at->second = name;
+            }
+        }
+        if (rc != GIT_ITEROVER)
+            check(rc, "list branches");
+    }
+
+    git_repository* repo_;
+    std::string trunk_ref_;
+    bool loaded_ = false;
+    oid_map<std::string> tips_;
+};
+
+// What one push holds for every ref's event.
+struct push_scope {
+    git_repository* repo;
+    const commit_reader& reader;
+    const pushed_history& history;
+    const ref_lister& lister;
+    const json& repository;
+    const json& pusher;
+    const json& sender;
+    branch_tips& tips;
+    oid_map<bool>& announced; ///< commits already listed as distinct by an earlier ref
+};
+
+std::string short_sha(const std::string& hex) {
+    return hex.substr(0, 12);
+}
+
+// The ref's name as GitHub's compare page takes it: refs/heads/ and refs/tags/ left out.
+std::string short_ref(const std::string& ref) {
+    for (const std::string_view prefix : {"refs/heads/", "refs/tags/"})
+        if (ref.rfind(prefix, 0) == 0)
+            return ref.substr(prefix.size());
+    return ref;
+}
+
+// GitHub's `compare` forms: BEFORE...AFTER for an update, BEFORE...000000000000 for a delete;
+// for a new ref the one commit it brings, FIRST^...AFTER for several, the ref's name for none.
+// [repository] compare_url, when given, replaces them all.
+std::string compare_of(const repository_identity& repository, const ref_update& update,
+                       const std::vector<git_oid>& newest_first, std::int64_t listed_total) {
+    if (!repository.compare_url.empty())
+        return replace_all(replace_all(repository.compare_url, "{before}", update.old_hex),
+                           "{after}", update.new_hex);
+    const auto& html = repository.html_url;
+    switch (update.kind()) {
+    case update_kind::remove:
+        return html + "/compare/" + short_sha(update.old_hex) + "..." + std::string(12, '0');
+    case update_kind::create:
+        if (listed_total == 0)
+            return html + "/compare/" + percent_encode_path(short_ref(update.ref));
+        if (listed_total == 1)
+            return replace_all(repository.commit_url, "{sha}", update.new_hex);
+        if (static_cast<std::int64_t>(newest_first.size()) == listed_total)
+            return html + "/compare/" + short_sha(to_hex(newest_first.back())) + "^..." +
+                   short_sha(update.new_hex);
+        return html + "/compare/" + percent_encode_path(short_ref(update.ref));
+    default:
+        return html + "/compare/" + short_sha(update.old_hex) + "..." + short_sha(update.new_hex);
+    }
+}
+
+built_event ref_event(push_scope& scope, const ref_update& update) {
+    auto* repo = scope.repo;
+    const auto& limits = scope.reader.rules_policy.events;
     const auto kind = update.kind();
     const auto new_commit = commit_of(repo, update.new_hex);
     const auto old_commit = commit_of(repo, update.old_hex);
     listed_commits listed;
     std::optional<git_oid> exclude;
     json head_commit = nullptr;
+    json base_ref = nullptr;
     bool forced = false;
     if (kind != update_kind::remove && new_commit) {
         exclude = kind == update_kind::update ? old_commit : std::nullopt;
-        listed = lister.list(*new_commit, exclude, limits.max_commits);
+        listed = scope.lister.list(*new_commit, exclude, limits.max_commits);
         // The tip is the newest listed commit whenever it is listed at all.
         const bool tip_listed = !listed.newest_first.empty() &&
                                 git_oid_equal(&listed.newest_first.front(), &*new_commit);
-        const bool tip_distinct = tip_listed && (!exclude || history.is_new(*new_commit)) &&
-                                  announced.count(*new_commit) == 0;
-        head_commit = commit_json(repo, rules_policy, *new_commit, tip_distinct);
+        const bool tip_distinct = tip_listed && (!exclude || scope.history.is_new(*new_commit)) &&
+                                  scope.announced.count(*new_commit) == 0;
+        head_commit = commit_json(repo, scope.reader, *new_commit, tip_distinct);
         // As the pre-receive hook sees it: an old value that is no commit was rewritten.
         forced = kind == update_kind::update &&
                  (!old_commit || !is_ancestor(repo, *old_commit, *new_commit));
-    }
-    const auto full_name = repository_full_name(rules_policy, context.git_dir);
-    const json pusher = context.pusher.empty() ? json(nullptr) : json(context.pusher);
-    json options = json::array();
-    bool ci_skip = false;
-    for (const auto& option : context.push_options) {
-        options.push_back(option);
-        ci_skip =
-            ci_skip || option == "ci.skip" || option == "ci.skip=true" || option == "ci.skip=1";
+        if (update.ref.rfind("refs/tags/", 0) == 0)
+            base_ref = scope.tips.base_ref_of(*new_commit);
     }
     json event = {
         {"ref", update.ref},
         {"before", update.old_hex},
         {"after", update.new_hex},
+        {"repository", scope.repository},
+        {"pusher", scope.pusher},
+        {"sender", scope.sender},
         {"created", kind == update_kind::create},
         {"deleted", kind == update_kind::remove},
         {"forced", forced},
-        {"base_ref", nullptr},
-        {"compare", rules_policy.repository.compare_url.empty()
-                        ? json(nullptr)
-                        : json(replace_all(replace_all(rules_policy.repository.compare_url,
-                                                       "{before}", update.old_hex),
-                                           "{after}", update.new_hex))},
+        {"base_ref", std::move(base_ref)},
+        {"compare", compare_of(scope.reader.repository, update, listed.newest_first, listed.total)},
         {"commits", json::array()},
-        {"head_commit", head_commit},
-        {"total_commits", listed.total},
-        {"pusher", {{"name", pusher}, {"email", nullptr}}},
-        {"sender", {{"login", pusher}}},
-        {"repository",
-         {{"name", full_name.substr(full_name.find_last_of('/') + 1)},
-          {"full_name", full_name},
-          {"default_branch", rules_policy.trunk_branch},
-          {"url", rules_policy.repository.url.empty() ? json(nullptr)
-                                                      : json(rules_policy.repository.url)}}},
-        {"push_options", std::move(options)},
-        {"ci_skip", ci_skip}};
+        {"head_commit", head_commit}};
     built_event built;
+    built.total_commits = listed.total;
     // The commits, newest first, while they fit in max_payload_bytes: the oldest are dropped
     // first (total_commits still counts them), and a dropped commit is never read or diffed.
     const auto base_size = static_cast<std::int64_t>(dump(event).size());
@@ -415,15 +513,15 @@ built_event ref_event(git_repository* repo, const policy& rules_policy, const re
     std::vector<json> kept_newest_first;
     bool full = false;
     for (const auto& id : listed.newest_first) {
-        const bool is_new = !exclude || history.is_new(id);
-        const bool distinct = is_new && announced.emplace(id, true).second;
+        const bool is_new = !exclude || scope.history.is_new(id);
+        const bool distinct = is_new && scope.announced.emplace(id, true).second;
         if (full) {
             ++built.dropped_commits;
             continue;
         }
         auto commit = git_oid_equal(&id, &*new_commit)
                           ? head_commit
-                          : commit_json(repo, rules_policy, id, distinct);
+                          : commit_json(repo, scope.reader, id, distinct);
         commit["distinct"] = distinct;
         const auto size = static_cast<std::int64_t>(dump(commit).size()) +
                           (kept_newest_first.empty() ? 0 : 1); // the comma
@@ -435,6 +533,7 @@ built_event ref_event(git_repository* repo, const policy& rules_policy, const re
         used += size;
         kept_newest_first.push_back(std::move(commit));
     }
+    built.listed_commits = static_cast<std::int64_t>(kept_newest_first.size());
     auto& commits = event["commits"];
     for (auto it = kept_newest_first.rbegin(); it != kept_newest_first.rend(); ++it)
         commits.push_back(std::move(*it));
@@ -445,10 +544,37 @@ built_event ref_event(git_repository* repo, const policy& rules_policy, const re
     return built;
 }
 
+// The account the hook runs as, for a push no [identity] variable names.
+std::string process_user() {
+    struct passwd entry {};
+    struct passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found)
+        return found->pw_name;
+    return "uid-" + std::to_string(geteuid());
+}
+
 } // namespace
 
 std::string truncated_message_marker(std::size_t full_size) {
-    return "\n[trunkgate: message truncated, " + std::to_string(full_size) + " bytes in full]\n";
+    return "\n[trunkgate: message truncated, " + std::to_string(full_size) + " bytes in full]";
+}
+
+bool asks_ci_skip(const std::vector<std::string>& push_options) {
+    return std::any_of(push_options.begin(), push_options.end(), [](const std::string& option) {
+        return option == "ci.skip" || option == "ci.skip=true" || option == "ci.skip=1";
+    });
+}
+
+std::string with_trunkgate_fields(const std::string& body, std::int64_t total_commits,
+                                  const std::vector<std::string>& push_options) {
+    if (body.empty() || body.back() != '}')
+        throw internal_error("an event body is not a JSON object");
+    const json extra = {{"total_commits", total_commits},
+                        {"push_options", push_options},
+                        {"ci_skip", asks_ci_skip(push_options)}};
+    const auto fields = dump(extra);
+    return body.substr(0, body.size() - 1) + "," + fields.substr(1);
 }
 
 void build_push_events(git_repository* repo, const policy& rules_policy,
@@ -461,10 +587,21 @@ void build_push_events(git_repository* repo, const policy& rules_policy,
                 pushed_tips.push_back(*tip);
     const pushed_history history(repo, pushed_tips, pre_push_tips(repo, updates));
     const ref_lister lister(repo, history);
+    const auto identity = describe_repository(rules_policy, context.git_dir);
+    const identity_directory identities(rules_policy);
+    const commit_reader reader{rules_policy, identity, identities};
+    const auto login = context.pusher.empty() ? process_user() : context.pusher;
+    const auto email = identities.email_for_login(login);
+    const json pusher = {{"name", login}, {"email", email.empty() ? json(nullptr) : json(email)}};
+    const json sender = user_object(identity, login);
+    const json repository = repository_object(identity, context.pushed_at);
+    branch_tips tips(repo, rules_policy.trunk_ref());
     oid_map<bool> announced;
+    push_scope scope{repo, reader, history, lister, repository, pusher, sender, tips, announced};
     for (const auto& update : updates) {
-        auto built = ref_event(repo, rules_policy, update, history, lister, context, announced);
-        sink({update.ref, std::move(built.body), built.dropped_commits, built.over_limit});
+        auto built = ref_event(scope, update);
+        sink({update.ref, std::move(built.body), built.total_commits, built.listed_commits,
+              built.dropped_commits, built.over_limit, identity.id});
     }
 }
 

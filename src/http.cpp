@@ -126,12 +126,15 @@ std::unique_ptr<http_client> make_curl_client() {
     return std::make_unique<curl_client>();
 }
 
-std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
+namespace {
+
+std::string hmac_hex(const EVP_MD* digest_kind, const char* name, std::string_view secret,
+                     std::string_view body) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (!HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+    if (!HMAC(digest_kind, secret.data(), static_cast<int>(secret.size()),
               reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length))
-        throw internal_error("HMAC-SHA256 failed");
+        throw internal_error(std::string(name) + " failed");
     static const char hex[] = "0123456789abcdef";
     std::string text;
     for (unsigned int i = 0; i < length; ++i) {
@@ -139,6 +142,16 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
         text += hex[digest[i] & 0x0F];
     }
     return text;
+}
+
+} // namespace
+
+std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
+    return hmac_hex(EVP_sha256(), "HMAC-SHA256", secret, body);
+}
+
+std::string hmac_sha1_hex(std::string_view secret, std::string_view body) {
+    return hmac_hex(EVP_sha1(), "HMAC-SHA1", secret, body);
 }
 
 namespace {

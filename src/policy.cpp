@@ -270,13 +270,68 @@ void read_enforcement(const toml::table& table, const std::string& file, policy&
     }
 }
 
+// The largest integer a JavaScript receiver reads exactly (Number.MAX_SAFE_INTEGER).
+constexpr std::int64_t max_safe_json_integer = (std::int64_t{1} << 53) - 1;
+
+// "owner/name": GitHub's full_name, split at the last slash (nested owners like "team/sub" are
+// kept whole); no empty part, no white space.
+bool is_full_name(const std::string& name) {
+    const auto slash = name.rfind('/');
+    return slash != std::string::npos && slash > 0 && slash + 1 < name.size() &&
+           name.front() != '/' && name.find("//") == std::string::npos &&
+           name.find_first_of(" \t\r\n") == std::string::npos;
+}
+
+// An optional http(s) URL key of [repository]: the URL, or "" when the key is absent.
+std::string repository_url(table_reader& reader, const toml::table& table, const std::string& key) {
+    const auto url = reader.string(key);
+    if (!url)
+        return "";
+    if (const auto problem = url_problem(*url, false))
+        reader.fail(table.get(key)->source(), reader.name(key) + " " + printable(redact_url(*url)) +
+                                                  " is not usable: " + *problem);
+    return *url;
+}
+
+// [identity.users]: each key a login, each value the email addresses that are that login's.
+std::map<std::string, std::vector<std::string>, std::less<>>
+read_identity_users(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "identity.users", file);
+    std::map<std::string, std::vector<std::string>, std::less<>> users;
+    for (const auto& [key, node] : table) {
+        const std::string login(key.str());
+        if (login.empty() || login.find_first_of(" \t\r\n/") != std::string::npos)
+            reader.fail(key.source(), "'identity.users' logins must be non-empty, without white "
+                                      "space or '/': " +
+                                          printable(login));
+        auto emails = reader.strings(login);
+        require_non_empty(reader, login, *emails, table);
+        users.emplace(login, std::move(*emails));
+    }
+    reader.finish();
+    return users;
+}
+
 repository_policy read_repository(const toml::table& table, const std::string& file) {
     table_reader reader(table, "repository", file);
     repository_policy repository;
     repository.full_name = reader.string("full_name").value_or("");
-    repository.url = reader.string("url").value_or("");
+    if (table.get("full_name") && !is_full_name(repository.full_name))
+        reader.fail(table.get("full_name")->source(),
+                    "'repository.full_name' must be \"owner/name\", as GitHub's full_name");
+    repository.url = repository_url(reader, table, "url");
+    repository.api_url = repository_url(reader, table, "api_url");
+    repository.clone_url = repository_url(reader, table, "clone_url");
+    repository.ssh_url = reader.string("ssh_url").value_or("");
     repository.commit_url = reader.string("commit_url").value_or("");
     repository.compare_url = reader.string("compare_url").value_or("");
+    if (const auto* id = table.get("id")) {
+        const auto value = reader.count("id");
+        if (*value == 0 || *value > max_safe_json_integer)
+            reader.fail(id->source(), "'repository.id' must be between 1 and 2^53 - 1");
+        repository.id = value;
+    }
+    repository.is_private = reader.boolean("private", true);
     reader.finish();
     return repository;
 }
@@ -315,6 +370,18 @@ endpoint_policy read_endpoint(const toml::table& table, const std::string& file)
         endpoint.timeout_ms = *timeout;
     }
     endpoint.ca_file = reader.string("ca_file").value_or("");
+    if (const auto payload = reader.string("payload")) {
+        if (*payload == "github+trunkgate")
+            endpoint.payload = payload_format::github_trunkgate;
+        else if (*payload != "github")
+            reader.fail(table.get("payload")->source(),
+                        "'events.endpoint.payload' must be \"github\" or \"github+trunkgate\"");
+    }
+    endpoint.user_agent = reader.string("user_agent").value_or("");
+    if (endpoint.user_agent.find_first_of("\r\n") != std::string::npos ||
+        endpoint.user_agent.size() > 256)
+        reader.fail(table.get("user_agent")->source(),
+                    "'events.endpoint.user_agent' must be one line of at most 256 bytes");
     reader.finish();
     return endpoint;
 }
@@ -463,6 +530,8 @@ void read_top_level(const toml::table& root, const std::string& file, policy& re
             require_non_empty(identity_reader, "env", *env, *identity);
             result.identity_env = *env;
         }
+        if (const auto* users = identity_reader.table("users"))
+            result.identity_users = read_identity_users(*users, file);
         identity_reader.finish();
     }
     if (const auto* checks = reader.table("checks"))

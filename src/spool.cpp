@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -160,6 +161,7 @@ std::string entry_json(const spool_entry& entry) {
                                           {"auth_file", entry.auth_file},
                                           {"ca_file", entry.ca_file},
                                           {"timeout_ms", entry.timeout_ms},
+                                          {"headers", entry.headers},
                                           {"state", entry.state},
                                           {"created_at", entry.created_at},
                                           {"order", entry.order},
@@ -177,6 +179,31 @@ namespace {
 // The longest a retry is ever scheduled ahead (delivery's backoff caps at 75 minutes): a later
 // next_try would park the entry for good.
 constexpr std::int64_t max_retry_ahead_seconds = 86400;
+
+// The entry's fixed headers: "Name: value" lines, each name an HTTP token and no line breaks,
+// so a damaged entry cannot smuggle a header or a request into the delivery.
+std::vector<std::string> header_lines(const nlohmann::json& document) {
+    std::vector<std::string> lines;
+    const auto found = document.find("headers");
+    if (found == document.end() || found->is_null())
+        return lines;
+    if (!found->is_array())
+        throw input_error("'headers' must be an array of \"Name: value\" strings");
+    for (const auto& item : *found) {
+        if (!item.is_string())
+            throw input_error("'headers' must be an array of \"Name: value\" strings");
+        const auto& line = item.get_ref<const std::string&>();
+        const auto colon = line.find(": ");
+        const bool token_name =
+            colon != std::string::npos && colon > 0 &&
+            std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
+                        [](unsigned char c) { return std::isalnum(c) || c == '-'; });
+        if (!token_name || line.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+            throw input_error("'headers' holds a line that is not one \"Name: value\" header");
+        lines.push_back(line);
+    }
+    return lines;
+}
 
 spool_entry entry_of(const std::string& text, std::int64_t now) {
     const auto document = parse_json_input(text);
@@ -196,6 +223,7 @@ spool_entry entry_of(const std::string& text, std::int64_t now) {
     entry.ca_file = optional_string(document, "ca_file", where);
     // The limits of [[events.endpoint]] timeout_ms (docs/policy.md).
     entry.timeout_ms = optional_integer(document, "timeout_ms", 1, 600000, where).value_or(5000);
+    entry.headers = header_lines(document);
     if (const auto state = optional_string(document, "state", where); !state.empty())
         entry.state = state;
     const auto created_at = optional_unix_seconds(document, "created_at", where);

@@ -1,5 +1,8 @@
 #include "trunkgate/text.hpp"
 
+#include <iconv.h>
+#include <strings.h>
+
 #include <cstdio>
 
 namespace trunkgate {
@@ -144,6 +147,28 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
             out += separator;
         out += items[i];
     }
+    return out;
+}
+
+std::string to_utf8(std::string_view bytes, const char* encoding) {
+    if (!encoding || !*encoding || strcasecmp(encoding, "UTF-8") == 0 ||
+        strcasecmp(encoding, "utf8") == 0)
+        return std::string(bytes);
+    const iconv_t converter = iconv_open("UTF-8", encoding);
+    if (converter == reinterpret_cast<iconv_t>(-1))
+        return std::string(bytes);
+    std::string out(bytes.size() * 4 + 4, '\0');
+    auto* in = const_cast<char*>(bytes.data());
+    std::size_t in_left = bytes.size();
+    char* cursor = out.data();
+    std::size_t out_left = out.size();
+    const bool converted =
+        iconv(converter, &in, &in_left, &cursor, &out_left) != static_cast<std::size_t>(-1) &&
+        iconv(converter, nullptr, nullptr, &cursor, &out_left) != static_cast<std::size_t>(-1);
+    iconv_close(converter);
+    if (!converted)
+        return std::string(bytes);
+    out.resize(out.size() - out_left);
     return out;
 }
 

@@ -14,6 +14,10 @@
 
 namespace trunkgate {
 
+/// The User-Agent of an endpoint without `user_agent`: "GitHub-Hookshot/trunkgate-VERSION",
+/// which receivers that recognise GitHub by its User-Agent (fourkeys) accept.
+std::string default_user_agent();
+
 /// The spool directory of a repository: [events] spool_dir, relative to $GIT_DIR unless absolute.
 std::string spool_dir_for(const policy& rules_policy, const std::string& git_dir);
 

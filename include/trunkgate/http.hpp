@@ -44,6 +44,9 @@ std::unique_ptr<http_client> make_curl_client();
 /// Lowercase hex HMAC-SHA256 of `body` keyed with `secret` (X-Hub-Signature-256 without prefix).
 std::string hmac_sha256_hex(std::string_view secret, std::string_view body);
 
+/// Lowercase hex HMAC-SHA1 (X-Hub-Signature without prefix, for receivers that check only it).
+std::string hmac_sha1_hex(std::string_view secret, std::string_view body);
+
 /// `url` as it may be shown: credentials, query values and the fragment replaced by ***
 /// (https://user:pass@host/x?token=abc#f -> https://***@host/x?token=***#***).
 std::string redact_url(const std::string& url);

@@ -101,13 +101,23 @@ path_patterns compile_path_patterns(const std::vector<std::string>& globs);
 /// The built-in list of well-known secret file names ([commits] secret_files = true).
 const std::vector<std::string>& secret_file_globs();
 
-/// [repository]: how events name the repository; every URL template is optional.
+/// [repository]: how events name the repository. Every key is optional: what is not given is
+/// derived (docs/events.md, "The repository object").
 struct repository_policy {
-    std::string full_name; ///< default: the bare directory name without .git
-    std::string url;
-    std::string commit_url;  ///< {sha}
-    std::string compare_url; ///< {before}, {after}
+    std::string full_name;          ///< "owner/name"; default: "<parent dir>/<dir without .git>"
+    std::string url;                ///< web page; default https://<host name>/<full_name>
+    std::string api_url;            ///< API root; default <scheme://host of url>/api/v3
+    std::string clone_url;          ///< default <url>.git
+    std::string ssh_url;            ///< default git@<host of url>:<full_name>.git
+    std::string commit_url;         ///< {sha}; default <url>/commit/{sha}
+    std::string compare_url;        ///< {before}, {after}; default GitHub's compare forms
+    std::optional<std::int64_t> id; ///< default: derived from the repository's path
+    bool is_private = true;         ///< `private` and `visibility`
 };
+
+/// What an endpoint's payload carries: GitHub's push event exactly, or GitHub's plus trunkgate's
+/// total_commits, push_options and ci_skip.
+enum class payload_format { github, github_trunkgate };
 
 /// One [[events.endpoint]]: where push events are posted.
 struct endpoint_policy {
@@ -119,6 +129,8 @@ struct endpoint_policy {
     std::vector<std::string> refs{"refs/heads/*", "refs/tags/*"};
     std::int64_t timeout_ms = 5000;
     std::string ca_file; ///< CA bundle used instead of the system's; TLS peers are always verified
+    payload_format payload = payload_format::github;
+    std::string user_agent; ///< "" for default_user_agent()
 };
 
 enum class delivery_mode { background, inline_wait };
@@ -150,6 +162,8 @@ struct policy {
     std::map<std::string, level, std::less<>> enforcement; ///< rule id -> level override
     std::vector<std::string> identity_env{"TRUNKGATE_USER", "GL_USER", "REMOTE_USER",
                                           "GITEA_PUSHER_NAME", "USER"};
+    /// [identity.users]: login -> the email addresses that are theirs (events' `username`).
+    std::map<std::string, std::vector<std::string>, std::less<>> identity_users;
     std::string contact;
 
     std::string trunk_ref() const { return "refs/heads/" + trunk_branch; }

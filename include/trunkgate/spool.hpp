@@ -24,7 +24,8 @@ struct spool_entry {
     std::string auth_file;
     std::string ca_file;
     std::int64_t timeout_ms = 5000;
-    std::string body; ///< the exact bytes to send
+    std::vector<std::string> headers; ///< "Name: value" lines fixed at queue time (User-Agent, ...)
+    std::string body;                 ///< the exact bytes to send
     std::int64_t created_at = 0;
     std::int64_t order = 0; ///< queue order: events of one push go out in push order
     std::int64_t next_try = 0;

@@ -32,4 +32,9 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 /// Joins `items` with `separator`.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 
+/// `bytes` in `encoding` (an iconv name, as a commit's `encoding` header gives it) converted to
+/// UTF-8, as `git log` re-encodes a commit; `bytes` unchanged when the encoding is empty, UTF-8,
+/// unknown to iconv, or the bytes are not valid in it.
+std::string to_utf8(std::string_view bytes, const char* encoding);
+
 } // namespace trunkgate

@@ -140,12 +140,17 @@ void check_is_delivery_of(const received_request& request, const json& entry,
     CHECK(request.method == "POST");
     CHECK(request.target == "/hooks/push");
     CHECK(request.header("Content-Type") == "application/json");
-    CHECK(request.header("User-Agent") == "trunkgate/" + trunkgate_version());
+    CHECK(request.header("User-Agent") == "GitHub-Hookshot/trunkgate-" + trunkgate_version());
     CHECK(request.header("X-GitHub-Event") == "push");
     CHECK(request.header("X-GitHub-Delivery") == entry["id"]);
     CHECK(request.header("X-Trunkgate-Delivery") == entry["id"]);
     CHECK(request.body == entry["body"].get<std::string>());
     CHECK(request.header("X-Hub-Signature-256") == hub_signature(key, request.body));
+    CHECK(request.header("X-Hub-Signature") == hub_signature(key, request.body, "sha1"));
+    const auto repository_id = json::parse(request.body)["repository"]["id"];
+    CHECK(request.header("X-GitHub-Hook-Installation-Target-Type") == "repository");
+    CHECK(request.header("X-GitHub-Hook-Installation-Target-ID") == repository_id.dump());
+    CHECK(std::stoll(request.header("X-GitHub-Hook-ID")) > 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +182,7 @@ class webhook_server {
                 payload("before"),
                 payload("after"),
                 payload("created"),
-                payload("total_commits"),
+                {{"source", "header"}, {"name", "X-Trunkgate-Total-Commits"}},
                 payload("commits.0.id"),
                 payload("commits"),
                 payload("head_commit.id"),
@@ -185,11 +190,19 @@ class webhook_server {
                 payload("repository.full_name")}},
               // An unsigned request is refused too (webhook answers 200 by default).
               {"trigger-rule-mismatch-http-response-code", 403},
+              // Both signatures, each checked by webhook itself.
               {"trigger-rule",
-               {{"match",
-                 {{"type", "payload-hmac-sha256"},
-                  {"secret", hmac_secret},
-                  {"parameter", {{"source", "header"}, {"name", "X-Hub-Signature-256"}}}}}}}}});
+               {{"and",
+                 json::array(
+                     {{{"match",
+                        {{"type", "payload-hmac-sha256"},
+                         {"secret", hmac_secret},
+                         {"parameter", {{"source", "header"}, {"name", "X-Hub-Signature-256"}}}}}},
+                      {{"match",
+                        {{"type", "payload-hmac-sha1"},
+                         {"secret", hmac_secret},
+                         {"parameter",
+                          {{"source", "header"}, {"name", "X-Hub-Signature"}}}}}}})}}}}});
         write_file(dir_ / "hooks.json", hooks.dump(2));
         // unused_port() can race with another program taking the port: try a few.
         for (int attempt = 0; attempt < 3; ++attempt) {
@@ -302,10 +315,11 @@ TEST_CASE("events: a push reaches adnanh/webhook signed and complete", "[e2e][ev
     CHECK(update.total_commits == "2");
     CHECK(update.first_commit == second);
     CHECK(commit_ids(update.commits) == std::vector<std::string>{second, third});
-    CHECK(update.commits[1]["message"] == "fix: third\n");
+    CHECK(update.commits[1]["message"] == "fix: third"); // no trailing newline, as GitHub
     CHECK(update.head_commit == third);
     CHECK(update.pusher == "dev");
-    CHECK(update.full_name == "server");
+    // No [repository] full_name: the parent directory's name and the repository's.
+    CHECK(update.full_name == std::filesystem::path(sandbox.dir()).filename().string() + "/server");
     CHECK(spooled(sandbox, "queue").empty());
 
     SECTION("a wrong secret is refused, and the event waits for the right one") {

@@ -409,14 +409,17 @@ bool wait_for_port(int port, std::chrono::milliseconds timeout) {
     return false;
 }
 
-std::string hub_signature(const std::string& secret, const std::string& body) {
+std::string hub_signature(const std::string& secret, const std::string& body,
+                          const std::string& algorithm) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (!HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+    const EVP_MD* kind = EVP_get_digestbyname(algorithm.c_str());
+    if (!kind ||
+        !HMAC(kind, secret.data(), static_cast<int>(secret.size()),
               reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length))
-        throw std::runtime_error("HMAC-SHA256 failed");
+        throw std::runtime_error("HMAC-" + algorithm + " failed");
     static const char hex[] = "0123456789abcdef";
-    std::string text = "sha256=";
+    std::string text = algorithm + "=";
     for (unsigned int i = 0; i < length; ++i) {
         text += hex[digest[i] >> 4];
         text += hex[digest[i] & 0x0F];

@@ -105,7 +105,9 @@ int unused_port();
 bool wait_for_port(int port, std::chrono::milliseconds timeout);
 
 /// "sha256=" + the hex HMAC-SHA256 of `body` keyed with `secret`, as X-Hub-Signature-256 carries
-/// it (computed with OpenSSL here, independently of the code under test).
-std::string hub_signature(const std::string& secret, const std::string& body);
+/// it, or with "sha1" as X-Hub-Signature does (computed with OpenSSL here, independently of the
+/// code under test).
+std::string hub_signature(const std::string& secret, const std::string& body,
+                          const std::string& algorithm = "sha256");
 
 } // namespace trunkgate::testing
