@@ -11,7 +11,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "github_shape.hpp"
+#include "trunkgate/github_shape.hpp"
 #include "trunkgate/glob.hpp"
 #include "trunkgate/system_log.hpp"
 

@@ -11,7 +11,7 @@
 #include <set>
 #include <unistd.h>
 
-#include "github_shape.hpp"
+#include "trunkgate/github_shape.hpp"
 #include "trunkgate/commits.hpp"
 #include "trunkgate/git.hpp"
 #include "trunkgate/history.hpp"

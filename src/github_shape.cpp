@@ -1,4 +1,4 @@
-#include "github_shape.hpp"
+#include "trunkgate/github_shape.hpp"
 
 #include <openssl/evp.h>
 #include <sys/stat.h>
