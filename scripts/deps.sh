@@ -9,6 +9,8 @@ trunkgate_packages=(
 trunkgate_test_packages=(webhook)
 # The libFuzzer targets (scripts/fuzz): clang and its libFuzzer and sanitizer runtimes.
 trunkgate_fuzz_packages=(clang libclang-rt-14-dev)
+# The conformance test (tests/conformance) runs GitHub's own JavaScript libraries under Node.js.
+trunkgate_conformance_packages=(nodejs npm)
 
 trunkgate_install_packages() {
     local missing=()
@@ -51,4 +53,36 @@ trunkgate_build_sanitize() {
         -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" -DCMAKE_CXX_COMPILER=clang++ \
         -DTRUNKGATE_SANITIZE=ON >/dev/null
     cmake --build "$root/build-asan" -j "$(nproc)"
+}
+
+# The conformance test's npm packages (tests/conformance/package-lock.json), installed with
+# `npm ci` into build/conformance/node_modules when the lock changed since the last install or
+# node_modules is missing. Needs Node.js 20 or later (@octokit/webhooks 14, Probot 14): an older
+# one stops here with a message, never a silently skipped test. The packages are test-only and
+# run no install scripts.
+trunkgate_install_conformance() {
+    local root=$1
+    local target=$root/build/conformance
+    local lock=$root/tests/conformance/package-lock.json
+    local major
+    # Only when a command is missing: some Node.js builds ship npm inside their nodejs package,
+    # and Debian's npm package would conflict with them.
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        trunkgate_install_packages "${trunkgate_conformance_packages[@]}"
+    fi
+    major=$(node -p 'process.versions.node.split(".")[0]')
+    if [ "$major" -lt 20 ]; then
+        echo "trunkgate's conformance test needs Node.js 20 or later; $(command -v node) is" \
+            "$(node --version). Install Node.js 20 or later, then run this again." >&2
+        exit 2
+    fi
+    if cmp -s "$lock" "$target/.installed-lock" && [ -d "$target/node_modules" ]; then
+        return 0
+    fi
+    echo "Installing the conformance test's npm packages into $target (npm ci)" >&2
+    mkdir -p "$target"
+    rm -f "$target/.installed-lock"
+    cp "$root/tests/conformance/package.json" "$lock" "$target/"
+    npm ci --no-audit --no-fund --ignore-scripts --prefix "$target" >&2
+    cp "$lock" "$target/.installed-lock"
 }
