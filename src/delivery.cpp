@@ -105,22 +105,18 @@ queue_result queue_push_events(const spool& queue, git_repository* repo, const p
                 entry.ca_file = endpoint.ca_file;
                 entry.timeout_ms = endpoint.timeout_ms;
                 entry.headers = delivery_headers(endpoint, event, context);
-                if (endpoint.payload == payload_format::github_trunkgate) {
-                    entry.body = with_trunkgate_fields(event.body, event.total_commits,
-                                                       context.push_options);
-                    staged.add(entry);
-                    entry.body.clear();
-                    staged_entries.push_back(std::move(entry));
-                    continue;
-                }
-                entry.body = std::move(event.body);
                 entry.created_at = now;
                 entry.order =
                     first_order + static_cast<std::int64_t>(endpoint_index) * refs + position;
                 entry.next_try = now;
+                const bool extended = endpoint.payload == payload_format::github_trunkgate;
+                entry.body = extended ? with_trunkgate_fields(event.body, event.total_commits,
+                                                              context.push_options)
+                                      : std::move(event.body);
                 staged.add(entry);
-                event.body = std::move(entry.body); // for the next endpoint
-                entry.body.clear();                 // only ids and targets stay in memory
+                if (!extended)
+                    event.body = std::move(entry.body); // for the next endpoint
+                entry.body.clear();                     // only ids and targets stay in memory
                 staged_entries.push_back(std::move(entry));
             }
             ++position;
