@@ -36,7 +36,7 @@ rc_text=$(<"$home/.gitolite.rc")
 default_keys="    GIT_CONFIG_KEYS                 =>  '',"
 [[ "$rc_text" == *"$default_keys"* ]] ||
     deploy_fail "gitolite setup wrote no '$default_keys' line to replace in $home/.gitolite.rc"
-rc_line=$(grep -v '^#' "$deploy_source_dir/templates/deploy/gitolite.rc")
+rc_line=$(grep -v '^#' "$(deploy_template gitolite.rc)")
 printf '%s\n' "${rc_text/"$default_keys"/"$rc_line"}" >"$home/.gitolite.rc"
 
 deploy_start_sshd gitolite "$serving_user"
@@ -94,7 +94,7 @@ deploy_scenario
 git -C "$deploy_clone" switch -q feature/bob
 git -C "$deploy_clone" commit -q --amend -m "feat: bob's change, rewritten"
 deploy_push bob 0 feature/bob --force
-deploy_expect_eq "bob's rewrite of feature/bob is rejected" 1 "$push_status"
+deploy_expect_push 1 "bob's rewrite of feature/bob is rejected"
 deploy_expect_contains "by gitolite, naming him (GL_USER)" \
     "FATAL: + refs/heads/feature/bob app bob DENIED by fallthru" "$(deploy_remote_lines "$push_output")"
 deploy_expect_contains "git reports the update hook's refusal" \

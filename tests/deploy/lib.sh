@@ -8,7 +8,6 @@
 # push to as USER) and `transport_env USER` (VAR=VALUE lines for git, e.g. GIT_SSH_COMMAND),
 # then calls deploy_scenario.
 
-deploy_source_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 deploy_passed=0
 deploy_pids=()
 deploy_logs=()
@@ -174,11 +173,20 @@ deploy_as() {
     (cd / && runuser -u "$user" -- "$@")
 }
 
-# deploy_render TEMPLATE OUT FROM TO [FROM TO]...: copies templates/deploy/TEMPLATE to OUT with
-# each literal FROM replaced by TO; fails when a FROM is not in the template, so the suites
-# always run the configuration the templates ship.
+# deploy_template NAME: the path of templates/deploy/NAME as `cmake --install` ships it, where an
+# admin copies it from (share/trunkgate/templates/deploy/).
+deploy_template() {
+    local path=$deploy_root/prefix/share/trunkgate/templates/deploy/$1
+    [ -f "$path" ] || deploy_fail "cmake --install did not ship templates/deploy/$1"
+    echo "$path"
+}
+
+# deploy_render TEMPLATE OUT FROM TO [FROM TO]...: copies the shipped templates/deploy/TEMPLATE to
+# OUT with each literal FROM replaced by TO; fails when a FROM is not in the template, so the
+# suites always run the configuration the templates ship.
 deploy_render() {
-    local template=$deploy_source_dir/templates/deploy/$1 out=$2
+    local template out=$2
+    template=$(deploy_template "$1") || exit 1
     shift 2
     local text
     text=$(<"$template")
@@ -360,6 +368,14 @@ deploy_push() {
         push "$@" "$(transport_url "$user")" "$refspec" 2>&1) || push_status=$?
 }
 
+# deploy_expect_push STATUS WHAT: the last deploy_push exited with STATUS (0 accepted, 1 refused);
+# shows git's output when not.
+deploy_expect_push() {
+    [ "$push_status" = "$1" ] && { deploy_ok "$2"; return; }
+    printf 'FAIL: %s\n--- git push exited %s, not %s:\n%s\n' "$2" "$push_status" "$1" "$push_output" >&2
+    exit 1
+}
+
 # deploy_commit MESSAGE: a commit in the clone; prints its id.
 deploy_commit() {
     echo "$1" >>"$deploy_clone/log.txt"
@@ -386,7 +402,7 @@ deploy_scenario() {
     local first second feature rewritten
     first=$(deploy_commit "feat: first")
     deploy_push alice 0 main -o ci.skip -o note=v0
-    deploy_expect_eq "alice's push over protocol v0 is accepted" 0 "$push_status"
+    deploy_expect_push 0 "alice's push over protocol v0 is accepted"
     deploy_expect_eq "its remote: lines are the queued event only" "$queued" \
         "$(deploy_remote_lines "$push_output")"
     deploy_expect_eq "main moved on the server" "$first" "$(deploy_server_rev refs/heads/main)"
@@ -394,7 +410,7 @@ deploy_scenario() {
     # Accepted, protocol v2, with a push option.
     second=$(deploy_commit "feat: second")
     deploy_push alice 2 main -o note=v2
-    deploy_expect_eq "alice's push over protocol v2 is accepted" 0 "$push_status"
+    deploy_expect_push 0 "alice's push over protocol v2 is accepted"
     deploy_expect_eq "its remote: lines are the queued event only" "$queued" \
         "$(deploy_remote_lines "$push_output")"
 
@@ -403,9 +419,9 @@ deploy_scenario() {
     git -C "$deploy_clone" switch -q -c feature/bob
     feature=$(deploy_commit "feat: bob's change")
     deploy_push bob 2 feature/bob
-    deploy_expect_eq "bob's push of feature/bob is accepted" 0 "$push_status"
+    deploy_expect_push 0 "bob's push of feature/bob is accepted"
     deploy_push bob 0 feature/bob:main
-    deploy_expect_eq "bob's push to main is rejected" 1 "$push_status"
+    deploy_expect_push 1 "bob's push to main is rejected"
     deploy_expect_eq "the rejection names bob, as the transport identified him" \
         "trunkgate: push rejected: 1 problem (policy trunkgate.toml)
   refs/heads/main  [push-restricted] 'bob' may not update this protected ref (allowed: alice)
@@ -417,7 +433,7 @@ deploy_scenario() {
     git -C "$deploy_clone" commit -q --amend -m "feat: second, rewritten"
     rewritten=$(git -C "$deploy_clone" rev-parse HEAD)
     deploy_push alice 0 main --force
-    deploy_expect_eq "alice's force-push to main is rejected" 1 "$push_status"
+    deploy_expect_push 1 "alice's force-push to main is rejected"
     deploy_expect_eq "the rejection's remote: lines" \
         "trunkgate: push rejected: 1 problem (policy trunkgate.toml)
   refs/heads/main  [force-push] not a fast-forward of a protected ref (was ${second:0:7}, now ${rewritten:0:7}): it would drop commits others already have
