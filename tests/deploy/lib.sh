@@ -124,7 +124,15 @@ deploy_user() {
         useradd --system --user-group --no-create-home --home-dir "$home" --shell /bin/sh "$name" ||
             id -u "$name" >/dev/null 2>&1 || deploy_fail "cannot create user $name"
     fi
-    usermod --home "$home" --shell /bin/sh --password '*' "$name"
+    # usermod refuses to move the home of a user with a running process (a previous run's
+    # background deliverer may still be finishing): give it a few seconds.
+    local attempt
+    for attempt in $(seq 50); do
+        usermod --home "$home" --shell /bin/sh --password '*' "$name" 2>"$deploy_root/usermod.err" &&
+            break
+        [ "$attempt" -lt 50 ] || deploy_fail "usermod $name: $(<"$deploy_root/usermod.err")"
+        sleep 0.2
+    done
     mkdir -p "$home"
     chown "$name:" "$home"
     chmod 0755 "$home"
@@ -243,9 +251,10 @@ deploy_received() {
     cat "$receiver_dir"/received/* 2>/dev/null | sort
 }
 
-# deploy_wait_received COUNT: waits (10 s at most) until the receiver has COUNT records.
+# deploy_wait_received COUNT: waits (30 s at most, for a loaded machine) until the receiver has
+# COUNT records.
 deploy_wait_received() {
-    for _ in $(seq 200); do
+    for _ in $(seq 600); do
         [ "$(deploy_received | wc -l)" -ge "$1" ] && return 0
         sleep 0.05
     done
