@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# gitolite3: an instance set up for its own account (tg-gitolite, its own HOME) with `gitolite
+# setup`, the rc line of templates/deploy/gitolite.rc, users and a repository added by pushing
+# gitolite-admin, served by sshd (templates/deploy/sshd-trunkgate.conf) through gitolite's own
+# authorized_keys lines. trunkgate is installed per repository by the gitolite account; the
+# identity is GL_USER.
+# usage: gitolite_test.sh CMAKE BUILD_DIR
+set -euo pipefail
+# shellcheck source=tests/deploy/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+deploy_require gitolite gitolite3
+deploy_setup "$@"
+deploy_ssh_init
+
+serving_user=tg-gitolite
+identity_variable=GL_USER
+home=$deploy_root/gitolite-home
+deploy_user "$serving_user" "$home"
+deploy_repos_dir=$home/repositories
+deploy_repo=$deploy_repos_dir/app.git
+for person in admin alice bob; do
+    deploy_key "$person"
+done
+
+deploy_start_receiver
+chown "$serving_user:" "$deploy_root/etc/webhook-secret"
+chmod 0600 "$deploy_root/etc/webhook-secret"
+
+# gitolite, as its account: setup with the admin's key, then the shipped rc line in place of
+# the GIT_CONFIG_KEYS line gitolite wrote.
+install -o "$serving_user" -m 0644 "$deploy_root/keys/admin.pub" "$home/admin.pub"
+deploy_as "$serving_user" gitolite setup -pk "$home/admin.pub" >"$deploy_root/gitolite-setup.log" 2>&1 ||
+    deploy_fail "gitolite setup failed: $(<"$deploy_root/gitolite-setup.log")"
+rc_text=$(<"$home/.gitolite.rc")
+default_keys="    GIT_CONFIG_KEYS                 =>  '',"
+[[ "$rc_text" == *"$default_keys"* ]] ||
+    deploy_fail "gitolite setup wrote no '$default_keys' line to replace in $home/.gitolite.rc"
+rc_line=$(grep -v '^#' "$(deploy_template gitolite.rc)")
+printf '%s\n' "${rc_text/"$default_keys"/"$rc_line"}" >"$home/.gitolite.rc"
+
+deploy_start_sshd gitolite "$serving_user"
+gitolite_url=ssh://$serving_user@127.0.0.1:$sshd_port
+
+# The gitolite admin (root here, with the admin key) adds alice and bob and the repository the
+# way gitolite's documentation says: a push to gitolite-admin.
+admin_clone=$deploy_root/gitolite-admin
+GIT_SSH_COMMAND=$(deploy_ssh_command admin) git clone -q "$gitolite_url/gitolite-admin" "$admin_clone"
+cp "$deploy_root/keys/alice.pub" "$deploy_root/keys/bob.pub" "$admin_clone/keydir/"
+cat >>"$admin_clone/conf/gitolite.conf" <<'EOF'
+
+repo app
+    RW+     =   alice
+    RW      =   bob
+    config receive.advertisePushOptions = true
+EOF
+git -C "$admin_clone" add -A
+git -C "$admin_clone" commit -q -m "app: alice and bob"
+admin_status=0
+admin_output=$(GIT_SSH_COMMAND=$(deploy_ssh_command admin) git -C "$admin_clone" push origin master 2>&1) ||
+    admin_status=$?
+deploy_expect_eq "the admin's push to gitolite-admin is accepted" 0 "$admin_status"
+deploy_expect_contains "gitolite creates the repository" "Initialized empty Git repository in $deploy_repo/" \
+    "$admin_output"
+deploy_expect_eq "gitolite.conf set receive.advertisePushOptions (the rc line allows it)" true \
+    "$(deploy_as "$serving_user" git config --file "$deploy_repo/config" receive.advertisePushOptions)"
+
+# trunkgate, installed into the repository by the account that owns it (gitolite's UMASK makes
+# its files private to that account).
+deploy_policy "$identity_variable" >"$deploy_root/etc/policy.toml"
+chmod 0644 "$deploy_root/etc/policy.toml"
+deploy_expect_contains "trunkgate install, as $serving_user, keeps push options on" \
+    "receive.advertisePushOptions: unchanged" \
+    "$(deploy_as "$serving_user" "$trunkgate" install --policy "$deploy_root/etc/policy.toml" "$deploy_repo")"
+
+# An admin runs `gitolite setup` again (after an upgrade, or to fix hooks): gitolite relinks its
+# own update hook and leaves trunkgate's pre-receive and post-receive alone.
+deploy_as "$serving_user" gitolite setup >>"$deploy_root/gitolite-setup.log" 2>&1 ||
+    deploy_fail "gitolite setup (again) failed: $(<"$deploy_root/gitolite-setup.log")"
+deploy_expect_eq "gitolite setup keeps trunkgate's hooks" "trunkgate-managed trunkgate-managed" \
+    "$(grep -ho trunkgate-managed "$deploy_repo/hooks/pre-receive" "$deploy_repo/hooks/post-receive" | xargs)"
+
+transport_url() {
+    echo "$gitolite_url/app"
+}
+transport_env() {
+    echo "GIT_SSH_COMMAND=$(deploy_ssh_command "$1")"
+}
+
+deploy_scenario
+
+# gitolite's own rules still hold after trunkgate accepted: bob has RW, not RW+, so his rewrite
+# of his branch is refused by gitolite's update hook. Nothing landed, so no event is sent.
+git -C "$deploy_clone" switch -q feature/bob
+git -C "$deploy_clone" commit -q --amend -m "feat: bob's change, rewritten"
+deploy_push bob 0 feature/bob --force
+deploy_expect_push 1 "bob's rewrite of feature/bob is rejected"
+deploy_expect_contains "by gitolite, naming him (GL_USER)" \
+    "FATAL: + refs/heads/feature/bob app bob DENIED by fallthru" "$(deploy_remote_lines "$push_output")"
+deploy_expect_contains "git reports the update hook's refusal" \
+    " ! [remote rejected] feature/bob -> feature/bob (hook declined)" "$push_output"
+deploy_expect_eq "no event is queued for what did not land" "[] 3" \
+    "$(deploy_as "$serving_user" "$trunkgate" events --repo "$deploy_repo" --format json |
+        jq -r '"\(.events) \(.delivered)"')"
+
+deploy_check_ownership
+deploy_done
