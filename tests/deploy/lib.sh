@@ -210,8 +210,9 @@ deploy_render() {
 
 # ---------------------------------------------------------------------------------------------
 # The event receiver: adnanh/webhook, as a pipeline would run it. Its hook runs only for a
-# request signed with the secret, and records delivery id, ref, after, pusher.name and
-# push_options, tab-separated, in $receiver_dir/received/<delivery>.<pid>.
+# request signed with the secret, and records delivery id, ref, after, pusher.name and the push
+# options (header X-Trunkgate-Push-Options, a JSON array; empty when the push had none),
+# tab-separated, in $receiver_dir/received/<delivery>.<pid>.
 
 deploy_start_receiver() {
     receiver_dir=$deploy_root/receiver
@@ -232,7 +233,7 @@ EOF
                 {source: "header", name: "X-GitHub-Delivery"},
                 {source: "payload", name: "ref"}, {source: "payload", name: "after"},
                 {source: "payload", name: "pusher.name"},
-                {source: "payload", name: "push_options"}],
+                {source: "header", name: "X-Trunkgate-Push-Options"}],
             "trigger-rule-mismatch-http-response-code": 403,
             "trigger-rule": {match: {type: "payload-hmac-sha256", secret: $secret,
                 parameter: {source: "header", name: "X-Hub-Signature-256"}}}}]' \
@@ -460,8 +461,8 @@ deploy_scenario() {
     # (webhook only records a request whose X-Hub-Signature-256 matches), with the identity and
     # the push options the hook saw.
     deploy_wait_received 3 || deploy_fail "the receiver got $(deploy_received | wc -l) of 3 events"
-    deploy_expect_eq "three events arrived, with pusher.name and push_options" \
-        "$(printf '%s\n' "refs/heads/feature/bob	$feature	bob	[]" \
+    deploy_expect_eq "three events arrived, with pusher.name and the push options" \
+        "$(printf '%s\n' "refs/heads/feature/bob	$feature	bob	" \
             "refs/heads/main	$first	alice	[\"ci.skip\",\"note=v0\"]" \
             "refs/heads/main	$second	alice	[\"note=v2\"]" | sort)" \
         "$(deploy_received | cut -f2- | sort)"
