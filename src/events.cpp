@@ -11,9 +11,9 @@
 #include <set>
 #include <unistd.h>
 
-#include "trunkgate/github_shape.hpp"
 #include "trunkgate/commits.hpp"
 #include "trunkgate/git.hpp"
+#include "trunkgate/github_shape.hpp"
 #include "trunkgate/history.hpp"
 #include "trunkgate/text.hpp"
 
@@ -291,20 +291,10 @@ std::vector<git_oid> pre_push_tips(git_repository* repo, const std::vector<ref_u
     for (const auto& update : updates)
         updated.insert(update.ref);
     std::vector<git_oid> tips;
-    git_reference_iterator* raw = nullptr;
-    check(git_reference_iterator_new(&raw, repo), "list refs");
-    reference_iterator_ptr refs(raw);
-    git_reference* ref_raw = nullptr;
-    int rc;
-    while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
-        reference_ptr ref(ref_raw);
-        if (updated.count(std::string_view(git_reference_name(ref.get()))) != 0)
-            continue;
-        if (const auto commit = ref_commit(ref.get()))
-            tips.push_back(*commit);
-    }
-    if (rc != GIT_ITEROVER)
-        check(rc, "list refs");
+    for_each_ref_commit(repo, nullptr, [&](std::string_view name, const git_oid& commit) {
+        if (updated.count(name) == 0)
+            tips.push_back(commit);
+    });
     for (const auto& update : updates)
         if (update.kind() != update_kind::create)
             if (const auto old_commit = commit_of(repo, update.old_hex))
@@ -388,23 +378,14 @@ class branch_tips {
   private:
     void load() {
         loaded_ = true;
-        git_reference_iterator* raw = nullptr;
-        check(git_reference_iterator_glob_new(&raw, repo_, "refs/heads/*"), "list branches");
-        reference_iterator_ptr refs(raw);
-        git_reference* ref_raw = nullptr;
-        int rc;
-        while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
-            reference_ptr ref(ref_raw);
-            const std::string name = git_reference_name(ref.get());
-            if (const auto commit = ref_commit(ref.get())) {
-                auto [at, added] = tips_.emplace(*commit, name);
+        for_each_ref_commit(
+            repo_, "refs/heads/*", [&](std::string_view ref, const git_oid& commit) {
+                const std::string name(ref);
+                auto [at, added] = tips_.emplace(commit, name);
                 if (!added &&
                     (name == trunk_ref_ || (at->second != trunk_ref_ && name < at->second)))
                     at->second = name;
-            }
-        }
-        if (rc != GIT_ITEROVER)
-            check(rc, "list branches");
+            });
     }
 
     git_repository* repo_;

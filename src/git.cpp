@@ -80,6 +80,25 @@ std::optional<git_oid> ref_commit(git_reference* ref) {
     return *git_object_id(peeled.get());
 }
 
+void for_each_ref_commit(
+    git_repository* repo, const char* glob,
+    const std::function<void(std::string_view name, const git_oid& commit)>& visit) {
+    git_reference_iterator* raw = nullptr;
+    check(glob ? git_reference_iterator_glob_new(&raw, repo, glob)
+               : git_reference_iterator_new(&raw, repo),
+          "list refs");
+    reference_iterator_ptr refs(raw);
+    git_reference* ref_raw = nullptr;
+    int rc;
+    while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
+        reference_ptr ref(ref_raw);
+        if (const auto commit = ref_commit(ref.get()))
+            visit(git_reference_name(ref.get()), *commit);
+    }
+    if (rc != GIT_ITEROVER)
+        check(rc, "list refs");
+}
+
 std::optional<git_oid> commit_of(git_repository* repo, std::string_view hex) {
     git_oid id;
     if (hex.size() != GIT_OID_HEXSZ || hex.find_first_not_of('0') == std::string_view::npos ||

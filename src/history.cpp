@@ -241,20 +241,10 @@ std::optional<std::string> server_name(std::string_view name, bool developer_clo
 // reach no ref below refs/heads/ and hide nothing.
 void hide_refs(git_repository* repo, git_revwalk* walk,
                const std::function<bool(std::string_view name)>& wanted) {
-    git_reference_iterator* raw = nullptr;
-    check(git_reference_iterator_new(&raw, repo), "list refs");
-    reference_iterator_ptr refs(raw);
-    git_reference* ref_raw = nullptr;
-    int rc;
-    while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
-        reference_ptr ref(ref_raw);
-        if (!wanted(git_reference_name(ref.get())))
-            continue;
-        if (const auto commit = ref_commit(ref.get()))
-            check(git_revwalk_hide(walk, &*commit), "hide an existing ref");
-    }
-    if (rc != GIT_ITEROVER)
-        check(rc, "list refs");
+    for_each_ref_commit(repo, nullptr, [&](std::string_view name, const git_oid& commit) {
+        if (wanted(name))
+            check(git_revwalk_hide(walk, &commit), "hide an existing ref");
+    });
 }
 
 void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone,

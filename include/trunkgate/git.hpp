@@ -5,6 +5,7 @@
 #include <git2.h>
 
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,6 +110,12 @@ std::optional<commit_ptr> find_commit(git_repository* repo, const git_oid& oid);
 /// The commit `ref` peels to (through annotated tags); nullopt for a ref to a tree or blob, or a
 /// dangling symbolic ref.
 std::optional<git_oid> ref_commit(git_reference* ref);
+
+/// Calls `visit` with the name and commit of every ref that matches `glob` (all refs for
+/// nullptr) and peels to a commit, in libgit2's order. Throws libgit2_error.
+void for_each_ref_commit(
+    git_repository* repo, const char* glob,
+    const std::function<void(std::string_view name, const git_oid& commit)>& visit);
 
 /// The commit the object named by `hex` peels to; nullopt for the zero id, an unknown object or
 /// one that is no commit (a tree, a blob, a tag of either).
