@@ -14,9 +14,9 @@ bool same(const trunkgate::spool_entry& a, const trunkgate::spool_entry& b) {
     return a.id == b.id && a.ref == b.ref && a.url == b.url && a.secret_env == b.secret_env &&
            a.secret_file == b.secret_file && a.auth_env == b.auth_env &&
            a.auth_file == b.auth_file && a.ca_file == b.ca_file && a.timeout_ms == b.timeout_ms &&
-           a.body == b.body && a.created_at == b.created_at && a.order == b.order &&
-           a.next_try == b.next_try && a.attempts == b.attempts && a.state == b.state &&
-           a.last_error == b.last_error && a.last_status == b.last_status &&
+           a.headers == b.headers && a.body == b.body && a.created_at == b.created_at &&
+           a.order == b.order && a.next_try == b.next_try && a.attempts == b.attempts &&
+           a.state == b.state && a.last_error == b.last_error && a.last_status == b.last_status &&
            a.delivered_at == b.delivered_at;
 }
 
