@@ -124,8 +124,13 @@ class status_lookups {
             const auto page = parse_combined_status(body, &entries);
             statuses.insert(page.begin(), page.end());
         };
+        std::size_t runs_read = 0;
+        std::uint64_t runs_declared = 0; // the largest total_count a page gave
         const auto read_runs_page = [&](const std::string& body, std::size_t& entries) {
-            merge_statuses(runs, parse_check_runs(body, &entries));
+            std::optional<std::uint64_t> total;
+            merge_statuses(runs, parse_check_runs(body, &entries, &total));
+            runs_read += entries;
+            runs_declared = std::max(runs_declared, total.value_or(0));
         };
         if (!checks.http_url.empty() && !read_pages(status_url(checks.http_url, full_name, hex), "",
                                                     problem, read_statuses_page))
@@ -134,6 +139,11 @@ class status_lookups {
             !read_pages(status_url(checks.http_check_runs_url, full_name, hex),
                         "check runs: ", problem, read_runs_page))
             return std::nullopt;
+        if (runs_declared > runs_read) { // pages that lost runs on the way: never a pass
+            problem = "check runs: the API counts " + std::to_string(runs_declared) +
+                      " (total_count) but its pages held " + std::to_string(runs_read);
+            return std::nullopt;
+        }
         merge_statuses(statuses, runs);
         return statuses;
     }

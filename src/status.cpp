@@ -107,7 +107,8 @@ commit_status status_of_check_run(const nlohmann::json& run, const std::string& 
     return status;
 }
 
-status_map check_runs_of_answer(std::string_view text, std::size_t* entries) {
+status_map check_runs_of_answer(std::string_view text, std::size_t* entries,
+                                std::optional<std::uint64_t>* total_count) {
     const auto document = parse_json_input(text);
     if (!document.is_object() || !document.contains("check_runs") ||
         !document["check_runs"].is_array())
@@ -115,6 +116,12 @@ status_map check_runs_of_answer(std::string_view text, std::size_t* entries) {
     status_map statuses;
     if (entries)
         *entries = document["check_runs"].size();
+    if (total_count) {
+        const auto declared = document.find("total_count");
+        *total_count = declared != document.end() && declared->is_number_unsigned()
+                           ? std::optional<std::uint64_t>(declared->get<std::uint64_t>())
+                           : std::nullopt;
+    }
     std::size_t index = 0;
     for (const auto& run : document["check_runs"]) {
         const auto where = "check_runs[" + std::to_string(index++) + "]: ";
@@ -167,9 +174,10 @@ status_map parse_combined_status(std::string_view text, std::size_t* entries) {
     }
 }
 
-status_map parse_check_runs(std::string_view text, std::size_t* entries) {
+status_map parse_check_runs(std::string_view text, std::size_t* entries,
+                            std::optional<std::uint64_t>* total_count) {
     try {
-        return check_runs_of_answer(text, entries);
+        return check_runs_of_answer(text, entries, total_count);
     } catch (const nlohmann::json::exception& e) {
         throw input_error(std::string("malformed check runs: ") + e.what());
     }

@@ -49,8 +49,10 @@ status_map parse_combined_status(std::string_view text, std::size_t* entries = n
 /// `completed` is pending; completed with success, neutral or skipped is success; any other
 /// conclusion (failure, timed_out, cancelled, action_required, ...) is failure, its description
 /// naming the conclusion. Runs with the same name merge as merge_statuses does. `entries` as for
-/// parse_combined_status. Throws input_error for any malformed answer.
-status_map parse_check_runs(std::string_view text, std::size_t* entries = nullptr);
+/// parse_combined_status; `total_count`, when given, receives the answer's total_count (runs on
+/// every page), nullopt when it has none. Throws input_error for any malformed answer.
+status_map parse_check_runs(std::string_view text, std::size_t* entries = nullptr,
+                            std::optional<std::uint64_t>* total_count = nullptr);
 
 /// Adds `from` to `into`; where a context is in both, the worse state wins (failure, error or a
 /// state trunkgate does not know > pending > success; equal: `into` keeps its own).

@@ -75,6 +75,7 @@ struct fake_github {
     std::vector<json> check_runs{};
     int max_per_page = 100;
     std::chrono::milliseconds later_pages_delay{0}; ///< before every answer but page 1's
+    std::size_t lost_runs = 0; ///< check runs counted in total_count but on no page (a lying API)
 
     status_answer operator()(const status_request& request) const {
         const auto question = request.target.find('?');
@@ -105,7 +106,10 @@ struct fake_github {
         const bool runs = path.size() > 11 && path.substr(path.size() - 11) == "/check-runs";
         if (!runs && path.substr(path.size() - 7) != "/status")
             return {404, R"({"message": "Not Found"})"};
-        const auto& all = runs ? check_runs : statuses;
+        const auto& counted = runs ? check_runs : statuses;
+        const std::vector<json> all(
+            counted.begin(), counted.end() - static_cast<std::ptrdiff_t>(
+                                                 runs ? std::min(lost_runs, counted.size()) : 0));
         const int per_page = std::min(std::max(query["per_page"], 1), max_per_page);
         const int page = std::max(query["page"], 1);
         const int pages = std::max(1, static_cast<int>((all.size() + per_page - 1) / per_page));
@@ -130,7 +134,7 @@ struct fake_github {
         std::string link;
         for (const auto& item : links)
             link += (link.empty() ? "" : ", ") + item;
-        const json body = runs ? json{{"total_count", all.size()}, {"check_runs", slice}}
+        const json body = runs ? json{{"total_count", counted.size()}, {"check_runs", slice}}
                                : json{{"state", "pending"},
                                       {"sha", path.substr(commit_at + 9, 40)},
                                       {"total_count", all.size()},
@@ -284,6 +288,19 @@ TEST_CASE("github status: GitHub Actions check runs gate the push", "[e2e][gates
         CHECK(pushed.status != 0);
         CHECK_THAT(remote_text(pushed), Contains("check 'build' is failure for " + short_id(tip) +
                                                  ": conclusion timed_out"));
+    }
+    SECTION("runs that total_count counts but no page holds: unavailable, never a pass") {
+        github.check_runs = {github_check_run(1, "test", "completed", "success"),
+                             github_check_run(2, "build", "completed", "success"),
+                             github_check_run(3, "build", "completed", "failure")};
+        github.lost_runs = 1; // the failing run
+        api.route(github);
+        const auto pushed = sandbox.push({"origin", "main"}, token);
+        CHECK(pushed.status != 0);
+        CHECK(sandbox.server_rev("refs/heads/main").empty());
+        CHECK_THAT(remote_text(pushed),
+                   Contains("status backend unavailable: check runs: the API counts 3 "
+                            "(total_count) but its pages held 2"));
     }
     SECTION("check runs alone: no combined-status url") {
         auto policy = github_policy(api, R"(["build", "test"])");
