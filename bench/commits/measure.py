@@ -20,8 +20,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import timing  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchlib  # noqa: E402
 
 FLOOR = ("git rev-list \"$@\" --not --all"
          " | git diff-tree --stdin -r --root --pretty=raw"
@@ -54,13 +54,13 @@ class Scenario:
             self.stdin = handle.read()
         with open(os.path.join(directory, "new-commits")) as handle:
             self.new_commits = int(handle.read().strip())
-        env = dict(timing.base_env(), GIT_DIR=self.repo)
+        env = dict(benchlib.base_env(), GIT_DIR=self.repo)
         hook_env = dict(env, TRUNKGATE_POLICY=args.policy, TRUNKGATE_USER="bench")
         tips = [line.split()[1] for line in self.stdin.decode().splitlines()]
-        self.hook = timing.Command("trunkgate", [args.hook], hook_env, self.stdin, self.repo)
-        self.floor = timing.Command("floor", ["/bin/sh", "-c", FLOOR, "floor", *tips], env,
+        self.hook = benchlib.Command("trunkgate", [args.hook], hook_env, self.stdin, self.repo)
+        self.floor = benchlib.Command("floor", ["/bin/sh", "-c", FLOOR, "floor", *tips], env,
                                     b"", self.repo)
-        self.peer = timing.Command("peer", [args.peer], env, self.stdin, self.repo)
+        self.peer = benchlib.Command("peer", [args.peer], env, self.stdin, self.repo)
         self.hook_verdict = self.peer_verdict = ""
         self.floor_lines = 0
         self.peer_note = ""
@@ -113,7 +113,7 @@ def verify_peer(item, workdir, timeout=None):
         if not samples or samples[-1][1] != checked:
             samples.append((seconds, checked))
 
-    command = timing.Command("peer", item.peer.argv, env, item.stdin, item.repo)
+    command = benchlib.Command("peer", item.peer.argv, env, item.stdin, item.repo)
     outcome = command.run(workdir, capture=True, timeout=timeout, on_poll=record)
     if outcome.timed_out:
         return outcome, samples
@@ -168,19 +168,19 @@ def main():
     reps = {"fast": args.reps, "import": args.import_reps, "behind": args.behind_reps}
     git = shutil.which("git")
     first = scenarios[0]
-    env = dict(timing.base_env(), GIT_DIR=first.repo)
+    env = dict(benchlib.base_env(), GIT_DIR=first.repo)
     startup = [
-        timing.Command("/bin/true (process start)", [shutil.which("true")], env, b"", first.repo),
-        timing.Command("git --version (git start)", [git, "--version"], env, b"", first.repo),
-        timing.Command("trunkgate-pre-receive, no update lines", [args.hook],
+        benchlib.Command("/bin/true (process start)", [shutil.which("true")], env, b"", first.repo),
+        benchlib.Command("git --version (git start)", [git, "--version"], env, b"", first.repo),
+        benchlib.Command("trunkgate-pre-receive, no update lines", [args.hook],
                        dict(env, TRUNKGATE_POLICY=args.policy, TRUNKGATE_USER="bench"), b"",
                        first.repo),
     ]
-    load_before = timing.load_average()
+    load_before = benchlib.load_average()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="trunkgate-bench-commits-") as workdir:
         for item in scenarios:
-            timing.drop_page_cache(item.repo)
+            benchlib.drop_page_cache(item.repo)
             verify(item, workdir)
             count = reps[item.kind]
             if item.kind == "import":
@@ -217,7 +217,7 @@ def main():
         for _ in range(args.rss_runs):
             for command in startup:
                 command.peaks_kib.append(command.run(workdir, rss=True).rss_kib)
-    load_after = timing.load_average()
+    load_after = benchlib.load_average()
     elapsed = time.monotonic() - started
 
     def ms(value):
@@ -253,37 +253,37 @@ def main():
     notes = [f"- {item.title}: peer {item.peer_note}" for item in scenarios if item.peer_note]
 
     print()
-    print(timing.text_table(rows, headers, 4))
+    print(benchlib.text_table(rows, headers, 4))
     print()
-    print(timing.text_table(detail_rows, detail_headers, 1))
+    print(benchlib.text_table(detail_rows, detail_headers, 1))
     print()
-    print(timing.text_table(startup_rows, startup_headers, 1))
+    print(benchlib.text_table(startup_rows, startup_headers, 1))
     for note in notes:
         print(note)
     print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    libgit2 = timing.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
+    libgit2 = benchlib.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
     with open(args.markdown, "w") as md:
         md.write(f"# trunkgate commit-rule benchmark (issue 3)\n\n"
                  f"- run: {stamp}, `{args.command}`, medians of the runs shown "
                  f"(after one untimed, checked run of each command)\n"
                  f"- trunkgate: {args.revision}\n"
-                 f"- machine: {timing.machine()}\n"
-                 f"- {timing.version_of([git, '--version'])}, libgit2 {libgit2}\n"
+                 f"- machine: {benchlib.machine()}\n"
+                 f"- {benchlib.version_of([git, '--version'])}, libgit2 {libgit2}\n"
                  f"- load average (1, 5, 15 min) before: {load_before}; after: {load_after}; "
                  f"measuring took {elapsed:.0f} s\n\n"
                  "Wall-clock medians. ratio = trunkgate / floor (the git pipeline that lists "
                  "the same facts, measured in this run); peer / trunkgate = how many times "
                  "faster trunkgate is than the shell hook. Peak RSS from `/usr/bin/time -f %M` "
                  "(median of the RSS runs; for the floor its largest process).\n\n")
-        md.write(timing.markdown(rows, headers, 4) + "\n\n")
+        md.write(benchlib.markdown(rows, headers, 4) + "\n\n")
         if notes:
             md.write("\n".join(notes) + "\n\n")
         md.write("## CPU time (user + sys) and spread\n\n")
-        md.write(timing.markdown(detail_rows, detail_headers, 1) + "\n\n")
+        md.write(benchlib.markdown(detail_rows, detail_headers, 1) + "\n\n")
         md.write("## Process start-up\n\n")
-        md.write(timing.markdown(startup_rows, startup_headers, 1) + "\n")
+        md.write(benchlib.markdown(startup_rows, startup_headers, 1) + "\n")
     print(f"bench: wrote {args.markdown}", file=sys.stderr)
 
 

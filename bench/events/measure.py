@@ -36,8 +36,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "commits"))
-import timing  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchlib  # noqa: E402
 
 SECRET = "bench-secret"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -141,7 +141,7 @@ def queue_entries(repo, spool):
 
 
 def hook_env(repo, policy):
-    return dict(timing.base_env(), GIT_DIR=repo, TRUNKGATE_POLICY=policy,
+    return dict(benchlib.base_env(), GIT_DIR=repo, TRUNKGATE_POLICY=policy,
                 TRUNKGATE_USER="bench", TRUNKGATE_WEBHOOK_SECRET=SECRET)
 
 
@@ -203,7 +203,7 @@ def main():
     import_tip = import_stdin.split()[1].decode()
     import_total = int(read(os.path.join(work, "import", "new-commits")))
     git = shutil.which("git")
-    load_before = timing.load_average()
+    load_before = benchlib.load_average()
     started = time.monotonic()
     notes = []
 
@@ -236,7 +236,7 @@ def main():
         queueing = []
         for round_number in range(1, args.rounds + 1):
             spool = f"spool-deliver-{round_number}"
-            command = timing.Command("post-receive, 2,000-branch push, receiver absent",
+            command = benchlib.Command("post-receive, 2,000-branch push, receiver absent",
                                      [post_receive],
                                      hook_env(deliver_repo, policies[f"deliver-{round_number}"]),
                                      deliver_stdin, deliver_repo)
@@ -255,16 +255,16 @@ def main():
 
         # 2. post-receive of a 10-commit push.
         push = {
-            "true": timing.Command("/bin/true (process start)", [shutil.which("true")],
+            "true": benchlib.Command("/bin/true (process start)", [shutil.which("true")],
                                    hook_env(push_repo, template), b"", push_repo),
-            "git": timing.Command("git --version (git start)", [git, "--version"],
+            "git": benchlib.Command("git --version (git start)", [git, "--version"],
                                   hook_env(push_repo, template), b"", push_repo),
-            "none": timing.Command("post-receive, no [events] (baseline)", [post_receive],
+            "none": benchlib.Command("post-receive, no [events] (baseline)", [post_receive],
                                    hook_env(push_repo, policies["none"]), push_stdin, push_repo),
-            "absent": timing.Command("post-receive, receiver absent (refused)", [post_receive],
+            "absent": benchlib.Command("post-receive, receiver absent (refused)", [post_receive],
                                      hook_env(push_repo, policies["absent"]), push_stdin,
                                      push_repo),
-            "hang": timing.Command("post-receive, receiver hanging", [post_receive],
+            "hang": benchlib.Command("post-receive, receiver hanging", [post_receive],
                                    hook_env(push_repo, policies["hang"]), push_stdin, push_repo),
         }
         def run_push(key, sample=False, rss=False, capture=False):
@@ -299,19 +299,19 @@ def main():
 
         # 3. Event build for the 10^5-commit push.
         build = {
-            "none": timing.Command("post-receive, no [events] (baseline)", [post_receive],
+            "none": benchlib.Command("post-receive, no [events] (baseline)", [post_receive],
                                    hook_env(import_repo, policies["none"]), import_stdin,
                                    import_repo),
-            "import": timing.Command("post-receive, max_commits 2048, receiver absent",
+            "import": benchlib.Command("post-receive, max_commits 2048, receiver absent",
                                      [post_receive], hook_env(import_repo, policies["import"]),
                                      import_stdin, import_repo),
-            "git": timing.Command(
+            "git": benchlib.Command(
                 "git: rev-list --count + log -n 2048 --name-status (same facts)",
                 ["/bin/sh", "-c", "git rev-list --count \"$1\" >/dev/null && "
                  "git log -n 2048 --name-status --format=raw \"$1\" >/dev/null",
                  "floor", import_tip], hook_env(import_repo, template), b"", import_repo),
         }
-        timing.drop_page_cache(import_repo)
+        benchlib.drop_page_cache(import_repo)
         outcome = build["import"].run(workdir, capture=True)
         import_runs = 1
         wait_for_log(import_repo, "spool-import", "will retry", import_runs, 30)
@@ -339,15 +339,15 @@ def main():
         entries = sorted(queue_entries(deliver_repo, "spool-deliver-1"), key=lambda e: e["order"])
         config = curl_config(entries, deliver_port, workdir)
         deliver_rows = []
-        curl = timing.Command(f"curl: the same {len(entries):,} signed POSTs, one connection",
-                              [shutil.which("curl"), "-K", config], timing.base_env())
-        empty = timing.Command("trunkgate deliver, nothing due", [trunkgate, "deliver", "--repo",
+        curl = benchlib.Command(f"curl: the same {len(entries):,} signed POSTs, one connection",
+                              [shutil.which("curl"), "-K", config], benchlib.base_env())
+        empty = benchlib.Command("trunkgate deliver, nothing due", [trunkgate, "deliver", "--repo",
                                                                     push_repo],
                                hook_env(push_repo, policies["none"]), b"", push_repo)
         deliver_runs = []
         for round_number in range(1, args.rounds + 1):
             receiver = Receiver("ok", deliver_port, workdir)
-            command = timing.Command(
+            command = benchlib.Command(
                 "trunkgate deliver", [trunkgate, "deliver", "--repo", deliver_repo],
                 hook_env(deliver_repo, policies[f"deliver-{round_number}"]), b"", deliver_repo)
             outcome = command.run(workdir, capture=True, rss=True)
@@ -370,7 +370,7 @@ def main():
         # The hanging deliverers see their connection close and record a retry; wait for them so
         # nothing this run started is left behind.
         wait_for_log(push_repo, "spool-hang", "will retry", runs_of["hang"], 15)
-    load_after = timing.load_average()
+    load_after = benchlib.load_average()
     elapsed = time.monotonic() - started
 
     # Tables.
@@ -430,24 +430,24 @@ def main():
                  f"had already returned.")
 
     print()
-    print(timing.text_table(push_rows, push_headers, 1))
+    print(benchlib.text_table(push_rows, push_headers, 1))
     print()
-    print(timing.text_table(build_rows, build_headers, 1))
+    print(benchlib.text_table(build_rows, build_headers, 1))
     print()
-    print(timing.text_table(deliver_rows, deliver_headers, 1))
+    print(benchlib.text_table(deliver_rows, deliver_headers, 1))
     for note in notes:
         print(f"- {note}")
     print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    libgit2 = timing.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
-    libcurl = timing.version_of(["dpkg-query", "-W", "-f=${Version}", "libcurl4-openssl-dev"])
+    libgit2 = benchlib.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
+    libcurl = benchlib.version_of(["dpkg-query", "-W", "-f=${Version}", "libcurl4-openssl-dev"])
     with open(args.markdown, "w") as md:
         md.write(f"# trunkgate push-event benchmark (issue 4)\n\n"
                  f"- run: {stamp}, `{args.command}`, medians\n"
                  f"- trunkgate: {args.revision}\n"
-                 f"- machine: {timing.machine()}\n"
-                 f"- {timing.version_of([git, '--version'])}, libgit2 {libgit2}, "
+                 f"- machine: {benchlib.machine()}\n"
+                 f"- {benchlib.version_of([git, '--version'])}, libgit2 {libgit2}, "
                  f"libcurl {libcurl}\n"
                  f"- load average (1, 5, 15 min) before: {load_before}; after: {load_after}; "
                  f"measuring took {elapsed:.0f} s (of which waiting for the retry schedule "
@@ -456,12 +456,12 @@ def main():
                  "deliverer it leaves behind is not waited for). Peak RSS from "
                  "`/usr/bin/time -f %M`.\n\n")
         md.write(f"## post-receive, push of 10 commits ({args.reps} runs each, round-robin)\n\n")
-        md.write(timing.markdown(push_rows, push_headers, 1) + "\n\n")
+        md.write(benchlib.markdown(push_rows, push_headers, 1) + "\n\n")
         md.write("## Event build for a 10^5-commit push\n\n")
-        md.write(timing.markdown(build_rows, build_headers, 1) + "\n\n")
+        md.write(benchlib.markdown(build_rows, build_headers, 1) + "\n\n")
         md.write(f"## trunkgate deliver throughput ({args.rounds} rounds of "
                  f"{events_per_round} queued events)\n\n")
-        md.write(timing.markdown(deliver_rows, deliver_headers, 1) + "\n\n")
+        md.write(benchlib.markdown(deliver_rows, deliver_headers, 1) + "\n\n")
         md.write("\n".join(f"- {note}" for note in notes) + "\n")
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"bench: wrote {args.markdown}", file=sys.stderr)

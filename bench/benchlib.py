@@ -1,4 +1,4 @@
-"""Timing helpers for bench/run-commits and bench/run-events (python3 standard library only).
+"""Timing helpers shared by the benchmarks under bench/ (python3 standard library only).
 
 A Command is one process (argv, environment, stdin bytes) spawned directly with posix_spawn, so
 the wall time measured is the process's own plus a fork. Shell pipelines are timed as one
