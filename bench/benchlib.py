@@ -1,6 +1,7 @@
 """Timing helpers shared by the benchmarks under bench/ (python3 standard library only):
 bench/measure.py (bench/run), bench/commits/measure.py (bench/run-commits) and
-bench/events/measure.py (bench/run-events).
+bench/events/measure.py (bench/run-events). Commands, their round-robin repetitions and
+statistics, the header lines of a results file, and text and markdown tables.
 
 A Command is one process, or a few run one after another whose times add up (argv, environment,
 stdin bytes for the first). Each is spawned directly with posix_spawn and reaped with wait4(), so
@@ -13,6 +14,7 @@ child of this ~14 MiB Python process would report at least ~14 MiB. GNU time for
 image. For a pipeline GNU time reports the largest process of it.
 """
 
+import datetime
 import os
 import platform
 import signal
@@ -197,6 +199,42 @@ class Command:
         return statistics.median(self.peaks_kib) / 1024 if self.peaks_kib else float("nan")
 
 
+def warm_up(commands, workdir, rounds=1, after_run=None):
+    """rounds untimed runs of each command, one of each per round."""
+    _round_robin(commands, rounds, lambda command: command.run(workdir), after_run)
+
+
+def time_round_robin(commands, workdir, reps, rss=False, after_run=None, progress=None):
+    """reps timed runs of each command (Command.sample), one of each per round, so drift of the
+    machine hits every command alike. With rss each timed run also records its peak RSS.
+    after_run(command) is called after every run, progress(rounds done) after every round."""
+    _round_robin(commands, reps, lambda command: command.sample(workdir, rss=rss), after_run,
+                 progress)
+
+
+def record_peaks(commands, workdir, runs, after_run=None):
+    """runs rounds of one run of each command under GNU time, kept for peak RSS only."""
+    _round_robin(commands, runs, lambda command: command.record_peak(workdir), after_run)
+
+
+def measure_round_robin(commands, workdir, reps, rss_runs, after_run=None):
+    """One warm-up round, reps timed rounds, then rss_runs rounds for peak RSS."""
+    warm_up(commands, workdir, 1, after_run)
+    time_round_robin(commands, workdir, reps, after_run=after_run)
+    record_peaks(commands, workdir, rss_runs, after_run)
+
+
+def _round_robin(commands, rounds, run, after_run=None, progress=None):
+    """Calls run(command) for each command in turn, rounds times."""
+    for done in range(1, rounds + 1):
+        for command in commands:
+            run(command)
+            if after_run:
+                after_run(command)
+        if progress:
+            progress(done)
+
+
 def base_env():
     """This process's environment without GIT_* and TRUNKGATE_* variables, with LC_ALL=C."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "TRUNKGATE_"))}
@@ -251,6 +289,31 @@ def version_of(argv):
         return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
     except OSError:
         return "unknown"
+
+
+def package_version(package):
+    """The installed version of a Debian package, as dpkg-query reports it."""
+    return version_of(["dpkg-query", "-W", "-f=${Version}", package])
+
+
+def versions(git, libraries):
+    """`git version 2.39.5, libgit2 1.5.1+ds-1+deb12u2`: what git --version says, then the name
+    and installed version of each library, given as (name, Debian package) pairs."""
+    return ", ".join([version_of([git, "--version"])]
+                     + [f"{name} {package_version(package)}" for name, package in libraries])
+
+
+def results_header(title, run, revision, versions_line, load, clock=False):
+    """The top of a results file: `# title`, a blank line, then `- run: <UTC minute>, run`,
+    `- trunkgate: revision`, `- machine: ...` (machine(clock)), `- versions_line` and
+    `- load average (1, 5, 15 min) load`, and a blank line."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"# {title}\n\n"
+            f"- run: {stamp}, {run}\n"
+            f"- trunkgate: {revision}\n"
+            f"- machine: {machine(clock)}\n"
+            f"- {versions_line}\n"
+            f"- load average (1, 5, 15 min) {load}\n\n")
 
 
 def drop_page_cache(repo):

@@ -10,7 +10,6 @@ benchmarks) says why and runs the commands.
 """
 
 import argparse
-import datetime
 import os
 import shutil
 import sys
@@ -163,26 +162,21 @@ def main():
         if not any(item is seen for seen in timed):
             timed.append(item)
 
+    def show_progress(done):
+        if sys.stderr.isatty():
+            print(f"\rbench: repetition {done}/{args.reps}", end="", file=sys.stderr, flush=True)
+
     with tempfile.TemporaryDirectory(prefix="trunkgate-bench-") as workdir:
         for item in scenarios:
             verify(item, workdir)
-        for _ in range(args.warmup):
-            for item in timed:
-                item.run(workdir)
+        benchlib.warm_up(timed, workdir, args.warmup)
         load_before = benchlib.load_average()
         started = time.monotonic()
-        for rep in range(args.reps):
-            for item in timed:
-                item.sample(workdir)
-            if sys.stderr.isatty():
-                print(f"\rbench: repetition {rep + 1}/{args.reps}", end="", file=sys.stderr,
-                      flush=True)
+        benchlib.time_round_robin(timed, workdir, args.reps, progress=show_progress)
         print(f"\rbench: {args.reps} repetitions in {time.monotonic() - started:.0f} s",
               file=sys.stderr)
         load_after = benchlib.load_average()
-        for _ in range(min(args.reps, RSS_RUNS)):
-            for item in timed:
-                item.record_peak(workdir)
+        benchlib.record_peaks(timed, workdir, min(args.reps, RSS_RUNS))
 
     headers = ["set", "scenario", "verdict", "trunkgate ms", "git ms", "ratio",
                "trunkgate RSS MiB", "git RSS MiB"]
@@ -214,18 +208,13 @@ def main():
     print(benchlib.text_table(floor_rows, floor_headers, 1))
     print(f"\nload average before timing: {load_before}; after: {load_after}")
 
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    libgit2 = benchlib.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
     with open(args.markdown, "w") as md:
-        md.write(f"# trunkgate benchmark results\n\n"
-                 f"- run: {stamp}, `bench/run`, {args.reps} repetitions (+{args.warmup} warm-up), "
-                 f"medians\n"
-                 f"- trunkgate: {args.revision}\n"
-                 f"- machine: {benchlib.machine(clock=True)}\n"
-                 f"- {benchlib.version_of([git, '--version'])}, libgit2 {libgit2}\n"
-                 f"- load average (1, 5, 15 min) before timing: {load_before}; "
-                 f"after: {load_after}\n\n"
-                 f"Wall-clock medians; ratio = trunkgate median / git median. RSS = peak "
+        md.write(benchlib.results_header(
+            "trunkgate benchmark results",
+            f"`bench/run`, {args.reps} repetitions (+{args.warmup} warm-up), medians",
+            args.revision, benchlib.versions(git, [("libgit2", "libgit2-dev")]),
+            f"before timing: {load_before}; after: {load_after}", clock=True))
+        md.write(f"Wall-clock medians; ratio = trunkgate median / git median. RSS = peak "
                  f"resident set from `/usr/bin/time -f %M`, median of "
                  f"{min(args.reps, RSS_RUNS)} runs; for git, its largest command.\n\n")
         md.write(benchlib.markdown(rows, headers, 3) + "\n\n")

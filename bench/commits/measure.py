@@ -13,7 +13,6 @@ separate runs under GNU time (for the import, the timed runs themselves run unde
 """
 
 import argparse
-import datetime
 import os
 import shutil
 import sys
@@ -59,7 +58,7 @@ class Scenario:
         tips = [line.split()[1] for line in self.stdin.decode().splitlines()]
         self.hook = benchlib.Command("trunkgate", [args.hook], hook_env, self.stdin, self.repo)
         self.floor = benchlib.Command("floor", ["/bin/sh", "-c", FLOOR, "floor", *tips], env,
-                                    b"", self.repo)
+                                      b"", self.repo)
         self.peer = benchlib.Command("peer", [args.peer], env, self.stdin, self.repo)
         self.hook_verdict = self.peer_verdict = ""
         self.floor_lines = 0
@@ -113,7 +112,7 @@ def verify_peer(item, workdir, timeout=None):
         if not samples or samples[-1][1] != checked:
             samples.append((seconds, checked))
 
-    command = benchlib.Command("peer", item.peer.argv, env, item.stdin, item.repo)
+    command = benchlib.Command("peer", item.peer.steps[0], env, item.stdin, item.repo)
     outcome = command.run(workdir, capture=True, timeout=timeout, on_poll=record)
     if outcome.timed_out:
         return outcome, samples
@@ -170,11 +169,12 @@ def main():
     first = scenarios[0]
     env = dict(benchlib.base_env(), GIT_DIR=first.repo)
     startup = [
-        benchlib.Command("/bin/true (process start)", [shutil.which("true")], env, b"", first.repo),
+        benchlib.Command("/bin/true (process start)", [shutil.which("true")], env, b"",
+                         first.repo),
         benchlib.Command("git --version (git start)", [git, "--version"], env, b"", first.repo),
         benchlib.Command("trunkgate-pre-receive, no update lines", [args.hook],
-                       dict(env, TRUNKGATE_POLICY=args.policy, TRUNKGATE_USER="bench"), b"",
-                       first.repo),
+                         dict(env, TRUNKGATE_POLICY=args.policy, TRUNKGATE_USER="bench"), b"",
+                         first.repo),
     ]
     load_before = benchlib.load_average()
     started = time.monotonic()
@@ -185,9 +185,7 @@ def main():
             count = reps[item.kind]
             if item.kind == "import":
                 # Seconds per run: every timed run is also the RSS run (GNU time's fork is noise).
-                for _ in range(count):
-                    item.hook.sample(workdir, rss=True)
-                    item.floor.sample(workdir, rss=True)
+                benchlib.time_round_robin([item.hook, item.floor], workdir, count, rss=True)
                 if args.peer_timeout > 0:
                     outcome, samples = verify_peer(item, workdir, args.peer_timeout)
                     if outcome.timed_out:
@@ -200,23 +198,10 @@ def main():
                 print(f"bench: b: peer {item.peer_note or 'skipped'}", file=sys.stderr)
                 continue
             verify_peer(item, workdir)
-            for command in (item.hook, item.floor, item.peer):
-                command.run(workdir)  # warm-up
-            for _ in range(count):
-                for command in (item.hook, item.floor, item.peer):
-                    command.sample(workdir)
-            for _ in range(min(args.rss_runs, count)):
-                for command in (item.hook, item.floor, item.peer):
-                    command.peaks_kib.append(command.run(workdir, rss=True).rss_kib)
+            benchlib.measure_round_robin([item.hook, item.floor, item.peer], workdir, count,
+                                         min(args.rss_runs, count))
             print(f"bench: {item.ident}: {count} repetitions done", file=sys.stderr)
-        for command in startup:
-            command.run(workdir)
-        for _ in range(args.reps):
-            for command in startup:
-                command.sample(workdir)
-        for _ in range(args.rss_runs):
-            for command in startup:
-                command.peaks_kib.append(command.run(workdir, rss=True).rss_kib)
+        benchlib.measure_round_robin(startup, workdir, args.reps, args.rss_runs)
     load_after = benchlib.load_average()
     elapsed = time.monotonic() - started
 
@@ -262,18 +247,14 @@ def main():
         print(note)
     print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
 
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    libgit2 = benchlib.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
     with open(args.markdown, "w") as md:
-        md.write(f"# trunkgate commit-rule benchmark (issue 3)\n\n"
-                 f"- run: {stamp}, `{args.command}`, medians of the runs shown "
-                 f"(after one untimed, checked run of each command)\n"
-                 f"- trunkgate: {args.revision}\n"
-                 f"- machine: {benchlib.machine()}\n"
-                 f"- {benchlib.version_of([git, '--version'])}, libgit2 {libgit2}\n"
-                 f"- load average (1, 5, 15 min) before: {load_before}; after: {load_after}; "
-                 f"measuring took {elapsed:.0f} s\n\n"
-                 "Wall-clock medians. ratio = trunkgate / floor (the git pipeline that lists "
+        md.write(benchlib.results_header(
+            "trunkgate commit-rule benchmark (issue 3)",
+            f"`{args.command}`, medians of the runs shown "
+            f"(after one untimed, checked run of each command)",
+            args.revision, benchlib.versions(git, [("libgit2", "libgit2-dev")]),
+            f"before: {load_before}; after: {load_after}; measuring took {elapsed:.0f} s"))
+        md.write("Wall-clock medians. ratio = trunkgate / floor (the git pipeline that lists "
                  "the same facts, measured in this run); peer / trunkgate = how many times "
                  "faster trunkgate is than the shell hook. Peak RSS from `/usr/bin/time -f %M` "
                  "(median of the RSS runs; for the floor its largest process).\n\n")

@@ -22,7 +22,6 @@ measures, in this order:
 """
 
 import argparse
-import datetime
 import glob
 import hashlib
 import hmac
@@ -236,10 +235,10 @@ def main():
         queueing = []
         for round_number in range(1, args.rounds + 1):
             spool = f"spool-deliver-{round_number}"
-            command = benchlib.Command("post-receive, 2,000-branch push, receiver absent",
-                                     [post_receive],
-                                     hook_env(deliver_repo, policies[f"deliver-{round_number}"]),
-                                     deliver_stdin, deliver_repo)
+            command = benchlib.Command(
+                "post-receive, 2,000-branch push, receiver absent", [post_receive],
+                hook_env(deliver_repo, policies[f"deliver-{round_number}"]), deliver_stdin,
+                deliver_repo)
             outcome = command.run(workdir, capture=True, rss=True)
             expected = f"{events_per_round} events queued for 127.0.0.1:{deliver_port}"
             if outcome.status != 0 or expected not in outcome.stderr:
@@ -256,55 +255,48 @@ def main():
         # 2. post-receive of a 10-commit push.
         push = {
             "true": benchlib.Command("/bin/true (process start)", [shutil.which("true")],
-                                   hook_env(push_repo, template), b"", push_repo),
+                                     hook_env(push_repo, template), b"", push_repo),
             "git": benchlib.Command("git --version (git start)", [git, "--version"],
-                                  hook_env(push_repo, template), b"", push_repo),
+                                    hook_env(push_repo, template), b"", push_repo),
             "none": benchlib.Command("post-receive, no [events] (baseline)", [post_receive],
-                                   hook_env(push_repo, policies["none"]), push_stdin, push_repo),
-            "absent": benchlib.Command("post-receive, receiver absent (refused)", [post_receive],
-                                     hook_env(push_repo, policies["absent"]), push_stdin,
+                                     hook_env(push_repo, policies["none"]), push_stdin,
                                      push_repo),
+            "absent": benchlib.Command("post-receive, receiver absent (refused)",
+                                       [post_receive], hook_env(push_repo, policies["absent"]),
+                                       push_stdin, push_repo),
             "hang": benchlib.Command("post-receive, receiver hanging", [post_receive],
-                                   hook_env(push_repo, policies["hang"]), push_stdin, push_repo),
+                                     hook_env(push_repo, policies["hang"]), push_stdin,
+                                     push_repo),
         }
-        def run_push(key, sample=False, rss=False, capture=False):
-            command = push[key]
-            if sample:
-                outcome = command.sample(workdir, rss=rss)
-            else:
-                outcome = command.run(workdir, rss=rss, capture=capture)
-            if key in runs_of:
-                runs_of[key] += 1
-            if key == "absent":
-                # Let the detached deliverer finish its refused attempt before the next run,
-                # so it does not compete with the next measurement.
-                wait_for_log(push_repo, "spool-absent", "will retry", runs_of[key], 10)
-            return outcome
+
+        def after_push(command):
+            """Counts the runs of the hooks with [events]; after a refused one, lets its detached
+            deliverer finish its attempt, so it does not compete with the next measurement."""
+            for key in runs_of:
+                if command is push[key]:
+                    runs_of[key] += 1
+            if command is push["absent"]:
+                wait_for_log(push_repo, "spool-absent", "will retry", runs_of["absent"], 10)
 
         for key in ("none", "absent", "hang"):
-            outcome = run_push(key, capture=True)
+            outcome = push[key].run(workdir, capture=True)
+            after_push(push[key])
             wanted = "" if key == "none" else "1 event queued for 127.0.0.1:"
             if outcome.status != 0 or wanted not in outcome.stderr or (
                     key == "none" and outcome.stderr):
                 sys.exit(f"bench: post-receive ({key}): exit {outcome.status}\n{outcome.stderr}")
-        for key in push:
-            run_push(key)  # warm-up
-        for _ in range(args.reps):
-            for key in push:
-                run_push(key, sample=True)
-        for _ in range(args.rss_runs):
-            for key in push:
-                push[key].peaks_kib.append(run_push(key, rss=True).rss_kib)
+        benchlib.measure_round_robin(list(push.values()), workdir, args.reps, args.rss_runs,
+                                     after_run=after_push)
         print(f"bench: 10-commit push: {args.reps} repetitions done", file=sys.stderr)
 
         # 3. Event build for the 10^5-commit push.
         build = {
             "none": benchlib.Command("post-receive, no [events] (baseline)", [post_receive],
-                                   hook_env(import_repo, policies["none"]), import_stdin,
-                                   import_repo),
+                                     hook_env(import_repo, policies["none"]), import_stdin,
+                                     import_repo),
             "import": benchlib.Command("post-receive, max_commits 2048, receiver absent",
-                                     [post_receive], hook_env(import_repo, policies["import"]),
-                                     import_stdin, import_repo),
+                                       [post_receive], hook_env(import_repo, policies["import"]),
+                                       import_stdin, import_repo),
             "git": benchlib.Command(
                 "git: rev-list --count + log -n 2048 --name-status (same facts)",
                 ["/bin/sh", "-c", "git rev-list --count \"$1\" >/dev/null && "
@@ -321,12 +313,16 @@ def main():
             sys.exit(f"bench: the 10^5 event has total_commits {total_commits(entry)} and "
                      f"{len(event['commits'])} commits (expected {import_total} and 2048)")
         import_body = len(entry["body"])
-        for _ in range(args.import_reps):
-            for key in build:
-                build[key].sample(workdir, rss=True)
-                if key == "import":
-                    import_runs += 1
-                    wait_for_log(import_repo, "spool-import", "will retry", import_runs, 30)
+
+        def after_build(command):
+            """Waits for the refused first attempt of the import's deliverer."""
+            nonlocal import_runs
+            if command is build["import"]:
+                import_runs += 1
+                wait_for_log(import_repo, "spool-import", "will retry", import_runs, 30)
+
+        benchlib.time_round_robin(list(build.values()), workdir, args.import_reps, rss=True,
+                                  after_run=after_build)
         print(f"bench: 10^5-commit event: {args.import_reps} repetitions done", file=sys.stderr)
 
         # 4. Deliver the queued rounds.
@@ -340,10 +336,10 @@ def main():
         config = curl_config(entries, deliver_port, workdir)
         deliver_rows = []
         curl = benchlib.Command(f"curl: the same {len(entries):,} signed POSTs, one connection",
-                              [shutil.which("curl"), "-K", config], benchlib.base_env())
-        empty = benchlib.Command("trunkgate deliver, nothing due", [trunkgate, "deliver", "--repo",
-                                                                    push_repo],
-                               hook_env(push_repo, policies["none"]), b"", push_repo)
+                                [shutil.which("curl"), "-K", config], benchlib.base_env())
+        empty = benchlib.Command("trunkgate deliver, nothing due",
+                                 [trunkgate, "deliver", "--repo", push_repo],
+                                 hook_env(push_repo, policies["none"]), b"", push_repo)
         deliver_runs = []
         for round_number in range(1, args.rounds + 1):
             receiver = Receiver("ok", deliver_port, workdir)
@@ -439,20 +435,14 @@ def main():
         print(f"- {note}")
     print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
 
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    libgit2 = benchlib.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
-    libcurl = benchlib.version_of(["dpkg-query", "-W", "-f=${Version}", "libcurl4-openssl-dev"])
+    libraries = [("libgit2", "libgit2-dev"), ("libcurl", "libcurl4-openssl-dev")]
     with open(args.markdown, "w") as md:
-        md.write(f"# trunkgate push-event benchmark (issue 4)\n\n"
-                 f"- run: {stamp}, `{args.command}`, medians\n"
-                 f"- trunkgate: {args.revision}\n"
-                 f"- machine: {benchlib.machine()}\n"
-                 f"- {benchlib.version_of([git, '--version'])}, libgit2 {libgit2}, "
-                 f"libcurl {libcurl}\n"
-                 f"- load average (1, 5, 15 min) before: {load_before}; after: {load_after}; "
-                 f"measuring took {elapsed:.0f} s (of which waiting for the retry schedule "
-                 f"{waited:.0f} s)\n\n"
-                 "Wall-clock medians of the hook process until it exits (the background "
+        md.write(benchlib.results_header(
+            "trunkgate push-event benchmark (issue 4)", f"`{args.command}`, medians",
+            args.revision, benchlib.versions(git, libraries),
+            f"before: {load_before}; after: {load_after}; measuring took {elapsed:.0f} s "
+            f"(of which waiting for the retry schedule {waited:.0f} s)"))
+        md.write("Wall-clock medians of the hook process until it exits (the background "
                  "deliverer it leaves behind is not waited for). Peak RSS from "
                  "`/usr/bin/time -f %M`.\n\n")
         md.write(f"## post-receive, push of 10 commits ({args.reps} runs each, round-robin)\n\n")
