@@ -351,3 +351,21 @@ def text_table(rows, headers, text_columns):
         lines.append("  ".join(str(c).ljust(w) if i < text_columns else str(c).rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths))))
     return "\n".join(lines)
+
+
+class Table:
+    """A results table: headers, rows of cells (shown with str()), and how many leading columns
+    are text (left-aligned; the others are figures, right-aligned)."""
+
+    def __init__(self, headers, rows, text_columns):
+        self.headers = headers
+        self.rows = rows
+        self.text_columns = text_columns
+
+    def text(self):
+        """The table for a terminal (text_table)."""
+        return text_table(self.rows, self.headers, self.text_columns)
+
+    def markdown(self):
+        """The table for a results file (markdown)."""
+        return markdown(self.rows, self.headers, self.text_columns)

@@ -123,7 +123,7 @@ def verify(item, workdir):
                  f"expected {item.check_baseline}")
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hook", required=True)
     parser.add_argument("--policy", required=True)
@@ -134,10 +134,12 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--markdown", required=True, help="where to write the results")
     parser.add_argument("--revision", default="unknown", help="trunkgate commit measured")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    git = shutil.which("git")
-    true = shutil.which("true")
+
+def prepare(args, git):
+    """The scenarios and single-walk references of every --set (their packs dropped from the
+    page cache), and the start-up floors, measured in the first set's repository."""
     scenarios = []
     references = []
     for spec in args.set:
@@ -151,16 +153,17 @@ def main():
     floor_env = dict(benchlib.base_env(), GIT_DIR=first_repo)
     hook_env = dict(floor_env, TRUNKGATE_POLICY=args.policy, TRUNKGATE_USER="bench")
     floors = [
-        benchlib.Command("/bin/true (process start)", [true], floor_env),
+        benchlib.Command("/bin/true (process start)", [shutil.which("true")], floor_env),
         benchlib.Command("git --version (git start)", [git, "--version"], floor_env),
         benchlib.Command("trunkgate-pre-receive, no update lines", [args.hook], hook_env,
                          stdin=b""),
     ]
+    return scenarios, floors, references
 
-    timed = []
-    for item in [*floors, *(c for s in scenarios for c in (s.hook, s.baseline)), *references]:
-        if not any(item is seen for seen in timed):
-            timed.append(item)
+
+def measure(args, scenarios, timed):
+    """Checks every scenario's verdict, then times the commands: warm-up rounds, args.reps
+    rounds, then the peak-RSS rounds. Returns the load average before and after the timing."""
 
     def show_progress(done):
         if sys.stderr.isatty():
@@ -177,7 +180,11 @@ def main():
               file=sys.stderr)
         load_after = benchlib.load_average()
         benchlib.record_peaks(timed, workdir, min(args.reps, RSS_RUNS))
+    return load_before, load_after
 
+
+def summary_table(scenarios):
+    """Wall medians and peak RSS of each scenario against git's."""
     headers = ["set", "scenario", "verdict", "trunkgate ms", "git ms", "ratio",
                "trunkgate RSS MiB", "git RSS MiB"]
     rows = []
@@ -186,28 +193,33 @@ def main():
         rows.append([s.label, s.title, s.verdict, f"{ours:.1f}", f"{theirs:.1f}",
                      f"{ours / theirs:.2f}", f"{s.hook.peak_mib():.1f}",
                      f"{s.baseline.peak_mib():.1f}"])
-    floor_headers = ["command", "median ms", "p25-p75 ms", "CPU ms", "peak RSS MiB"]
-    floor_rows = [[f.name, f"{f.median_ms():.2f}", "{:.2f}-{:.2f}".format(*f.quartiles_ms()),
-                   f"{f.median_cpu_ms():.2f}", f"{f.peak_mib():.1f}"]
-                  for f in floors + references]
-    startup_cpu = floors[2].median_cpu_ms()
-    detail_headers = ["set", "scenario", "trunkgate CPU ms", "git CPU ms", "CPU ratio",
-                      "trunkgate CPU minus no-op ms", "trunkgate p25-p75 ms", "git p25-p75 ms"]
-    detail_rows = [[s.label, s.title, f"{s.hook.median_cpu_ms():.1f}",
-                    f"{s.baseline.median_cpu_ms():.1f}",
-                    f"{s.hook.median_cpu_ms() / max(s.baseline.median_cpu_ms(), 0.001):.2f}",
-                    f"{s.hook.median_cpu_ms() - startup_cpu:.1f}",
-                    "{:.1f}-{:.1f}".format(*s.hook.quartiles_ms()),
-                    "{:.1f}-{:.1f}".format(*s.baseline.quartiles_ms())] for s in scenarios]
+    return benchlib.Table(headers, rows, 3)
 
-    print()
-    print(benchlib.text_table(rows, headers, 3))
-    print()
-    print(benchlib.text_table(detail_rows, detail_headers, 2))
-    print()
-    print(benchlib.text_table(floor_rows, floor_headers, 1))
-    print(f"\nload average before timing: {load_before}; after: {load_after}")
 
+def detail_table(scenarios, startup_cpu):
+    """CPU medians, CPU above the hook's start-up, and wall spread of each scenario."""
+    headers = ["set", "scenario", "trunkgate CPU ms", "git CPU ms", "CPU ratio",
+               "trunkgate CPU minus no-op ms", "trunkgate p25-p75 ms", "git p25-p75 ms"]
+    rows = [[s.label, s.title, f"{s.hook.median_cpu_ms():.1f}",
+             f"{s.baseline.median_cpu_ms():.1f}",
+             f"{s.hook.median_cpu_ms() / max(s.baseline.median_cpu_ms(), 0.001):.2f}",
+             f"{s.hook.median_cpu_ms() - startup_cpu:.1f}",
+             "{:.1f}-{:.1f}".format(*s.hook.quartiles_ms()),
+             "{:.1f}-{:.1f}".format(*s.baseline.quartiles_ms())] for s in scenarios]
+    return benchlib.Table(headers, rows, 2)
+
+
+def floor_table(commands):
+    """Wall and CPU medians and peak RSS of the start-up floors and single-walk references."""
+    headers = ["command", "median ms", "p25-p75 ms", "CPU ms", "peak RSS MiB"]
+    rows = [[f.name, f"{f.median_ms():.2f}", "{:.2f}-{:.2f}".format(*f.quartiles_ms()),
+             f"{f.median_cpu_ms():.2f}", f"{f.peak_mib():.1f}"] for f in commands]
+    return benchlib.Table(headers, rows, 1)
+
+
+def write_results(args, git, loads, summary, detail, floors):
+    """Writes --markdown: the header lines, then the three tables with their explanations."""
+    load_before, load_after = loads
     with open(args.markdown, "w") as md:
         md.write(benchlib.results_header(
             "trunkgate benchmark results",
@@ -217,14 +229,37 @@ def main():
         md.write(f"Wall-clock medians; ratio = trunkgate median / git median. RSS = peak "
                  f"resident set from `/usr/bin/time -f %M`, median of "
                  f"{min(args.reps, RSS_RUNS)} runs; for git, its largest command.\n\n")
-        md.write(benchlib.markdown(rows, headers, 3) + "\n\n")
+        md.write(summary.markdown() + "\n\n")
         md.write("## CPU time (user + sys) and spread\n\n"
                  "CPU medians move little when other work shares the machine; wall medians "
                  "do. \"CPU minus no-op\" subtracts the hook's own start-up (no update "
                  "lines, below): what the push itself cost.\n\n")
-        md.write(benchlib.markdown(detail_rows, detail_headers, 2) + "\n\n")
+        md.write(detail.markdown() + "\n\n")
         md.write("## Floors and single-walk reference\n\n")
-        md.write(benchlib.markdown(floor_rows, floor_headers, 1) + "\n")
+        md.write(floors.markdown() + "\n")
+
+
+def main():
+    args = parse_args()
+    git = shutil.which("git")
+    scenarios, floors, references = prepare(args, git)
+    timed = []
+    for item in [*floors, *(c for s in scenarios for c in (s.hook, s.baseline)), *references]:
+        if not any(item is seen for seen in timed):
+            timed.append(item)
+    loads = measure(args, scenarios, timed)
+
+    summary = summary_table(scenarios)
+    detail = detail_table(scenarios, floors[2].median_cpu_ms())
+    floor = floor_table(floors + references)
+    print()
+    print(summary.text())
+    print()
+    print(detail.text())
+    print()
+    print(floor.text())
+    print(f"\nload average before timing: {loads[0]}; after: {loads[1]}")
+    write_results(args, git, loads, summary, detail, floor)
     print(f"\nbench: wrote {args.markdown}", file=sys.stderr)
 
 
