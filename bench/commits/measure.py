@@ -13,15 +13,14 @@ separate runs under GNU time (for the import, the timed runs themselves run unde
 """
 
 import argparse
-import datetime
 import os
 import shutil
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import timing  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchlib  # noqa: E402
 
 FLOOR = ("git rev-list \"$@\" --not --all"
          " | git diff-tree --stdin -r --root --pretty=raw"
@@ -54,13 +53,13 @@ class Scenario:
             self.stdin = handle.read()
         with open(os.path.join(directory, "new-commits")) as handle:
             self.new_commits = int(handle.read().strip())
-        env = dict(timing.base_env(), GIT_DIR=self.repo)
+        env = dict(benchlib.base_env(), GIT_DIR=self.repo)
         hook_env = dict(env, TRUNKGATE_POLICY=args.policy, TRUNKGATE_USER="bench")
         tips = [line.split()[1] for line in self.stdin.decode().splitlines()]
-        self.hook = timing.Command("trunkgate", [args.hook], hook_env, self.stdin, self.repo)
-        self.floor = timing.Command("floor", ["/bin/sh", "-c", FLOOR, "floor", *tips], env,
-                                    b"", self.repo)
-        self.peer = timing.Command("peer", [args.peer], env, self.stdin, self.repo)
+        self.hook = benchlib.Command("trunkgate", [args.hook], hook_env, self.stdin, self.repo)
+        self.floor = benchlib.Command("floor", ["/bin/sh", "-c", FLOOR, "floor", *tips], env,
+                                      b"", self.repo)
+        self.peer = benchlib.Command("peer", [args.peer], env, self.stdin, self.repo)
         self.hook_verdict = self.peer_verdict = ""
         self.floor_lines = 0
         self.peer_note = ""
@@ -113,7 +112,7 @@ def verify_peer(item, workdir, timeout=None):
         if not samples or samples[-1][1] != checked:
             samples.append((seconds, checked))
 
-    command = timing.Command("peer", item.peer.argv, env, item.stdin, item.repo)
+    command = benchlib.Command("peer", item.peer.steps[0], env, item.stdin, item.repo)
     outcome = command.run(workdir, capture=True, timeout=timeout, on_poll=record)
     if outcome.timed_out:
         return outcome, samples
@@ -146,7 +145,7 @@ def project(outcome, samples, item):
     return projected * 1000
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hook", required=True)
     parser.add_argument("--peer", required=True)
@@ -162,70 +161,67 @@ def main():
     parser.add_argument("--revision", default="unknown")
     parser.add_argument("--command", default="bench/run-commits")
     parser.add_argument("--only", default="abcd", help="scenario ids to run")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    scenarios = [Scenario(*spec, args.work, args) for spec in SCENARIOS if spec[0] in args.only]
-    reps = {"fast": args.reps, "import": args.import_reps, "behind": args.behind_reps}
-    git = shutil.which("git")
-    first = scenarios[0]
-    env = dict(timing.base_env(), GIT_DIR=first.repo)
-    startup = [
-        timing.Command("/bin/true (process start)", [shutil.which("true")], env, b"", first.repo),
-        timing.Command("git --version (git start)", [git, "--version"], env, b"", first.repo),
-        timing.Command("trunkgate-pre-receive, no update lines", [args.hook],
-                       dict(env, TRUNKGATE_POLICY=args.policy, TRUNKGATE_USER="bench"), b"",
-                       first.repo),
+
+def startup_commands(args, git, repo):
+    """Process start-up floors: /bin/true, git --version and the hook with no update lines."""
+    env = dict(benchlib.base_env(), GIT_DIR=repo)
+    return [
+        benchlib.Command("/bin/true (process start)", [shutil.which("true")], env, b"", repo),
+        benchlib.Command("git --version (git start)", [git, "--version"], env, b"", repo),
+        benchlib.Command("trunkgate-pre-receive, no update lines", [args.hook],
+                         dict(env, TRUNKGATE_POLICY=args.policy, TRUNKGATE_USER="bench"), b"",
+                         repo),
     ]
-    load_before = timing.load_average()
-    started = time.monotonic()
+
+
+def measure_import(item, workdir, count, args):
+    """(b): count runs of trunkgate and the floor, each also the RSS run (seconds per run: GNU
+    time's fork is noise), then the peer once, stopped at --peer-timeout and projected."""
+    benchlib.time_round_robin([item.hook, item.floor], workdir, count, rss=True)
+    if args.peer_timeout > 0:
+        outcome, samples = verify_peer(item, workdir, args.peer_timeout)
+        if outcome.timed_out:
+            item.peer.times_ms.append(project(outcome, samples, item))
+            item.peer_verdict = "(timed out)"
+        else:
+            item.peer.times_ms.append(outcome.wall_ms)
+            item.peer.cpu_ms.append(outcome.cpu_ms)
+            item.peer_note = "one complete run"
+    print(f"bench: b: peer {item.peer_note or 'skipped'}", file=sys.stderr)
+
+
+def measure(args, scenarios, startup):
+    """Checks and times every scenario, then the start-up floors."""
+    reps = {"fast": args.reps, "import": args.import_reps, "behind": args.behind_reps}
     with tempfile.TemporaryDirectory(prefix="trunkgate-bench-commits-") as workdir:
         for item in scenarios:
-            timing.drop_page_cache(item.repo)
+            benchlib.drop_page_cache(item.repo)
             verify(item, workdir)
             count = reps[item.kind]
             if item.kind == "import":
-                # Seconds per run: every timed run is also the RSS run (GNU time's fork is noise).
-                for _ in range(count):
-                    item.hook.sample(workdir, rss=True)
-                    item.floor.sample(workdir, rss=True)
-                if args.peer_timeout > 0:
-                    outcome, samples = verify_peer(item, workdir, args.peer_timeout)
-                    if outcome.timed_out:
-                        item.peer.times_ms.append(project(outcome, samples, item))
-                        item.peer_verdict = "(timed out)"
-                    else:
-                        item.peer.times_ms.append(outcome.wall_ms)
-                        item.peer.cpu_ms.append(outcome.cpu_ms)
-                        item.peer_note = "one complete run"
-                print(f"bench: b: peer {item.peer_note or 'skipped'}", file=sys.stderr)
+                measure_import(item, workdir, count, args)
                 continue
             verify_peer(item, workdir)
-            for command in (item.hook, item.floor, item.peer):
-                command.run(workdir)  # warm-up
-            for _ in range(count):
-                for command in (item.hook, item.floor, item.peer):
-                    command.sample(workdir)
-            for _ in range(min(args.rss_runs, count)):
-                for command in (item.hook, item.floor, item.peer):
-                    command.peaks_kib.append(command.run(workdir, rss=True).rss_kib)
+            benchlib.measure_round_robin([item.hook, item.floor, item.peer], workdir, count,
+                                         min(args.rss_runs, count))
             print(f"bench: {item.ident}: {count} repetitions done", file=sys.stderr)
-        for command in startup:
-            command.run(workdir)
-        for _ in range(args.reps):
-            for command in startup:
-                command.sample(workdir)
-        for _ in range(args.rss_runs):
-            for command in startup:
-                command.peaks_kib.append(command.run(workdir, rss=True).rss_kib)
-    load_after = timing.load_average()
-    elapsed = time.monotonic() - started
+        benchlib.measure_round_robin(startup, workdir, args.reps, args.rss_runs)
 
-    def ms(value):
-        return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
 
-    def mib(command):
-        return f"{command.peak_mib():.1f}" if command.peaks_kib else "-"
+def ms(value):
+    """Milliseconds as the tables show them: one decimal below a second, none above."""
+    return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
 
+
+def mib(command):
+    """A command's median peak RSS in MiB, or - when none was recorded."""
+    return f"{command.peak_mib():.1f}" if command.peaks_kib else "-"
+
+
+def summary_table(scenarios):
+    """Each scenario's medians against the floor and the peer, their peak RSS and target."""
     headers = ["scenario", "new commits", "verdict (trunkgate / peer)", "runs",
                "trunkgate ms", "floor ms", "ratio vs floor", "peer ms", "peer / trunkgate",
                "trunkgate RSS MiB", "floor RSS MiB", "peer RSS MiB", "target"]
@@ -237,53 +233,80 @@ def main():
         rows.append([item.title, f"{item.new_commits:,}",
                      f"{item.hook_verdict} / {item.peer_verdict or 'not run'}",
                      str(len(item.hook.times_ms)), ms(ours), ms(floor), f"{ours / floor:.2f}",
-                     peer_text, f"{peer / ours:.1f}", mib(item.hook), mib(item.floor), mib(item.peer),
-                     item.target])
-    detail_headers = ["scenario", "trunkgate CPU ms", "floor CPU ms", "peer CPU ms",
-                      "trunkgate p25-p75 ms", "floor p25-p75 ms", "floor output lines"]
-    detail_rows = []
+                     peer_text, f"{peer / ours:.1f}", mib(item.hook), mib(item.floor),
+                     mib(item.peer), item.target])
+    return benchlib.Table(headers, rows, 4)
+
+
+def detail_table(scenarios):
+    """Each scenario's CPU medians and wall spread, and the floor's output size."""
+    headers = ["scenario", "trunkgate CPU ms", "floor CPU ms", "peer CPU ms",
+               "trunkgate p25-p75 ms", "floor p25-p75 ms", "floor output lines"]
+    rows = []
     for item in scenarios:
         peer_cpu = f"{item.peer.median_cpu_ms():,.1f}" if item.peer.cpu_ms else "-"
-        detail_rows.append([item.title, f"{item.hook.median_cpu_ms():,.1f}",
-                            f"{item.floor.median_cpu_ms():,.1f}", peer_cpu, item.hook.spread(),
-                            item.floor.spread(), str(item.floor_lines)])
-    startup_headers = ["command", "median ms", "p25-p75 ms", "CPU ms", "peak RSS MiB"]
-    startup_rows = [[c.name, f"{c.median_ms():.2f}", c.spread(), f"{c.median_cpu_ms():.2f}",
-                     f"{c.peak_mib():.1f}"] for c in startup]
-    notes = [f"- {item.title}: peer {item.peer_note}" for item in scenarios if item.peer_note]
+        rows.append([item.title, f"{item.hook.median_cpu_ms():,.1f}",
+                     f"{item.floor.median_cpu_ms():,.1f}", peer_cpu, item.hook.spread(),
+                     item.floor.spread(), str(item.floor_lines)])
+    return benchlib.Table(headers, rows, 1)
 
-    print()
-    print(timing.text_table(rows, headers, 4))
-    print()
-    print(timing.text_table(detail_rows, detail_headers, 1))
-    print()
-    print(timing.text_table(startup_rows, startup_headers, 1))
-    for note in notes:
-        print(note)
-    print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
 
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    libgit2 = timing.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
+def startup_table(startup):
+    """The start-up floors' medians, spread and peak RSS."""
+    headers = ["command", "median ms", "p25-p75 ms", "CPU ms", "peak RSS MiB"]
+    rows = [[c.name, f"{c.median_ms():.2f}", c.spread(), f"{c.median_cpu_ms():.2f}",
+             f"{c.peak_mib():.1f}"] for c in startup]
+    return benchlib.Table(headers, rows, 1)
+
+
+def write_results(args, git, load, summary, notes, detail, startup):
+    """Writes --markdown: the header lines (load: the load-average text), the tables and the
+    notes on the peer."""
     with open(args.markdown, "w") as md:
-        md.write(f"# trunkgate commit-rule benchmark (issue 3)\n\n"
-                 f"- run: {stamp}, `{args.command}`, medians of the runs shown "
-                 f"(after one untimed, checked run of each command)\n"
-                 f"- trunkgate: {args.revision}\n"
-                 f"- machine: {timing.machine()}\n"
-                 f"- {timing.version_of([git, '--version'])}, libgit2 {libgit2}\n"
-                 f"- load average (1, 5, 15 min) before: {load_before}; after: {load_after}; "
-                 f"measuring took {elapsed:.0f} s\n\n"
-                 "Wall-clock medians. ratio = trunkgate / floor (the git pipeline that lists "
+        md.write(benchlib.results_header(
+            "trunkgate commit-rule benchmark (issue 3)",
+            f"`{args.command}`, medians of the runs shown "
+            f"(after one untimed, checked run of each command)",
+            args.revision, benchlib.versions(git, [("libgit2", "libgit2-dev")]), load))
+        md.write("Wall-clock medians. ratio = trunkgate / floor (the git pipeline that lists "
                  "the same facts, measured in this run); peer / trunkgate = how many times "
                  "faster trunkgate is than the shell hook. Peak RSS from `/usr/bin/time -f %M` "
                  "(median of the RSS runs; for the floor its largest process).\n\n")
-        md.write(timing.markdown(rows, headers, 4) + "\n\n")
+        md.write(summary.markdown() + "\n\n")
         if notes:
             md.write("\n".join(notes) + "\n\n")
         md.write("## CPU time (user + sys) and spread\n\n")
-        md.write(timing.markdown(detail_rows, detail_headers, 1) + "\n\n")
+        md.write(detail.markdown() + "\n\n")
         md.write("## Process start-up\n\n")
-        md.write(timing.markdown(startup_rows, startup_headers, 1) + "\n")
+        md.write(startup.markdown() + "\n")
+
+
+def main():
+    args = parse_args()
+    scenarios = [Scenario(*spec, args.work, args) for spec in SCENARIOS if spec[0] in args.only]
+    git = shutil.which("git")
+    startup = startup_commands(args, git, scenarios[0].repo)
+    load_before = benchlib.load_average()
+    started = time.monotonic()
+    measure(args, scenarios, startup)
+    load_after = benchlib.load_average()
+    elapsed = time.monotonic() - started
+
+    summary, detail = summary_table(scenarios), detail_table(scenarios)
+    startup_rows = startup_table(startup)
+    notes = [f"- {item.title}: peer {item.peer_note}" for item in scenarios if item.peer_note]
+    print()
+    print(summary.text())
+    print()
+    print(detail.text())
+    print()
+    print(startup_rows.text())
+    for note in notes:
+        print(note)
+    print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
+    write_results(args, git,
+                  f"before: {load_before}; after: {load_after}; measuring took {elapsed:.0f} s",
+                  summary, notes, detail, startup_rows)
     print(f"bench: wrote {args.markdown}", file=sys.stderr)
 
 

@@ -22,7 +22,6 @@ measures, in this order:
 """
 
 import argparse
-import datetime
 import glob
 import hashlib
 import hmac
@@ -36,8 +35,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "commits"))
-import timing  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import benchlib  # noqa: E402
 
 SECRET = "bench-secret"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -122,6 +121,16 @@ def wait_for_log(repo, spool, text, count, timeout):
     return True
 
 
+def total_commits(entry):
+    """trunkgate's total_commits of a queued event: its X-Trunkgate-Total-Commits header, or the
+    body's key when the endpoint has payload = "github+trunkgate" (docs/events.md)."""
+    for header in entry.get("headers", []):
+        name, _, value = header.partition(":")
+        if name.strip().lower() == "x-trunkgate-total-commits":
+            return int(value)
+    return json.loads(entry["body"]).get("total_commits")
+
+
 def queue_entries(repo, spool):
     entries = []
     for path in glob.glob(os.path.join(repo, "trunkgate", spool, "queue", "*.json")):
@@ -131,7 +140,7 @@ def queue_entries(repo, spool):
 
 
 def hook_env(repo, policy):
-    return dict(timing.base_env(), GIT_DIR=repo, TRUNKGATE_POLICY=policy,
+    return dict(benchlib.base_env(), GIT_DIR=repo, TRUNKGATE_POLICY=policy,
                 TRUNKGATE_USER="bench", TRUNKGATE_WEBHOOK_SECRET=SECRET)
 
 
@@ -165,7 +174,7 @@ def curl_config(entries, port, directory):
     return path
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bin", required=True, help="directory of the trunkgate binaries")
     parser.add_argument("--template", required=True, help="the foundation policy template")
@@ -177,283 +186,384 @@ def main():
     parser.add_argument("--markdown", required=True)
     parser.add_argument("--revision", default="unknown")
     parser.add_argument("--command", default="bench/run-events")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    post_receive = os.path.join(args.bin, "trunkgate-post-receive")
-    trunkgate = os.path.join(args.bin, "trunkgate")
-    template = args.template
-    work = args.work
-    push_repo = os.path.join(work, "push", "repo.git")
-    import_repo = os.path.join(work, "import", "repo.git")
-    deliver_repo = os.path.join(work, "deliver", "repo.git")
-    push_stdin = read(os.path.join(work, "push", "stdin"))
-    import_stdin = read(os.path.join(work, "import", "stdin"))
-    deliver_stdin = read(os.path.join(work, "deliver", "stdin"))
-    events_per_round = len(deliver_stdin.splitlines())
-    import_tip = import_stdin.split()[1].decode()
-    import_total = int(read(os.path.join(work, "import", "new-commits")))
-    git = shutil.which("git")
-    load_before = timing.load_average()
-    started = time.monotonic()
-    notes = []
 
-    workdir = tempfile.mkdtemp(prefix="trunkgate-bench-events-")
-    hang = Receiver("hang", 0, workdir)
-    absent_port = free_port()
-    deliver_port = free_port()
-    if not (refused(absent_port) and refused(deliver_port)):
-        sys.exit("bench: a free port was taken meanwhile; run again")
-    policies = {
-        "none": template,
-        "absent": write_policy(os.path.join(work, "policy-absent.toml"), template,
-                               "spool-absent", absent_port),
-        "hang": write_policy(os.path.join(work, "policy-hang.toml"), template, "spool-hang",
-                             hang.port),
-        "import": write_policy(os.path.join(work, "policy-import.toml"), template,
-                               "spool-import", absent_port),
-    }
-    for round_number in range(1, args.rounds + 1):
-        policies[f"deliver-{round_number}"] = write_policy(
-            os.path.join(work, f"policy-deliver-{round_number}.toml"), template,
-            f"spool-deliver-{round_number}", deliver_port)
-    for policy in policies.values():
-        subprocess.run([trunkgate, "policy", "lint", policy], check=True,
-                       stdout=subprocess.DEVNULL)
+class Bench:
+    """What the four measurements share: the programs, the prepared repositories and their update
+    lines; after start(), a scratch directory, the hanging receiver, two free ports and the
+    policies. runs_of counts the runs of the hooks whose deliverers outlive them."""
 
-    runs_of = {"absent": 0, "hang": 0}
-    try:
-        # 1. Queue the deliver rounds while nothing listens on deliver_port.
-        queueing = []
-        for round_number in range(1, args.rounds + 1):
-            spool = f"spool-deliver-{round_number}"
-            command = timing.Command("post-receive, 2,000-branch push, receiver absent",
-                                     [post_receive],
-                                     hook_env(deliver_repo, policies[f"deliver-{round_number}"]),
-                                     deliver_stdin, deliver_repo)
-            outcome = command.run(workdir, capture=True, rss=True)
-            expected = f"{events_per_round} events queued for 127.0.0.1:{deliver_port}"
-            if outcome.status != 0 or expected not in outcome.stderr:
-                sys.exit(f"bench: queueing round {round_number}: exit {outcome.status}\n"
-                         f"{outcome.stderr}")
-            queueing.append(outcome)
-            print(f"bench: round {round_number}: {events_per_round} events queued in "
-                  f"{outcome.wall_ms:.0f} ms; waiting for the refused first attempts",
-                  file=sys.stderr)
-            if not wait_for_log(deliver_repo, spool, "will retry", events_per_round, 300):
-                sys.exit(f"bench: the background deliverer of round {round_number} did not "
-                         f"finish its first attempts")
+    def __init__(self, args):
+        self.args = args
+        self.post_receive = os.path.join(args.bin, "trunkgate-post-receive")
+        self.trunkgate = os.path.join(args.bin, "trunkgate")
+        self.template = args.template
+        work = args.work
+        self.push_repo = os.path.join(work, "push", "repo.git")
+        self.import_repo = os.path.join(work, "import", "repo.git")
+        self.deliver_repo = os.path.join(work, "deliver", "repo.git")
+        self.push_stdin = read(os.path.join(work, "push", "stdin"))
+        self.import_stdin = read(os.path.join(work, "import", "stdin"))
+        self.deliver_stdin = read(os.path.join(work, "deliver", "stdin"))
+        self.events_per_round = len(self.deliver_stdin.splitlines())
+        self.import_tip = self.import_stdin.split()[1].decode()
+        self.import_total = int(read(os.path.join(work, "import", "new-commits")))
+        self.git = shutil.which("git")
+        self.runs_of = {"absent": 0, "hang": 0}
 
-        # 2. post-receive of a 10-commit push.
-        push = {
-            "true": timing.Command("/bin/true (process start)", [shutil.which("true")],
-                                   hook_env(push_repo, template), b"", push_repo),
-            "git": timing.Command("git --version (git start)", [git, "--version"],
-                                  hook_env(push_repo, template), b"", push_repo),
-            "none": timing.Command("post-receive, no [events] (baseline)", [post_receive],
-                                   hook_env(push_repo, policies["none"]), push_stdin, push_repo),
-            "absent": timing.Command("post-receive, receiver absent (refused)", [post_receive],
-                                     hook_env(push_repo, policies["absent"]), push_stdin,
-                                     push_repo),
-            "hang": timing.Command("post-receive, receiver hanging", [post_receive],
-                                   hook_env(push_repo, policies["hang"]), push_stdin, push_repo),
+    def start(self):
+        """Makes the scratch directory, starts the hanging receiver, picks the ports for the
+        absent and the delivering receiver, and writes and lints the policies."""
+        self.workdir = tempfile.mkdtemp(prefix="trunkgate-bench-events-")
+        self.hang = Receiver("hang", 0, self.workdir)
+        self.absent_port = free_port()
+        self.deliver_port = free_port()
+        if not (refused(self.absent_port) and refused(self.deliver_port)):
+            sys.exit("bench: a free port was taken meanwhile; run again")
+        self.policies = self.write_policies()
+
+    def write_policies(self):
+        """The policies by name: none (the template), absent, hang, import, deliver-N."""
+        work, template = self.args.work, self.template
+        policies = {
+            "none": template,
+            "absent": write_policy(os.path.join(work, "policy-absent.toml"), template,
+                                   "spool-absent", self.absent_port),
+            "hang": write_policy(os.path.join(work, "policy-hang.toml"), template, "spool-hang",
+                                 self.hang.port),
+            "import": write_policy(os.path.join(work, "policy-import.toml"), template,
+                                   "spool-import", self.absent_port),
         }
-        def run_push(key, sample=False, rss=False, capture=False):
-            command = push[key]
-            if sample:
-                outcome = command.sample(workdir, rss=rss)
-            else:
-                outcome = command.run(workdir, rss=rss, capture=capture)
-            if key in runs_of:
-                runs_of[key] += 1
-            if key == "absent":
-                # Let the detached deliverer finish its refused attempt before the next run,
-                # so it does not compete with the next measurement.
-                wait_for_log(push_repo, "spool-absent", "will retry", runs_of[key], 10)
-            return outcome
+        for round_number in range(1, self.args.rounds + 1):
+            policies[f"deliver-{round_number}"] = write_policy(
+                os.path.join(work, f"policy-deliver-{round_number}.toml"), template,
+                f"spool-deliver-{round_number}", self.deliver_port)
+        for policy in policies.values():
+            subprocess.run([self.trunkgate, "policy", "lint", policy], check=True,
+                           stdout=subprocess.DEVNULL)
+        return policies
 
-        for key in ("none", "absent", "hang"):
-            outcome = run_push(key, capture=True)
-            wanted = "" if key == "none" else "1 event queued for 127.0.0.1:"
-            if outcome.status != 0 or wanted not in outcome.stderr or (
-                    key == "none" and outcome.stderr):
-                sys.exit(f"bench: post-receive ({key}): exit {outcome.status}\n{outcome.stderr}")
-        for key in push:
-            run_push(key)  # warm-up
-        for _ in range(args.reps):
-            for key in push:
-                run_push(key, sample=True)
-        for _ in range(args.rss_runs):
-            for key in push:
-                push[key].peaks_kib.append(run_push(key, rss=True).rss_kib)
-        print(f"bench: 10-commit push: {args.reps} repetitions done", file=sys.stderr)
+    def stop(self):
+        """Stops the hanging receiver and returns its stats. The deliverers it held see their
+        connection close and record a retry; waits for them so nothing this run started is left
+        behind."""
+        stats = self.hang.stop()
+        wait_for_log(self.push_repo, "spool-hang", "will retry", self.runs_of["hang"], 15)
+        return stats
 
-        # 3. Event build for the 10^5-commit push.
-        build = {
-            "none": timing.Command("post-receive, no [events] (baseline)", [post_receive],
-                                   hook_env(import_repo, policies["none"]), import_stdin,
-                                   import_repo),
-            "import": timing.Command("post-receive, max_commits 2048, receiver absent",
-                                     [post_receive], hook_env(import_repo, policies["import"]),
-                                     import_stdin, import_repo),
-            "git": timing.Command(
-                "git: rev-list --count + log -n 2048 --name-status (same facts)",
-                ["/bin/sh", "-c", "git rev-list --count \"$1\" >/dev/null && "
-                 "git log -n 2048 --name-status --format=raw \"$1\" >/dev/null",
-                 "floor", import_tip], hook_env(import_repo, template), b"", import_repo),
-        }
-        timing.drop_page_cache(import_repo)
-        outcome = build["import"].run(workdir, capture=True)
-        import_runs = 1
-        wait_for_log(import_repo, "spool-import", "will retry", import_runs, 30)
-        entry = queue_entries(import_repo, "spool-import")[0]
-        event = json.loads(entry["body"])
-        if event["total_commits"] != import_total or len(event["commits"]) != 2048:
-            sys.exit(f"bench: the 10^5 event has total_commits {event['total_commits']} and "
-                     f"{len(event['commits'])} commits (expected {import_total} and 2048)")
-        import_body = len(entry["body"])
-        for _ in range(args.import_reps):
-            for key in build:
-                build[key].sample(workdir, rss=True)
-                if key == "import":
-                    import_runs += 1
-                    wait_for_log(import_repo, "spool-import", "will retry", import_runs, 30)
-        print(f"bench: 10^5-commit event: {args.import_reps} repetitions done", file=sys.stderr)
 
-        # 4. Deliver the queued rounds.
-        due = max(e["next_try"] for n in range(1, args.rounds + 1)
-                  for e in queue_entries(deliver_repo, f"spool-deliver-{n}"))
-        waited = max(0.0, due + 1 - time.time())
-        print(f"bench: waiting {waited:.0f} s for the queued events' first retry to be due",
+def queue_rounds(bench):
+    """1. Queues the deliver rounds while nothing listens on the deliver port; returns each
+    round's Outcome."""
+    queueing = []
+    for round_number in range(1, bench.args.rounds + 1):
+        spool = f"spool-deliver-{round_number}"
+        command = benchlib.Command(
+            "post-receive, 2,000-branch push, receiver absent", [bench.post_receive],
+            hook_env(bench.deliver_repo, bench.policies[f"deliver-{round_number}"]),
+            bench.deliver_stdin, bench.deliver_repo)
+        outcome = command.run(bench.workdir, capture=True, rss=True)
+        expected = f"{bench.events_per_round} events queued for 127.0.0.1:{bench.deliver_port}"
+        if outcome.status != 0 or expected not in outcome.stderr:
+            sys.exit(f"bench: queueing round {round_number}: exit {outcome.status}\n"
+                     f"{outcome.stderr}")
+        queueing.append(outcome)
+        print(f"bench: round {round_number}: {bench.events_per_round} events queued in "
+              f"{outcome.wall_ms:.0f} ms; waiting for the refused first attempts",
               file=sys.stderr)
-        time.sleep(waited)
-        entries = sorted(queue_entries(deliver_repo, "spool-deliver-1"), key=lambda e: e["order"])
-        config = curl_config(entries, deliver_port, workdir)
-        deliver_rows = []
-        curl = timing.Command(f"curl: the same {len(entries):,} signed POSTs, one connection",
-                              [shutil.which("curl"), "-K", config], timing.base_env())
-        empty = timing.Command("trunkgate deliver, nothing due", [trunkgate, "deliver", "--repo",
-                                                                    push_repo],
-                               hook_env(push_repo, policies["none"]), b"", push_repo)
-        deliver_runs = []
-        for round_number in range(1, args.rounds + 1):
-            receiver = Receiver("ok", deliver_port, workdir)
-            command = timing.Command(
-                "trunkgate deliver", [trunkgate, "deliver", "--repo", deliver_repo],
-                hook_env(deliver_repo, policies[f"deliver-{round_number}"]), b"", deliver_repo)
-            outcome = command.run(workdir, capture=True, rss=True)
-            stats = receiver.stop()
-            summary = outcome.stdout.strip().splitlines()[-1] if outcome.stdout.strip() else ""
-            if f"{events_per_round} delivered" not in summary:
-                sys.exit(f"bench: deliver round {round_number}: exit {outcome.status}: "
-                         f"{summary}\n{outcome.stderr}")
-            deliver_runs.append((outcome, stats))
-            receiver = Receiver("ok", deliver_port, workdir)
-            curl.sample(workdir)
-            curl_stats = receiver.stop()
-            empty.sample(workdir)
-            print(f"bench: deliver round {round_number}: {outcome.wall_ms:.0f} ms, "
-                  f"{stats['connections']} connection(s), {stats['requests']} requests; "
-                  f"curl {curl.times_ms[-1]:.0f} ms, {curl_stats['connections']} connection(s)",
-                  file=sys.stderr)
-    finally:
-        hang_stats = hang.stop()
-        # The hanging deliverers see their connection close and record a retry; wait for them so
-        # nothing this run started is left behind.
-        wait_for_log(push_repo, "spool-hang", "will retry", runs_of["hang"], 15)
-    load_after = timing.load_average()
-    elapsed = time.monotonic() - started
+        if not wait_for_log(bench.deliver_repo, spool, "will retry", bench.events_per_round,
+                            300):
+            sys.exit(f"bench: the background deliverer of round {round_number} did not "
+                     f"finish its first attempts")
+    return queueing
 
-    # Tables.
+
+def push_commands(bench):
+    """The commands timed for the 10-commit push, by key."""
+    repo, stdin, policies = bench.push_repo, bench.push_stdin, bench.policies
+    return {
+        "true": benchlib.Command("/bin/true (process start)", [shutil.which("true")],
+                                 hook_env(repo, bench.template), b"", repo),
+        "git": benchlib.Command("git --version (git start)", [bench.git, "--version"],
+                                hook_env(repo, bench.template), b"", repo),
+        "none": benchlib.Command("post-receive, no [events] (baseline)", [bench.post_receive],
+                                 hook_env(repo, policies["none"]), stdin, repo),
+        "absent": benchlib.Command("post-receive, receiver absent (refused)",
+                                   [bench.post_receive], hook_env(repo, policies["absent"]),
+                                   stdin, repo),
+        "hang": benchlib.Command("post-receive, receiver hanging", [bench.post_receive],
+                                 hook_env(repo, policies["hang"]), stdin, repo),
+    }
+
+
+def time_push(bench):
+    """2. post-receive of the 10-commit push, each hook checked once, then round-robin with
+    /bin/true and git --version. Returns the commands by key."""
+    push = push_commands(bench)
+
+    def after_push(command):
+        """Counts the runs of the hooks with [events]; after a refused one, lets its detached
+        deliverer finish its attempt, so it does not compete with the next measurement."""
+        for key in bench.runs_of:
+            if command is push[key]:
+                bench.runs_of[key] += 1
+        if command is push["absent"]:
+            wait_for_log(bench.push_repo, "spool-absent", "will retry",
+                         bench.runs_of["absent"], 10)
+
+    for key in ("none", "absent", "hang"):
+        outcome = push[key].run(bench.workdir, capture=True)
+        after_push(push[key])
+        wanted = "" if key == "none" else "1 event queued for 127.0.0.1:"
+        if outcome.status != 0 or wanted not in outcome.stderr or (
+                key == "none" and outcome.stderr):
+            sys.exit(f"bench: post-receive ({key}): exit {outcome.status}\n{outcome.stderr}")
+    benchlib.measure_round_robin(list(push.values()), bench.workdir, bench.args.reps,
+                                 bench.args.rss_runs, after_run=after_push)
+    print(f"bench: 10-commit push: {bench.args.reps} repetitions done", file=sys.stderr)
+    return push
+
+
+def build_commands(bench):
+    """The commands timed for the 10^5-commit push, by key."""
+    repo, stdin = bench.import_repo, bench.import_stdin
+    return {
+        "none": benchlib.Command("post-receive, no [events] (baseline)", [bench.post_receive],
+                                 hook_env(repo, bench.policies["none"]), stdin, repo),
+        "import": benchlib.Command("post-receive, max_commits 2048, receiver absent",
+                                   [bench.post_receive],
+                                   hook_env(repo, bench.policies["import"]), stdin, repo),
+        "git": benchlib.Command(
+            "git: rev-list --count + log -n 2048 --name-status (same facts)",
+            ["/bin/sh", "-c", "git rev-list --count \"$1\" >/dev/null && "
+             "git log -n 2048 --name-status --format=raw \"$1\" >/dev/null",
+             "floor", bench.import_tip], hook_env(repo, bench.template), b"", repo),
+    }
+
+
+def time_build(bench):
+    """3. The event build for the 10^5-commit push against git's commands for the same facts,
+    after one checked run. Returns the commands by key, the event's number of listed commits and
+    its body's size in bytes."""
+    repo = bench.import_repo
+    build = build_commands(bench)
+    benchlib.drop_page_cache(repo)
+    build["import"].run(bench.workdir, capture=True)
+    import_runs = 1
+    wait_for_log(repo, "spool-import", "will retry", import_runs, 30)
+    entry = queue_entries(repo, "spool-import")[0]
+    event = json.loads(entry["body"])
+    if total_commits(entry) != bench.import_total or len(event["commits"]) != 2048:
+        sys.exit(f"bench: the 10^5 event has total_commits {total_commits(entry)} and "
+                 f"{len(event['commits'])} commits (expected {bench.import_total} and 2048)")
+
+    def after_build(command):
+        """Waits for the refused first attempt of the import's deliverer."""
+        nonlocal import_runs
+        if command is build["import"]:
+            import_runs += 1
+            wait_for_log(repo, "spool-import", "will retry", import_runs, 30)
+
+    benchlib.time_round_robin(list(build.values()), bench.workdir, bench.args.import_reps,
+                              rss=True, after_run=after_build)
+    print(f"bench: 10^5-commit event: {bench.args.import_reps} repetitions done",
+          file=sys.stderr)
+    return build, len(event["commits"]), len(entry["body"])
+
+
+class Delivery:
+    """What deliver_rounds measured: the seconds waited for the retry schedule, the entries curl
+    sent, (Outcome, receiver stats) of each deliver run, and the curl and nothing-due commands."""
+
+    def __init__(self, waited, entries, curl, empty):
+        self.waited = waited
+        self.entries = entries
+        self.curl = curl
+        self.empty = empty
+        self.runs = []
+        self.curl_stats = None
+
+
+def deliver_rounds(bench):
+    """4. Once the queued events are due again, `trunkgate deliver` of each round to a receiver
+    answering 200 on the deliver port, each followed by curl sending the first round's bodies
+    and by a deliver with nothing due."""
+    due = max(e["next_try"] for n in range(1, bench.args.rounds + 1)
+              for e in queue_entries(bench.deliver_repo, f"spool-deliver-{n}"))
+    waited = max(0.0, due + 1 - time.time())
+    print(f"bench: waiting {waited:.0f} s for the queued events' first retry to be due",
+          file=sys.stderr)
+    time.sleep(waited)
+    entries = sorted(queue_entries(bench.deliver_repo, "spool-deliver-1"),
+                     key=lambda e: e["order"])
+    config = curl_config(entries, bench.deliver_port, bench.workdir)
+    delivery = Delivery(
+        waited, entries,
+        benchlib.Command(f"curl: the same {len(entries):,} signed POSTs, one connection",
+                         [shutil.which("curl"), "-K", config], benchlib.base_env()),
+        benchlib.Command("trunkgate deliver, nothing due",
+                         [bench.trunkgate, "deliver", "--repo", bench.push_repo],
+                         hook_env(bench.push_repo, bench.policies["none"]), b"",
+                         bench.push_repo))
+    for round_number in range(1, bench.args.rounds + 1):
+        deliver_round(bench, round_number, delivery)
+    return delivery
+
+
+def deliver_round(bench, round_number, delivery):
+    """One deliver run of round round_number's queue, then one of curl and one of the deliver
+    with nothing due; adds them to delivery."""
+    workdir, repo = bench.workdir, bench.deliver_repo
+    receiver = Receiver("ok", bench.deliver_port, workdir)
+    command = benchlib.Command(
+        "trunkgate deliver", [bench.trunkgate, "deliver", "--repo", repo],
+        hook_env(repo, bench.policies[f"deliver-{round_number}"]), b"", repo)
+    outcome = command.run(workdir, capture=True, rss=True)
+    stats = receiver.stop()
+    summary = outcome.stdout.strip().splitlines()[-1] if outcome.stdout.strip() else ""
+    if f"{bench.events_per_round} delivered" not in summary:
+        sys.exit(f"bench: deliver round {round_number}: exit {outcome.status}: "
+                 f"{summary}\n{outcome.stderr}")
+    delivery.runs.append((outcome, stats))
+    receiver = Receiver("ok", bench.deliver_port, workdir)
+    delivery.curl.sample(workdir)
+    delivery.curl_stats = receiver.stop()
+    delivery.empty.sample(workdir)
+    print(f"bench: deliver round {round_number}: {outcome.wall_ms:.0f} ms, "
+          f"{stats['connections']} connection(s), {stats['requests']} requests; "
+          f"curl {delivery.curl.times_ms[-1]:.0f} ms, "
+          f"{delivery.curl_stats['connections']} connection(s)", file=sys.stderr)
+
+
+def push_table(push):
+    """The 10-commit push: medians against no [events] and against git --version."""
     base = push["none"].median_ms()
     git_start = push["git"].median_ms()
-    push_headers = ["post-receive, push of 10 commits (10^5 history)", "median ms",
-                    "p25-p75 ms", "CPU ms", "vs no [events]", "vs git --version",
-                    "peak RSS MiB", "target"]
-    push_rows = []
+    headers = ["post-receive, push of 10 commits (10^5 history)", "median ms",
+               "p25-p75 ms", "CPU ms", "vs no [events]", "vs git --version",
+               "peak RSS MiB", "target"]
+    rows = []
     for key in ("true", "git", "none", "absent", "hang"):
         command = push[key]
         median = command.median_ms()
-        push_rows.append([command.name, f"{median:.1f}", command.spread(),
-                          f"{command.median_cpu_ms():.1f}", f"{median / base:.2f}",
-                          f"{median / git_start:.1f}", f"{command.peak_mib():.1f}",
-                          "≤ 30 ms" if key in ("absent", "hang") else ""])
+        rows.append([command.name, f"{median:.1f}", command.spread(),
+                     f"{command.median_cpu_ms():.1f}", f"{median / base:.2f}",
+                     f"{median / git_start:.1f}", f"{command.peak_mib():.1f}",
+                     "≤ 30 ms" if key in ("absent", "hang") else ""])
+    return benchlib.Table(headers, rows, 1)
 
-    deliver_ms = [outcome.wall_ms for outcome, _ in deliver_runs]
+
+def build_table(build):
+    """The 10^5-commit event build against git's commands for the same facts."""
+    headers = ["10^5-commit push (create of main)", "median ms", "runs", "CPU ms",
+               "ratio vs git", "peak RSS MiB", "target"]
+    git_ms = build["git"].median_ms()
+    rows = [[c.name, f"{c.median_ms():,.0f}", str(len(c.times_ms)),
+             f"{c.median_cpu_ms():,.0f}", f"{c.median_ms() / git_ms:.2f}",
+             f"{c.peak_mib():.1f}", "≤ 1 s" if key == "import" else ""]
+            for key, c in build.items()]
+    return benchlib.Table(headers, rows, 1)
+
+
+def deliver_table(bench, delivery):
+    """trunkgate deliver's throughput against curl's, and a deliver with nothing due."""
+    runs, curl, entries = delivery.runs, delivery.curl, delivery.entries
+    deliver_ms = [outcome.wall_ms for outcome, _ in runs]
     deliver_median = statistics.median(deliver_ms)
     curl_median = curl.median_ms()
-    deliver_headers = ["command", "events", "runs", "median ms", "events/s",
-                       "ratio vs curl", "connections accepted per run", "requests per run",
-                       "distinct delivery ids", "peak RSS MiB", "target"]
-    deliver_rows.append([
-        "trunkgate deliver → loopback receiver answering 200", str(events_per_round),
+    headers = ["command", "events", "runs", "median ms", "events/s",
+               "ratio vs curl", "connections accepted per run", "requests per run",
+               "distinct delivery ids", "peak RSS MiB", "target"]
+    rows = [[
+        "trunkgate deliver → loopback receiver answering 200", str(bench.events_per_round),
         str(len(deliver_ms)), f"{deliver_median:,.0f}",
-        f"{events_per_round / deliver_median * 1000:,.0f}",
+        f"{bench.events_per_round / deliver_median * 1000:,.0f}",
         f"{deliver_median / curl_median:.2f}",
-        "/".join(str(stats["connections"]) for _, stats in deliver_runs),
-        "/".join(str(stats["requests"]) for _, stats in deliver_runs),
-        "/".join(str(stats["deliveries"]) for _, stats in deliver_runs),
-        f"{statistics.median(o.rss_kib for o, _ in deliver_runs) / 1024:.1f}", "≥ 500 events/s"])
-    deliver_rows.append([curl.name, str(len(entries)), str(len(curl.times_ms)),
-                         f"{curl_median:,.0f}", f"{len(entries) / curl_median * 1000:,.0f}",
-                         "1.00", str(curl_stats["connections"]), str(curl_stats["requests"]),
-                         str(curl_stats["deliveries"]), "-", ""])
-    deliver_rows.append([empty.name, "0", str(len(empty.times_ms)), f"{empty.median_ms():.1f}",
-                         "-", "-", "-", "-", "-", "-", ""])
+        "/".join(str(stats["connections"]) for _, stats in runs),
+        "/".join(str(stats["requests"]) for _, stats in runs),
+        "/".join(str(stats["deliveries"]) for _, stats in runs),
+        f"{statistics.median(o.rss_kib for o, _ in runs) / 1024:.1f}", "≥ 500 events/s"]]
+    curl_stats = delivery.curl_stats
+    rows.append([curl.name, str(len(entries)), str(len(curl.times_ms)),
+                 f"{curl_median:,.0f}", f"{len(entries) / curl_median * 1000:,.0f}",
+                 "1.00", str(curl_stats["connections"]), str(curl_stats["requests"]),
+                 str(curl_stats["deliveries"]), "-", ""])
+    empty = delivery.empty
+    rows.append([empty.name, "0", str(len(empty.times_ms)), f"{empty.median_ms():.1f}",
+                 "-", "-", "-", "-", "-", "-", ""])
+    return benchlib.Table(headers, rows, 1)
 
-    build_headers = ["10^5-commit push (create of main)", "median ms", "runs", "CPU ms",
-                     "ratio vs git", "peak RSS MiB", "target"]
-    git_ms = build["git"].median_ms()
-    build_rows = [[c.name, f"{c.median_ms():,.0f}", str(len(c.times_ms)),
-                   f"{c.median_cpu_ms():,.0f}", f"{c.median_ms() / git_ms:.2f}",
-                   f"{c.peak_mib():.1f}", "≤ 1 s" if key == "import" else ""]
-                  for key, c in build.items()]
+
+def notes_of(bench, queueing, commits_listed, body_bytes, hang_stats):
+    """The notes under the tables: queueing, the 10^5-commit event, the hanging receiver."""
     queue_ms = [o.wall_ms for o in queueing]
-    notes.append(f"Queueing: post-receive of the {events_per_round}-branch push (receiver "
-                 f"absent) took {', '.join(f'{ms:,.0f}' for ms in queue_ms)} ms "
-                 f"({statistics.median(queue_ms) / events_per_round:.1f} ms per event; peak RSS "
-                 f"{statistics.median(o.rss_kib for o in queueing) / 1024:.1f} MiB); its "
-                 f"background deliverer then made the refused first attempts.")
-    notes.append(f"The 10^5-commit event: total_commits {import_total:,}, commits[] "
-                 f"{len(event['commits']):,} (max_commits), body {import_body / 1e6:.2f} MB.")
-    notes.append(f"Hanging receiver: {hang_stats['connections']} connections accepted, none "
-                 f"answered; each background deliverer waited for its timeout_ms while the push "
-                 f"had already returned.")
+    per_round = bench.events_per_round
+    return [
+        f"Queueing: post-receive of the {per_round}-branch push (receiver "
+        f"absent) took {', '.join(f'{ms:,.0f}' for ms in queue_ms)} ms "
+        f"({statistics.median(queue_ms) / per_round:.1f} ms per event; peak RSS "
+        f"{statistics.median(o.rss_kib for o in queueing) / 1024:.1f} MiB); its "
+        f"background deliverer then made the refused first attempts.",
+        f"The 10^5-commit event: total_commits {bench.import_total:,}, commits[] "
+        f"{commits_listed:,} (max_commits), body {body_bytes / 1e6:.2f} MB.",
+        f"Hanging receiver: {hang_stats['connections']} connections accepted, none "
+        f"answered; each background deliverer waited for its timeout_ms while the push "
+        f"had already returned.",
+    ]
 
-    print()
-    print(timing.text_table(push_rows, push_headers, 1))
-    print()
-    print(timing.text_table(build_rows, build_headers, 1))
-    print()
-    print(timing.text_table(deliver_rows, deliver_headers, 1))
-    for note in notes:
-        print(f"- {note}")
-    print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
 
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    libgit2 = timing.version_of(["dpkg-query", "-W", "-f=${Version}", "libgit2-dev"])
-    libcurl = timing.version_of(["dpkg-query", "-W", "-f=${Version}", "libcurl4-openssl-dev"])
+def write_results(bench, load, tables, notes):
+    """Writes --markdown: the header lines (load: the load-average text), the push, build and
+    deliver tables, and the notes."""
+    args = bench.args
+    push, build, deliver = tables
+    libraries = [("libgit2", "libgit2-dev"), ("libcurl", "libcurl4-openssl-dev")]
     with open(args.markdown, "w") as md:
-        md.write(f"# trunkgate push-event benchmark (issue 4)\n\n"
-                 f"- run: {stamp}, `{args.command}`, medians\n"
-                 f"- trunkgate: {args.revision}\n"
-                 f"- machine: {timing.machine()}\n"
-                 f"- {timing.version_of([git, '--version'])}, libgit2 {libgit2}, "
-                 f"libcurl {libcurl}\n"
-                 f"- load average (1, 5, 15 min) before: {load_before}; after: {load_after}; "
-                 f"measuring took {elapsed:.0f} s (of which waiting for the retry schedule "
-                 f"{waited:.0f} s)\n\n"
-                 "Wall-clock medians of the hook process until it exits (the background "
+        md.write(benchlib.results_header(
+            "trunkgate push-event benchmark (issue 4)", f"`{args.command}`, medians",
+            args.revision, benchlib.versions(bench.git, libraries), load))
+        md.write("Wall-clock medians of the hook process until it exits (the background "
                  "deliverer it leaves behind is not waited for). Peak RSS from "
                  "`/usr/bin/time -f %M`.\n\n")
         md.write(f"## post-receive, push of 10 commits ({args.reps} runs each, round-robin)\n\n")
-        md.write(timing.markdown(push_rows, push_headers, 1) + "\n\n")
+        md.write(push.markdown() + "\n\n")
         md.write("## Event build for a 10^5-commit push\n\n")
-        md.write(timing.markdown(build_rows, build_headers, 1) + "\n\n")
+        md.write(build.markdown() + "\n\n")
         md.write(f"## trunkgate deliver throughput ({args.rounds} rounds of "
-                 f"{events_per_round} queued events)\n\n")
-        md.write(timing.markdown(deliver_rows, deliver_headers, 1) + "\n\n")
+                 f"{bench.events_per_round} queued events)\n\n")
+        md.write(deliver.markdown() + "\n\n")
         md.write("\n".join(f"- {note}" for note in notes) + "\n")
-    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main():
+    args = parse_args()
+    bench = Bench(args)
+    load_before = benchlib.load_average()
+    started = time.monotonic()
+    bench.start()
+    try:
+        queueing = queue_rounds(bench)
+        push = time_push(bench)
+        build, commits_listed, body_bytes = time_build(bench)
+        delivery = deliver_rounds(bench)
+    finally:
+        hang_stats = bench.stop()
+    load_after = benchlib.load_average()
+    elapsed = time.monotonic() - started
+
+    tables = [push_table(push), build_table(build), deliver_table(bench, delivery)]
+    notes = notes_of(bench, queueing, commits_listed, body_bytes, hang_stats)
+    for table in tables:
+        print()
+        print(table.text())
+    for note in notes:
+        print(f"- {note}")
+    print(f"\nload average before: {load_before}; after: {load_after}; {elapsed:.0f} s")
+    write_results(bench, f"before: {load_before}; after: {load_after}; measuring took "
+                  f"{elapsed:.0f} s (of which waiting for the retry schedule "
+                  f"{delivery.waited:.0f} s)", tables, notes)
+    shutil.rmtree(bench.workdir, ignore_errors=True)
     print(f"bench: wrote {args.markdown}", file=sys.stderr)
 
 
