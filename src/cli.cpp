@@ -400,16 +400,17 @@ int cmd_deliver(const io& streams, const parsed_args& parsed) {
                 streams.out << printable(path) << ": " << line << "\n";
             streams.out << printable(path) << ": " << report.delivered << " delivered, "
                         << report.retrying << " retrying, " << report.failed << " failed, "
-                        << report.dead << " dead, " << report.busy << " busy\n";
-            // Anything waiting for a retry, failed, or given up on is worth a look (an entry
-            // another run is sending right now is that run's business).
-            const auto left = opened.queue->list("queue");
+                        << report.dead << " dead, " << report.busy << " busy, " << report.unreadable
+                        << " unreadable\n";
+            // Anything waiting for a retry, failed, given up on or unreadable is worth a look (an
+            // entry another run is sending right now is that run's business).
+            const auto left = opened.queue->list("queue").entries;
             const bool unresolved =
                 std::any_of(left.begin(), left.end(), [&](const spool_entry& entry) {
                     return entry.state == "failed" ||
                            (entry.attempts > 0 && entry.next_try > options.now);
                 });
-            if (report.dead || unresolved)
+            if (report.dead || report.unreadable || unresolved)
                 status = std::max<int>(status, exit_rejected);
         } catch (const missing_policy_error& e) {
             if (discovered)
@@ -448,18 +449,27 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
     for (const auto& line : opened.queue->recover_staged())
         streams.err << "trunkgate: " << printable(line) << "\n";
     const auto abandoned = opened.queue->abandoned();
-    auto listed = opened.queue->list("queue");
-    for (auto& entry : opened.queue->list("dead")) {
+    auto queued = opened.queue->list("queue");
+    auto dead = opened.queue->list("dead");
+    const auto delivered = opened.queue->list("delivered");
+    std::vector<std::pair<std::string, spool_entry>> listed; // area, entry
+    for (auto& entry : queued.entries)
+        listed.emplace_back("queue", std::move(entry));
+    for (auto& entry : dead.entries) {
         entry.state = "dead";
-        listed.push_back(std::move(entry));
+        listed.emplace_back("dead", std::move(entry));
     }
-    const auto delivered = opened.queue->list("delivered").size();
+    // Whatever cannot be read is listed too, wherever it is: an event must never go unseen.
+    std::vector<unreadable_entry> unreadable = queued.unreadable;
+    unreadable.insert(unreadable.end(), dead.unreadable.begin(), dead.unreadable.end());
+    unreadable.insert(unreadable.end(), delivered.unreadable.begin(), delivered.unreadable.end());
     if (format == "json") {
         auto events = nlohmann::ordered_json::array();
-        for (const auto& entry : listed)
+        for (const auto& [area, entry] : listed)
             events.push_back(
                 {{"id", entry.id},
                  {"state", entry.state},
+                 {"area", area},
                  {"ref", entry.ref},
                  {"endpoint", redact_url(entry.url)},
                  {"attempts", entry.attempts},
@@ -467,29 +477,45 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
                  {"next_try", entry.state == "queued" ? format_time(entry.next_try) : ""},
                  {"last_status", entry.last_status},
                  {"last_error", entry.last_error}});
+        for (const auto& bad : unreadable)
+            events.push_back({{"id", bad.id},
+                              {"state", "unreadable"},
+                              {"area", bad.area},
+                              {"ref", ""},
+                              {"endpoint", ""},
+                              {"attempts", 0},
+                              {"created_at", ""},
+                              {"next_try", ""},
+                              {"last_status", 0},
+                              {"last_error", bad.reason}});
         auto interrupted = nlohmann::ordered_json::array();
         for (const auto& [push_id, entries] : abandoned)
             interrupted.push_back({{"push", push_id}, {"staged", entries}});
         streams.out << nlohmann::ordered_json{{"events", events},
-                                              {"delivered", delivered},
+                                              {"delivered", delivered.entries.size()},
                                               {"abandoned", interrupted}}
                            .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                     << "\n";
         return exit_ok;
     }
-    for (const auto& entry : listed)
+    for (const auto& [area, entry] : listed)
         streams.out << entry.id << "  " << entry.state << "  attempts " << entry.attempts << "  "
                     << printable(entry.ref) << "  " << printable(redact_url(entry.url))
                     << (entry.state == "queued" ? "  next " + format_time(entry.next_try) : "")
                     << (entry.last_error.empty() ? ""
                                                  : "  last error: " + printable(entry.last_error))
                     << "\n";
+    for (const auto& bad : unreadable)
+        streams.out << printable(bad.id) << "  unreadable  " << bad.area << "/" << printable(bad.id)
+                    << ".json  " << printable(bad.reason) << "\n";
     for (const auto& [push_id, entries] : abandoned)
         streams.out << "push " << push_id << "  abandoned  " << entries
                     << " deliveries staged by a hook that was stopped before it queued them ("
                     << opened.queue->dir() << "/abandoned/" << push_id << ")\n";
-    streams.out << listed.size() << " waiting, failed or dead; " << delivered
-                << " delivered (the most recent kept)"
+    streams.out << listed.size() << " waiting, failed or dead; "
+                << (unreadable.empty() ? std::string()
+                                       : std::to_string(unreadable.size()) + " unreadable; ")
+                << delivered.entries.size() << " delivered (the most recent kept)"
                 << (abandoned.empty()
                         ? std::string()
                         : "; " + std::to_string(abandoned.size()) + " interrupted pushes abandoned")
