@@ -49,7 +49,7 @@ Commands:
   audit [--repo DIR] [--since DATE] [--format text|json]
                                               the pre-receive decisions, one per push
   deliver [--repo DIR]... [--all-under DIR]   send the push events that are due
-  events [--repo DIR] [--format text|json]    list queued, failed and dead events
+  events [--repo DIR] [--format text|json]    list queued, failed, dead and unreadable events
   events redeliver [--repo DIR] ID            queue one event again, same id and body
   rules                                       list the rule ids
   version                                     print the version
@@ -116,8 +116,10 @@ identity, accept/reject/bypass, refs, findings. DATE is YYYY-MM-DD, an ISO 8601 
 Sends every push event that is due from the spool of each repository (default: the one
 containing the current directory): for cron or the systemd timer in templates/systemd/.
 Each event is locked while it is sent, so overlapping runs never send one twice at once.
-Exit 1 when, after the run, an event waits for a retry or has failed (a 4xx; see trunkgate
-events), or this run gave one up (moved to dead/); 0 otherwise; 3 for a broken policy.
+An entry that cannot be read, parsed or locked is named with the reason and left as it is;
+the others are still sent. Exit 1 when, after the run, an event waits for a retry, has failed
+(a 4xx; see trunkgate events) or is unreadable, or this run gave one up (moved to dead/); 0
+otherwise; 3 for a broken policy.
 
   --repo DIR        a repository (repeatable)
   --all-under DIR   every repository found below DIR
@@ -126,7 +128,8 @@ events), or this run gave one up (moved to dead/); 0 otherwise; 3 for a broken p
        trunkgate events redeliver [--repo DIR] ID
 
 Lists the events that are queued (waiting for a retry), failed (a 4xx answer; waiting for
-redelivery) or dead (given up after [events] max_age_hours), with their last error.
+redelivery), dead (given up after [events] max_age_hours) or unreadable (a spool entry that
+cannot be read, parsed or locked), with their last error or the reason.
 `redeliver ID` queues a delivered, failed or dead event again with its original delivery id
 and body, due now.
 )"},
