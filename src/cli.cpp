@@ -217,8 +217,8 @@ struct owner_decision {
 
 // `runuser -u USER -- /path/to/trunkgate ARGS...`: the command to run as `user` instead.
 std::string command_as(const std::string& user, const std::vector<std::string>& args) {
-    auto command =
-        "runuser -u " + shell_quote(user) + " -- " + shell_quote(executable_dir()) + "/trunkgate";
+    auto command = (user == "root" ? "" : "runuser -u " + shell_quote(user) + " -- ") +
+                   shell_quote(executable_dir()) + "/trunkgate";
     for (const auto& arg : args)
         command += " " + shell_quote(arg);
     return command;
@@ -247,9 +247,10 @@ owner_decision decide_owner(const std::string& path, bool search, bool writes,
                 ")";
         return decision;
     }
-    const auto as_owner = "run it as " + owner_name +
-                          " (as root: " + command_as(owner_name, rerun) +
-                          "; root running trunkgate itself acts as the owner too)";
+    const auto as_owner = owner == 0 ? "run it as root: " + command_as(owner_name, rerun)
+                                     : "run it as " + owner_name +
+                                           " (as root: " + command_as(owner_name, rerun) +
+                                           "; root running trunkgate itself acts as the owner too)";
     if (writes) {
         // What it would write would be ours, not the owner's: the owner's hooks and deliverer
         // could no longer read or replace it (issue 10).

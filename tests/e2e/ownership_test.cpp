@@ -184,6 +184,18 @@ TEST_CASE("ownership: someone who is neither root nor the owner is refused with 
         CHECK_THAT(refused.err, Contains("runuser -u " + owner + " -- " + trunkgate +
                                          " audit --repo " + sandbox.server()));
     }
+    SECTION("a repository root owns: run it as root") {
+        git_sandbox rooted;
+        open_up(rooted.dir());
+        const auto refused =
+            run_as(stranger, {trunkgate, "deliver", "--repo", rooted.server()}, rooted.dir());
+        INFO(refused.all());
+        CHECK(refused.status == 2);
+        CHECK_THAT(refused.err, Contains(rooted.server() + " belongs to root, not to " + stranger));
+        CHECK_THAT(refused.err,
+                   Contains("run it as root: " + trunkgate + " deliver --repo " + rooted.server()));
+        CHECK(not_owned_by(rooted.server(), "root") == "");
+    }
     // Nothing was written by the refused runs.
     CHECK(not_owned_by(sandbox.server(), owner) == "");
 }
