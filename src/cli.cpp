@@ -566,8 +566,9 @@ int deliver_repository(const io& streams, const std::string& path, bool discover
     } catch (const policy_error& e) {
         streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
         return exit_error;
-    } catch (const libgit2_error& e) {
-        // A repository libgit2 cannot read (a damaged config) does not stop the others.
+    } catch (const internal_error& e) {
+        // A repository libgit2 cannot read (a damaged config), or a spool that cannot be listed
+        // or written, does not stop the others.
         streams.err << "trunkgate: " << printable(path) << ": error: " << printable(e.what())
                     << "\n";
         return exit_error;

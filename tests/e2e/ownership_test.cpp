@@ -218,6 +218,15 @@ TEST_CASE("ownership: a repository libgit2 cannot open shows libgit2's message",
         CHECK_THAT(failed.err, !Contains("not a git repository"));
         CHECK_THAT(failed.err, !Contains("not in a git repository"));
     }
+    // deliver names the broken repository and still serves the next one.
+    git_sandbox good;
+    good.install();
+    const auto both =
+        sandbox.trunkgate({"deliver", "--repo", sandbox.server(), "--repo", good.server()});
+    INFO(both.all());
+    CHECK(both.status == 3);
+    CHECK_THAT(both.err, Contains(sandbox.server() + ": error: cannot open the repository"));
+    CHECK_THAT(both.out, Contains(good.server() + ": 0 delivered, 0 retrying, 0 failed, 0 dead"));
     const auto missing = sandbox.trunkgate({"audit", "--repo", sandbox.dir() + "/nothing-here"});
     CHECK(missing.status == 2);
     CHECK_THAT(missing.err, Contains("is not in a git repository"));
