@@ -9,14 +9,15 @@
 #include <filesystem>
 #include <grp.h>
 #include <map>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "support/sandbox.hpp"
+#include "support/users.hpp"
 #include "trunkgate/delivery.hpp"
-#include "trunkgate/ownership.hpp"
 #include "trunkgate/spool.hpp"
 #include "trunkgate/system_log.hpp"
 
@@ -317,13 +318,17 @@ TEST_CASE("spool: an entry its reader may not open is unreadable, with owner and
         ::chmod(path.c_str(), 0755);
     ::chmod((queue.dir() + "/queue/" + readable.id + ".json").c_str(), 0644);
     ::chmod((queue.dir() + "/queue/" + root_only.id + ".json").c_str(), 0640);
+    const passwd* reader = ::getpwnam(testing::ensure_user("nobody").c_str());
+    REQUIRE(reader != nullptr);
+    const uid_t reader_uid = reader->pw_uid;
+    const gid_t reader_gid = reader->pw_gid;
     int answer[2];
     REQUIRE(::pipe(answer) == 0);
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
         ::close(answer[0]);
-        if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+        if (::setgroups(0, nullptr) != 0 || ::setgid(reader_gid) != 0 || ::setuid(reader_uid) != 0)
             ::_exit(2);
         std::string report;
         try {
@@ -348,8 +353,7 @@ TEST_CASE("spool: an entry its reader may not open is unreadable, with owner and
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
-    const auto nobody = user_name(65534);
     CHECK(report == "entry " + readable.id + "\nunreadable " + root_only.id +
-                        ": Permission denied (owner root, mode 0640, read as " + nobody +
+                        ": Permission denied (owner root, mode 0640, read as nobody" +
                         "; run as the repository's owner)\n");
 }
