@@ -32,7 +32,18 @@ void open_up(const std::string& dir) {
 run_result run_as(const std::string& user, const std::vector<std::string>& argv,
                   const std::string& cwd, const std::map<std::string, std::string>& env,
                   const std::string& input) {
-    std::vector<std::string> full{"runuser", "-u", user, "--"};
+    const passwd* entry = ::getpwnam(user.c_str());
+    if (!entry)
+        throw std::runtime_error("no user " + user);
+    std::vector<std::string> full{"setpriv",
+                                  "--reuid=" + std::to_string(entry->pw_uid),
+                                  "--regid=" + std::to_string(entry->pw_gid),
+                                  "--init-groups",
+                                  "--",
+                                  "env",
+                                  "HOME=" + std::string(entry->pw_dir),
+                                  "USER=" + user,
+                                  "LOGNAME=" + user};
     full.insert(full.end(), argv.begin(), argv.end());
     return run(full, cwd, env, input);
 }

@@ -20,8 +20,10 @@ void chown_tree(const std::string& path, const std::string& user);
 /// Lets any user reach `dir` (chmod 0755): temp_dir makes its directories 0700.
 void open_up(const std::string& dir);
 
-/// Runs argv as `user` through runuser(1) (`runuser -u USER -- argv...`), which sets HOME, USER,
-/// LOGNAME and SHELL from the user's passwd entry; `env` is added first, as for run().
+/// Runs argv as `user`, as runuser(1) would (its groups, its login group, the user; HOME, USER and
+/// LOGNAME from its passwd entry), through setpriv(1): runuser opens a PAM session that logs to
+/// /dev/log, and blocks there while another test holds /dev/log without reading it. `env` is
+/// added first, as for run().
 run_result run_as(const std::string& user, const std::vector<std::string>& argv,
                   const std::string& cwd, const std::map<std::string, std::string>& env = {},
                   const std::string& input = "");
