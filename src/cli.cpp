@@ -635,7 +635,15 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
         if (parsed.positionals.size() != 2 || parsed.positionals[0] != "redeliver")
             throw usage_error("usage: trunkgate events redeliver [--repo DIR] ID");
         const auto& id = parsed.positionals[1];
-        if (!opened.queue->requeue(id, static_cast<std::int64_t>(std::time(nullptr)))) {
+        bool requeued = false;
+        try {
+            requeued = opened.queue->requeue(id, static_cast<std::int64_t>(std::time(nullptr)));
+        } catch (const entry_error& e) {
+            streams.err << "trunkgate: error: event " << printable(id)
+                        << " cannot be read: " << printable(e.what()) << "\n";
+            return exit_error;
+        }
+        if (!requeued) {
             streams.err << "trunkgate: no event " << printable(id) << " in " << opened.queue->dir()
                         << "\n";
             return exit_usage;

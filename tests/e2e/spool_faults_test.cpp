@@ -153,6 +153,12 @@ TEST_CASE("events: entries the deliverer cannot read, parse or lock are reported
         run_as(owner, {bin_path("trunkgate"), "events", "--repo", sandbox.server()}, sandbox.dir());
     CHECK_THAT(text.out, Contains(corrupt + "  unreadable  queue/" + corrupt + ".json  "));
     CHECK_THAT(text.out, Contains("0 waiting, failed or dead; 3 unreadable; 2 delivered"));
+    // It cannot be redelivered either, and says why.
+    const auto again = run_as(
+        owner, {bin_path("trunkgate"), "events", "redeliver", "--repo", sandbox.server(), corrupt},
+        sandbox.dir());
+    CHECK(again.status == 3);
+    CHECK_THAT(again.err, Contains("event " + corrupt + " cannot be read: malformed spool entry"));
     const auto log = read_file(spool_dir(sandbox) + "/events.log");
     for (const auto& id : {root_owned, corrupt, unlockable})
         CHECK_THAT(log, Contains("unreadable queue/" + id + ".json: "));
