@@ -8,7 +8,9 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "trunkgate/approvals.hpp"
 #include "trunkgate/audit.hpp"
@@ -18,6 +20,7 @@
 #include "trunkgate/git.hpp"
 #include "trunkgate/install.hpp"
 #include "trunkgate/notes.hpp"
+#include "trunkgate/ownership.hpp"
 #include "trunkgate/policy.hpp"
 #include "trunkgate/process.hpp"
 #include "trunkgate/rules.hpp"
@@ -49,7 +52,7 @@ Commands:
   audit [--repo DIR] [--since DATE] [--format text|json]
                                               the pre-receive decisions, one per push
   deliver [--repo DIR]... [--all-under DIR]   send the push events that are due
-  events [--repo DIR] [--format text|json]    list queued, failed and dead events
+  events [--repo DIR] [--format text|json]    list queued, failed, dead and unreadable events
   events redeliver [--repo DIR] ID            queue one event again, same id and body
   rules                                       list the rule ids
   version                                     print the version
@@ -116,8 +119,10 @@ identity, accept/reject/bypass, refs, findings. DATE is YYYY-MM-DD, an ISO 8601 
 Sends every push event that is due from the spool of each repository (default: the one
 containing the current directory): for cron or the systemd timer in templates/systemd/.
 Each event is locked while it is sent, so overlapping runs never send one twice at once.
-Exit 1 when, after the run, an event waits for a retry or has failed (a 4xx; see trunkgate
-events), or this run gave one up (moved to dead/); 0 otherwise; 3 for a broken policy.
+An entry that cannot be read, parsed or locked is named with the reason and left as it is;
+the others are still sent. Exit 1 when, after the run, an event waits for a retry, has failed
+(a 4xx; see trunkgate events) or is unreadable, or this run gave one up (moved to dead/); 0
+otherwise; 3 for a broken policy.
 
   --repo DIR        a repository (repeatable)
   --all-under DIR   every repository found below DIR
@@ -126,7 +131,8 @@ events), or this run gave one up (moved to dead/); 0 otherwise; 3 for a broken p
        trunkgate events redeliver [--repo DIR] ID
 
 Lists the events that are queued (waiting for a retry), failed (a 4xx answer; waiting for
-redelivery) or dead (given up after [events] max_age_hours), with their last error.
+redelivery), dead (given up after [events] max_age_hours) or unreadable (a spool entry that
+cannot be read, parsed or locked), with their last error or the reason.
 `redeliver ID` queues a delivered, failed or dead event again with its original delivery id
 and body, due now.
 )"},
@@ -197,7 +203,150 @@ struct io {
     std::ostream& out;
     std::ostream& err;
     const env_lookup& env;
+    const std::vector<std::string>& args; ///< the command line, without the program
 };
+
+// Who acts on a repository (docs/cli.md "Running as root"). Decided before anything opens it or
+// writes into it: root becomes the repository's owner, so that libgit2's ownership check passes
+// and no file it leaves behind is root's; anyone else who is not the owner may only read.
+struct owner_decision {
+    std::string git_dir;               ///< "" when the path is no repository (opening says so)
+    std::optional<system_user> become; ///< root: act as this user (its owner)
+    std::string refusal;               ///< not empty: do not serve it; the line says why
+};
+
+// `runuser -u USER -- /path/to/trunkgate ARGS...`: the command to run as `user` instead.
+std::string command_as(const std::string& user, const std::vector<std::string>& args) {
+    auto command = (user == "root" ? "" : "runuser -u " + shell_quote(user) + " -- ") +
+                   shell_quote(executable_dir()) + "/trunkgate";
+    for (const auto& arg : args)
+        command += " " + shell_quote(arg);
+    return command;
+}
+
+// `rerun`: the command line that serves just this repository, for the hint.
+owner_decision decide_owner(const std::string& path, bool search, bool writes,
+                            const std::vector<std::string>& rerun) {
+    owner_decision decision;
+    const auto dir = discover_git_dir(path, search);
+    if (!dir)
+        return decision;
+    decision.git_dir = *dir;
+    const uid_t owner = owner_of(*dir);
+    const uid_t me = ::geteuid();
+    if (owner == me)
+        return decision;
+    const auto owner_name = user_name(owner);
+    if (me == 0) {
+        decision.become = find_user(owner);
+        if (!decision.become)
+            decision.refusal =
+                printable(path) + " belongs to uid " + std::to_string(owner) +
+                ", which is in no user database, so trunkgate cannot act as its " +
+                "owner; give it to the user that serves it (chown -R USER: " + printable(*dir) +
+                ")";
+        return decision;
+    }
+    const auto as_owner = owner == 0 ? "run it as root: " + command_as(owner_name, rerun)
+                                     : "run it as " + owner_name +
+                                           " (as root: " + command_as(owner_name, rerun) +
+                                           "; root running trunkgate itself acts as the owner too)";
+    if (writes) {
+        // What it would write would be ours, not the owner's: the owner's hooks and deliverer
+        // could no longer read or replace it (issue 10).
+        decision.refusal = printable(path) + " belongs to " + owner_name + ", not to " +
+                           user_name(me) + ", and trunkgate " + rerun.front() +
+                           " writes into a repository only as its owner; " + as_owner;
+        return decision;
+    }
+    // Only reading: go on if libgit2 opens it (safe.directory in the user's git config).
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, path.c_str(), search ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH,
+                                nullptr) == 0) {
+        git_repository_free(raw);
+        return decision;
+    }
+    const ::git_error* last = git_error_last();
+    const std::string said = last && last->message ? last->message : "no message";
+    git_error_clear();
+    decision.refusal = printable(path) + " belongs to " + owner_name + ", not to " + user_name(me) +
+                       ", and libgit2 opens only repositories of the user it runs as, like git's " +
+                       "\"dubious ownership\" check (libgit2: " + printable(said) + "); " +
+                       as_owner + ", or add it to safe.directory in your ~/.gitconfig";
+    return decision;
+}
+
+void act_as(const system_user& user) {
+    become_user(user);
+    reset_config_search_paths();
+}
+
+// For a command on one repository: becomes its owner (root), or refuses (exit 2).
+void act_as_owner(const io& streams, const std::string& path, bool writes) {
+    const auto decision = decide_owner(path, true, writes, streams.args);
+    if (!decision.refusal.empty())
+        throw usage_error(decision.refusal);
+    if (decision.become)
+        act_as(*decision.become);
+}
+
+// For a command on several repositories (`paths`, with the command line serving each one):
+// root becomes their owner at once when they all have the same one; when they belong to several
+// users, each repository of another user than root keeps its `become`, to be served by a child
+// acting as that user.
+std::vector<owner_decision>
+decide_owners(const std::vector<std::string>& paths, bool search,
+              const std::function<std::vector<std::string>(const std::string&)>& rerun) {
+    std::vector<owner_decision> decisions;
+    for (const auto& path : paths)
+        decisions.push_back(decide_owner(path, search, true, rerun(path)));
+    if (::geteuid() != 0)
+        return decisions;
+    std::optional<uid_t> owner;
+    for (const auto& decision : decisions) {
+        if (decision.git_dir.empty() || !decision.refusal.empty())
+            continue;
+        const uid_t uid = decision.become ? decision.become->uid : 0;
+        if (owner && *owner != uid)
+            return decisions; // several users: a child for each repository not root's
+        owner = uid;
+    }
+    if (owner && *owner != 0) {
+        for (const auto& decision : decisions)
+            if (decision.become) {
+                act_as(*decision.become);
+                break;
+            }
+        for (auto& decision : decisions)
+            decision.become.reset();
+    }
+    return decisions;
+}
+
+// Serves one repository of a multi-repository command with `serve`: refused (its line, exit
+// 2), here, or in a child acting as its owner, whose output is passed on.
+int serve_as_owner(const io& streams, const owner_decision& decision,
+                   const std::function<int(const io&)>& serve) {
+    if (!decision.refusal.empty()) {
+        streams.err << "trunkgate: " << decision.refusal << "\n";
+        return exit_usage;
+    }
+    if (!decision.become)
+        return serve(streams);
+    streams.out.flush();
+    streams.err.flush();
+    const auto ran = run_as_user(
+        *decision.become,
+        [&](std::ostream& out, std::ostream& err) {
+            reset_config_search_paths();
+            std::istringstream no_input;
+            return serve(io{no_input, out, err, streams.env, streams.args});
+        },
+        exit_error);
+    streams.out << ran.out;
+    streams.err << ran.err;
+    return ran.status;
+}
 
 int show_help(const io& streams, std::string_view command) {
     const auto found = command_help.find(command);
@@ -219,18 +368,35 @@ int cmd_install(const io& streams, const parsed_args& parsed) {
     options.force = option(parsed, "--force").has_value();
     options.program_dir = executable_dir();
     options.templates_dir = default_templates_dir(options.program_dir);
+    const auto decisions = decide_owners(parsed.positionals, false, [&](const std::string& repo) {
+        std::vector<std::string> rerun{"install"};
+        if (options.policy_file)
+            rerun.insert(rerun.end(), {"--policy", *options.policy_file});
+        if (options.force)
+            rerun.push_back("--force");
+        rerun.push_back(repo);
+        return rerun;
+    });
     int status = exit_ok;
-    for (const auto& repo : parsed.positionals) {
-        try {
-            for (const auto& line : install_into(repo, options))
-                streams.out << printable(repo) << ": " << line << "\n";
-        } catch (const policy_error& e) {
-            streams.err << "trunkgate: " << e.what() << "\n";
+    for (std::size_t i = 0; i < decisions.size(); ++i) {
+        const auto& repo = parsed.positionals[i];
+        const int served = serve_as_owner(streams, decisions[i], [&](const io& out) {
+            try {
+                for (const auto& line : install_into(repo, options))
+                    out.out << printable(repo) << ": " << line << "\n";
+            } catch (const policy_error& e) {
+                out.err << "trunkgate: " << e.what() << "\n";
+                return int{exit_error};
+            } catch (const input_error& e) {
+                out.err << "trunkgate: " << e.what() << "\n";
+                return int{exit_usage};
+            }
+            return int{exit_ok};
+        });
+        // A policy that does not load, or a failure of the file system, stops at once.
+        if (served == exit_error)
             return exit_error;
-        } catch (const input_error& e) {
-            streams.err << "trunkgate: " << e.what() << "\n";
-            status = exit_usage;
-        }
+        status = std::max(status, served);
     }
     return status;
 }
@@ -241,13 +407,9 @@ int cmd_check(const io& streams, const parsed_args& parsed) {
         throw usage_error("--format is text or json");
     const auto updates = parsed.positionals.empty() ? parse_updates(streams.in)
                                                     : updates_from_args(parsed.positionals);
-    git_repository* raw = nullptr;
     const auto repo_path = option(parsed, "--repo").value_or(".");
-    if (git_repository_open_ext(&raw, repo_path.c_str(), 0, nullptr) != 0) {
-        git_error_clear();
-        throw usage_error(repo_path + " is not in a git repository");
-    }
-    repository_ptr repo(raw);
+    act_as_owner(streams, repo_path, false);
+    const auto repo = open_repository_at(repo_path, true);
     verdict result;
     try {
         auto explicit_policy = option(parsed, "--policy");
@@ -315,12 +477,7 @@ struct repository_spool {
 // A repository's policy, and its spool when it has events configured or queued (nullopt otherwise).
 repository_spool open_spool(const std::string& path, const env_lookup& env,
                             bool only_if_used = false) {
-    git_repository* raw = nullptr;
-    if (git_repository_open_ext(&raw, path.c_str(), 0, nullptr) != 0) {
-        git_error_clear();
-        throw usage_error(path + " is not in a git repository");
-    }
-    repository_ptr repo(raw);
+    const auto repo = open_repository_at(path, true);
     const auto dir = git_dir(repo.get());
     repository_spool opened{
         path,
@@ -365,61 +522,102 @@ void find_repositories(const std::string& root, int depth, std::vector<std::stri
         find_repositories(child, depth - 1, found);
 }
 
+// Delivers what is due in one repository's spool; its exit status (docs/cli.md).
+int deliver_repository(const io& streams, const std::string& path, bool discovered,
+                       http_client& client) {
+    int status = exit_ok;
+    try {
+        // Below --all-under, a repository without trunkgate or without events is not ours to
+        // touch: no spool is created and nothing is reported.
+        auto opened = open_spool(path, streams.env, discovered);
+        if (!opened.queue)
+            return exit_ok;
+        // Pushes whose hook died before it queued them: queued now, or reported as lost.
+        for (const auto& line : opened.queue->recover_staged()) {
+            streams.out << printable(path) << ": " << printable(line) << "\n";
+            if (line.rfind("push ", 0) == 0)
+                status = std::max<int>(status, exit_rejected);
+        }
+        delivery_options options;
+        options.now = static_cast<std::int64_t>(std::time(nullptr));
+        options.max_age_hours = opened.rules_policy.events.max_age_hours;
+        const auto report = deliver_due(*opened.queue, client, streams.env, options);
+        for (const auto& line : report.lines)
+            streams.out << printable(path) << ": " << printable(line) << "\n";
+        streams.out << printable(path) << ": " << report.delivered << " delivered, "
+                    << report.retrying << " retrying, " << report.failed << " failed, "
+                    << report.dead << " dead, " << report.busy << " busy, " << report.unreadable
+                    << " unreadable\n";
+        // Anything waiting for a retry, failed, given up on or unreadable is worth a look (an
+        // entry another run is sending right now is that run's business).
+        const auto left = opened.queue->list("queue").entries;
+        const bool unresolved =
+            std::any_of(left.begin(), left.end(), [&](const spool_entry& entry) {
+                return entry.state == "failed" ||
+                       (entry.attempts > 0 && entry.next_try > options.now);
+            });
+        if (report.dead || report.unreadable || unresolved)
+            status = std::max<int>(status, exit_rejected);
+    } catch (const missing_policy_error& e) {
+        if (discovered)
+            return exit_ok;
+        streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
+        return exit_error;
+    } catch (const policy_error& e) {
+        streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
+        return exit_error;
+    } catch (const internal_error& e) {
+        // A repository libgit2 cannot read (a damaged config), or a spool that cannot be listed
+        // or written, does not stop the others.
+        streams.err << "trunkgate: " << printable(path) << ": error: " << printable(e.what())
+                    << "\n";
+        return exit_error;
+    } catch (const input_error& e) {
+        streams.err << "trunkgate: " << e.what() << "\n";
+        return exit_usage;
+    }
+    return status;
+}
+
+// Whether trunkgate was ever set up in the repository at `git_dir`: its policy or its state.
+bool has_trunkgate(const std::string& git_dir) {
+    struct stat info {};
+    return ::stat((git_dir + "trunkgate.toml").c_str(), &info) == 0 ||
+           ::stat((git_dir + "trunkgate").c_str(), &info) == 0;
+}
+
 int cmd_deliver(const io& streams, const parsed_args& parsed) {
     const auto named = option_values(parsed, "--repo");
     std::vector<std::string> found;
     for (const auto& root : option_values(parsed, "--all-under"))
         find_repositories(root, 8, found);
-    std::vector<std::pair<std::string, bool>> repos; // path, found by --all-under
-    for (const auto& path : named)
-        repos.emplace_back(path, false);
-    for (const auto& path : found)
-        repos.emplace_back(path, true);
-    if (repos.empty() && option_values(parsed, "--all-under").empty())
-        repos.emplace_back(".", false);
+    std::vector<std::string> paths = named;
+    paths.insert(paths.end(), found.begin(), found.end());
+    if (paths.empty() && option_values(parsed, "--all-under").empty())
+        paths.emplace_back(".");
+    const auto decisions = decide_owners(paths, true, [](const std::string& path) {
+        return std::vector<std::string>{"deliver", "--repo", path};
+    });
     const auto client = make_curl_client();
     int status = exit_ok;
-    for (const auto& [path, discovered] : repos) {
-        try {
-            // Below --all-under, a repository without trunkgate or without events is not ours to
-            // touch: no spool is created and nothing is reported.
-            auto opened = open_spool(path, streams.env, discovered);
-            if (!opened.queue)
-                continue;
-            // Pushes whose hook died before it queued them: queued now, or reported as lost.
-            for (const auto& line : opened.queue->recover_staged()) {
-                streams.out << printable(path) << ": " << printable(line) << "\n";
-                if (line.rfind("push ", 0) == 0)
-                    status = std::max<int>(status, exit_rejected);
-            }
-            delivery_options options;
-            options.now = static_cast<std::int64_t>(std::time(nullptr));
-            options.max_age_hours = opened.rules_policy.events.max_age_hours;
-            const auto report = deliver_due(*opened.queue, *client, streams.env, options);
-            for (const auto& line : report.lines)
-                streams.out << printable(path) << ": " << line << "\n";
-            streams.out << printable(path) << ": " << report.delivered << " delivered, "
-                        << report.retrying << " retrying, " << report.failed << " failed, "
-                        << report.dead << " dead, " << report.busy << " busy\n";
-            // Anything waiting for a retry, failed, or given up on is worth a look (an entry
-            // another run is sending right now is that run's business).
-            const auto left = opened.queue->list("queue");
-            const bool unresolved =
-                std::any_of(left.begin(), left.end(), [&](const spool_entry& entry) {
-                    return entry.state == "failed" ||
-                           (entry.attempts > 0 && entry.next_try > options.now);
-                });
-            if (report.dead || unresolved)
-                status = std::max<int>(status, exit_rejected);
-        } catch (const missing_policy_error& e) {
-            if (discovered)
-                continue;
-            streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
-            status = exit_error;
-        } catch (const policy_error& e) {
-            streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
-            status = exit_error;
-        }
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        const auto& path = paths[i];
+        const bool discovered = i >= named.size() && i < named.size() + found.size();
+        const auto& decision = decisions[i];
+        // Below --all-under, another user's repository that never had trunkgate is none of
+        // ours, as one without a policy is; one that has is refused (exit 2), never skipped.
+        if (discovered && !decision.refusal.empty() && !has_trunkgate(decision.git_dir))
+            continue;
+        const int served = serve_as_owner(streams, decision, [&](const io& out) {
+            if (!decision.become)
+                return deliver_repository(out, path, discovered, *client);
+            const auto own = make_curl_client(); // a child acting as the owner: its own
+            return deliver_repository(out, path, discovered, *own);
+        });
+        // A --repo that is no repository stops the run, as a usage error does.
+        if (served == exit_usage && decision.refusal.empty() && !discovered)
+            return exit_usage;
+        status = std::max(status, served);
     }
     return status;
 }
@@ -429,12 +627,23 @@ std::string format_time(std::int64_t time) {
 }
 
 int cmd_events(const io& streams, const parsed_args& parsed) {
-    const auto opened = open_spool(option(parsed, "--repo").value_or("."), streams.env);
+    // Listing writes too: it creates the spool and queues what a dead hook had staged.
+    const auto path = option(parsed, "--repo").value_or(".");
+    act_as_owner(streams, path, true);
+    const auto opened = open_spool(path, streams.env);
     if (!parsed.positionals.empty()) {
         if (parsed.positionals.size() != 2 || parsed.positionals[0] != "redeliver")
             throw usage_error("usage: trunkgate events redeliver [--repo DIR] ID");
         const auto& id = parsed.positionals[1];
-        if (!opened.queue->requeue(id, static_cast<std::int64_t>(std::time(nullptr)))) {
+        bool requeued = false;
+        try {
+            requeued = opened.queue->requeue(id, static_cast<std::int64_t>(std::time(nullptr)));
+        } catch (const entry_error& e) {
+            streams.err << "trunkgate: error: event " << printable(id)
+                        << " cannot be read: " << printable(e.what()) << "\n";
+            return exit_error;
+        }
+        if (!requeued) {
             streams.err << "trunkgate: no event " << printable(id) << " in " << opened.queue->dir()
                         << "\n";
             return exit_usage;
@@ -448,18 +657,27 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
     for (const auto& line : opened.queue->recover_staged())
         streams.err << "trunkgate: " << printable(line) << "\n";
     const auto abandoned = opened.queue->abandoned();
-    auto listed = opened.queue->list("queue");
-    for (auto& entry : opened.queue->list("dead")) {
+    auto queued = opened.queue->list("queue");
+    auto dead = opened.queue->list("dead");
+    const auto delivered = opened.queue->list("delivered");
+    std::vector<std::pair<std::string, spool_entry>> listed; // area, entry
+    for (auto& entry : queued.entries)
+        listed.emplace_back("queue", std::move(entry));
+    for (auto& entry : dead.entries) {
         entry.state = "dead";
-        listed.push_back(std::move(entry));
+        listed.emplace_back("dead", std::move(entry));
     }
-    const auto delivered = opened.queue->list("delivered").size();
+    // Whatever cannot be read is listed too, wherever it is: an event must never go unseen.
+    std::vector<unreadable_entry> unreadable = queued.unreadable;
+    unreadable.insert(unreadable.end(), dead.unreadable.begin(), dead.unreadable.end());
+    unreadable.insert(unreadable.end(), delivered.unreadable.begin(), delivered.unreadable.end());
     if (format == "json") {
         auto events = nlohmann::ordered_json::array();
-        for (const auto& entry : listed)
+        for (const auto& [area, entry] : listed)
             events.push_back(
                 {{"id", entry.id},
                  {"state", entry.state},
+                 {"area", area},
                  {"ref", entry.ref},
                  {"endpoint", redact_url(entry.url)},
                  {"attempts", entry.attempts},
@@ -467,29 +685,45 @@ int cmd_events(const io& streams, const parsed_args& parsed) {
                  {"next_try", entry.state == "queued" ? format_time(entry.next_try) : ""},
                  {"last_status", entry.last_status},
                  {"last_error", entry.last_error}});
+        for (const auto& bad : unreadable)
+            events.push_back({{"id", bad.id},
+                              {"state", "unreadable"},
+                              {"area", bad.area},
+                              {"ref", ""},
+                              {"endpoint", ""},
+                              {"attempts", 0},
+                              {"created_at", ""},
+                              {"next_try", ""},
+                              {"last_status", 0},
+                              {"last_error", bad.reason}});
         auto interrupted = nlohmann::ordered_json::array();
         for (const auto& [push_id, entries] : abandoned)
             interrupted.push_back({{"push", push_id}, {"staged", entries}});
         streams.out << nlohmann::ordered_json{{"events", events},
-                                              {"delivered", delivered},
+                                              {"delivered", delivered.entries.size()},
                                               {"abandoned", interrupted}}
                            .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
                     << "\n";
         return exit_ok;
     }
-    for (const auto& entry : listed)
+    for (const auto& [area, entry] : listed)
         streams.out << entry.id << "  " << entry.state << "  attempts " << entry.attempts << "  "
                     << printable(entry.ref) << "  " << printable(redact_url(entry.url))
                     << (entry.state == "queued" ? "  next " + format_time(entry.next_try) : "")
                     << (entry.last_error.empty() ? ""
                                                  : "  last error: " + printable(entry.last_error))
                     << "\n";
+    for (const auto& bad : unreadable)
+        streams.out << printable(bad.id) << "  unreadable  " << bad.area << "/" << printable(bad.id)
+                    << ".json  " << printable(bad.reason) << "\n";
     for (const auto& [push_id, entries] : abandoned)
         streams.out << "push " << push_id << "  abandoned  " << entries
                     << " deliveries staged by a hook that was stopped before it queued them ("
                     << opened.queue->dir() << "/abandoned/" << push_id << ")\n";
-    streams.out << listed.size() << " waiting, failed or dead; " << delivered
-                << " delivered (the most recent kept)"
+    streams.out << listed.size() << " waiting, failed or dead; "
+                << (unreadable.empty() ? std::string()
+                                       : std::to_string(unreadable.size()) + " unreadable; ")
+                << delivered.entries.size() << " delivered (the most recent kept)"
                 << (abandoned.empty()
                         ? std::string()
                         : "; " + std::to_string(abandoned.size()) + " interrupted pushes abandoned")
@@ -504,14 +738,11 @@ struct gate_repository {
     policy rules_policy;
 };
 
-gate_repository open_gate(const parsed_args& parsed, const env_lookup& env) {
+gate_repository open_gate(const io& streams, const parsed_args& parsed, bool writes) {
+    const auto& env = streams.env;
     const auto path = option(parsed, "--repo").value_or(".");
-    git_repository* raw = nullptr;
-    if (git_repository_open_ext(&raw, path.c_str(), 0, nullptr) != 0) {
-        git_error_clear();
-        throw usage_error(path + " is not in a git repository");
-    }
-    gate_repository opened{repository_ptr(raw), policy{}};
+    act_as_owner(streams, path, writes);
+    gate_repository opened{open_repository_at(path, true), policy{}};
     try {
         opened.rules_policy = load_policy(locate_policy(
             env("TRUNKGATE_POLICY"), config_string(opened.repo.get(), "trunkgate.policy"),
@@ -559,7 +790,7 @@ int cmd_status(const io& streams, const parsed_args& parsed) {
     const auto& args = parsed.positionals;
     if (args.empty())
         throw usage_error("usage: trunkgate status set|get|list ... (see trunkgate status --help)");
-    auto opened = open_gate(parsed, streams.env);
+    auto opened = open_gate(streams, parsed, args[0] == "set");
     const auto& notes_ref = opened.rules_policy.checks.notes_ref;
     git_repository* repo = opened.repo.get();
     if (args[0] == "set") {
@@ -624,7 +855,7 @@ int cmd_status(const io& streams, const parsed_args& parsed) {
 int cmd_approve(const io& streams, const parsed_args& parsed) {
     if (parsed.positionals.size() != 1)
         throw usage_error("usage: trunkgate approve [--repo DIR] SHA [--reject] [--comment TEXT]");
-    auto opened = open_gate(parsed, streams.env);
+    auto opened = open_gate(streams, parsed, true);
     const auto identity = resolve_identity(opened.rules_policy.identity_env, streams.env);
     if (identity.empty())
         throw usage_error("no identity: set TRUNKGATE_USER (or one of [identity] env)");
@@ -659,12 +890,8 @@ std::int64_t parse_since(const std::string& text) {
 
 int cmd_audit(const io& streams, const parsed_args& parsed) {
     const auto path = option(parsed, "--repo").value_or(".");
-    git_repository* raw = nullptr;
-    if (git_repository_open_ext(&raw, path.c_str(), 0, nullptr) != 0) {
-        git_error_clear();
-        throw usage_error(path + " is not in a git repository");
-    }
-    repository_ptr repo(raw);
+    act_as_owner(streams, path, false);
+    const auto repo = open_repository_at(path, true);
     const auto format = option(parsed, "--format").value_or("text");
     if (format != "text" && format != "json")
         throw usage_error("--format is text or json");
@@ -754,7 +981,7 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
 
 int run_cli(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
             std::ostream& err, const env_lookup& env) {
-    const io streams{in, out, err, env};
+    const io streams{in, out, err, env, args};
     try {
         libgit2_guard libgit2;
         return dispatch(streams, args);

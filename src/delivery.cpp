@@ -336,13 +336,35 @@ delivery_report deliver_due(const spool& queue, http_client& client, const env_l
                             const delivery_options& options) {
     delivery_report report;
     std::mt19937_64 random(std::random_device{}());
-    for (const auto& listed : queue.list("queue")) {
-        if (!options.only_ids.empty() && std::find(options.only_ids.begin(), options.only_ids.end(),
-                                                   listed.id) == options.only_ids.end())
+    const auto wanted = [&](const std::string& id) {
+        return options.only_ids.empty() ||
+               std::find(options.only_ids.begin(), options.only_ids.end(), id) !=
+                   options.only_ids.end();
+    };
+    // Reported on every run until someone fixes it: an event nobody can read is not gone.
+    const auto report_unreadable = [&](const std::string& id, const std::string& reason) {
+        ++report.unreadable;
+        report.lines.push_back("unreadable " + id + ": " + reason);
+        queue.log("unreadable queue/" + id + ".json: " + reason +
+                  " (left in place; `trunkgate events` lists it)");
+    };
+    const auto listing = queue.list("queue");
+    for (const auto& bad : listing.unreadable)
+        if (wanted(bad.id))
+            report_unreadable(bad.id, bad.reason);
+    for (const auto& listed : listing.entries) {
+        if (!wanted(listed.id))
             continue;
         if (!is_due(listed, options))
             continue;
-        auto claimed = queue.claim(listed.id);
+        std::optional<claimed_entry> claimed;
+        try {
+            if (auto locked = queue.claim(listed.id))
+                claimed.emplace(std::move(*locked));
+        } catch (const entry_error& e) {
+            report_unreadable(listed.id, e.what());
+            continue;
+        }
         if (!claimed) {
             ++report.busy;
             continue;

@@ -1,5 +1,12 @@
 #include "trunkgate/git.hpp"
 
+#include <climits>
+#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "trunkgate/ownership.hpp"
+
 namespace trunkgate {
 
 void check(int rc, std::string_view what) {
@@ -40,6 +47,65 @@ repository_ptr open_repository(const std::string& path) {
     check(git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr),
           "open repository " + path);
     return repository_ptr(raw);
+}
+
+std::optional<std::string> discover_git_dir(const std::string& path, bool search) {
+    buffer found;
+    const int rc = git_repository_discover(&found.buf, path.c_str(), 0, nullptr);
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    check(rc, "look for a git repository at " + path);
+    auto dir = found.str();
+    if (!dir.empty() && dir.back() != '/')
+        dir += '/';
+    if (search)
+        return dir;
+    // Exactly `path`: the repository itself or the .git of its work tree, not one above it.
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (!real)
+        return std::nullopt;
+    const std::string here = std::string(real) + (std::string_view(real) == "/" ? "" : "/");
+    std::free(real);
+    if (dir == here || dir == here + ".git/")
+        return dir;
+    return std::nullopt;
+}
+
+repository_ptr open_repository_at(const std::string& path, bool search) {
+    git_repository* raw = nullptr;
+    const int rc = git_repository_open_ext(&raw, path.c_str(),
+                                           search ? 0 : GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+    if (rc == 0)
+        return repository_ptr(raw);
+    // libgit2's message first, before the look-up below replaces it.
+    const ::git_error* last = git_error_last();
+    const std::string message =
+        last && last->message ? last->message : "libgit2 error " + std::to_string(rc);
+    const int klass = last ? last->klass : 0;
+    git_error_clear();
+    const auto dir = discover_git_dir(path, search);
+    if (!dir)
+        throw input_error(path +
+                          (search ? " is not in a git repository" : " is not a git repository"));
+    std::string owner;
+    struct stat info {};
+    // libgit2 1.5 reports its ownership check as "config value 'safe.directory' was not found":
+    // name the real cause next to what it said.
+    if (::stat(dir->c_str(), &info) == 0 && info.st_uid != ::geteuid())
+        owner = " (the repository belongs to " + user_name(info.st_uid) + ", not to " +
+                user_name(::geteuid()) +
+                ", and libgit2 opens only repositories of the user it runs as, like git's "
+                "\"dubious ownership\" check; see \"Running as root\" in docs/cli.md)";
+    throw libgit2_error(rc, klass, "cannot open the repository " + *dir + ": " + message + owner);
+}
+
+void reset_config_search_paths() {
+    check(git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, nullptr),
+          "reset the global git config path");
+    check(git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, nullptr),
+          "reset the XDG git config path");
 }
 
 std::string git_dir(git_repository* repo) {

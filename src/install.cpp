@@ -104,13 +104,7 @@ std::string default_templates_dir(const std::string& program_dir) {
 
 std::vector<std::string> install_into(const std::string& repo_path,
                                       const install_options& options) {
-    git_repository* raw = nullptr;
-    if (git_repository_open_ext(&raw, repo_path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
-        0) {
-        git_error_clear();
-        throw input_error(repo_path + " is not a git repository");
-    }
-    repository_ptr repo(raw);
+    const auto repo = open_repository_at(repo_path, false);
     if (!git_repository_is_bare(repo.get()) && !options.force)
         throw input_error(repo_path + " has a work tree; trunkgate gates the bare repository " +
                           "that people push to (use --force to install anyway)");

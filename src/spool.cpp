@@ -21,6 +21,7 @@
 #include "json_input.hpp"
 #include "trunkgate/error.hpp"
 #include "trunkgate/files.hpp"
+#include "trunkgate/ownership.hpp"
 #include "trunkgate/system_log.hpp"
 #include "trunkgate/unix_time.hpp"
 
@@ -51,12 +52,16 @@ std::string reason() {
     return std::strerror(errno);
 }
 
-// The names in `dir` (not . and ..), or none when it cannot be read.
+// The names in `dir` (not . and ..); none when it does not exist. Throws file_error when it
+// exists but cannot be listed: an area that cannot be read must not look empty.
 std::vector<std::string> names_in(const std::string& dir) {
     std::vector<std::string> names;
     DIR* listing = ::opendir(dir.c_str());
-    if (!listing)
-        return names;
+    if (!listing) {
+        if (errno == ENOENT)
+            return names;
+        throw file_error("cannot list " + dir + ": " + reason(), errno);
+    }
     while (const dirent* item = ::readdir(listing)) {
         const std::string_view name = item->d_name;
         if (name != "." && name != "..")
@@ -78,9 +83,53 @@ std::size_t count_entries(const std::string& dir) {
 
 // Removes a staging area and every file in it (no subdirectories are ever made there).
 void remove_area(const std::string& dir) noexcept {
-    for (const auto& name : names_in(dir))
-        ::unlink((dir + "/" + name).c_str());
+    try {
+        for (const auto& name : names_in(dir))
+            ::unlink((dir + "/" + name).c_str());
+    } catch (const file_error&) {
+        // rmdir below fails too and leaves the area for recover_staged() to report.
+    }
     ::rmdir(dir.c_str());
+}
+
+// Why `path` cannot be read or opened, for the person who has to fix it. For EACCES and EPERM
+// also who owns it, its mode and who tried: a deliverer run once as root leaves root:root 0640
+// files that the repository's own user cannot read.
+std::string access_problem(const std::string& path, int error) {
+    std::string text = std::strerror(error);
+    if (error != EACCES && error != EPERM)
+        return text;
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0)
+        return text + " (as " + user_name(::geteuid()) + "; run as the repository's owner)";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    return text + " (owner " + user_name(info.st_uid) + ", mode " + mode + ", read as " +
+           user_name(::geteuid()) + "; run as the repository's owner)";
+}
+
+std::string cannot_open_lock(const std::string& lock_path, const std::string& id, int error) {
+    return "cannot open its lock file queue/" + id + ".lock: " + access_problem(lock_path, error);
+}
+
+// Throws entry_error when the lock file of a queued entry exists but cannot be opened, so that
+// an entry no deliverer can lock is listed as such rather than as waiting (changes nothing).
+void check_lock_file(const std::string& lock_path, const std::string& id) {
+    const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0)
+        ::close(fd);
+    else if (errno != ENOENT)
+        throw entry_error(id, cannot_open_lock(lock_path, id, errno));
+}
+
+// The text of the entry file `path`; nullopt when it does not exist (retired meanwhile). Throws
+// entry_error when it exists but cannot be read.
+std::optional<std::string> entry_text(const std::string& path, const std::string& id) {
+    try {
+        return read_file(path);
+    } catch (const file_error& e) {
+        throw entry_error(id, access_problem(path, e.error_number()));
+    }
 }
 
 void sync_dir(const std::string& dir) {
@@ -263,6 +312,19 @@ spool_entry parse_entry(const std::string& text, std::int64_t now) {
     }
 }
 
+namespace {
+
+// parse_entry for an entry that must be valid: a malformed one is an entry_error.
+spool_entry parse_valid_entry(const std::string& text, const std::string& id, std::int64_t now) {
+    try {
+        return parse_entry(text, now);
+    } catch (const input_error& e) {
+        throw entry_error(id, e.what());
+    }
+}
+
+} // namespace
+
 spool::spool(std::string dir) : dir_(std::move(dir)) {
     while (dir_.size() > 1 && dir_.back() == '/')
         dir_.pop_back();
@@ -283,51 +345,59 @@ void spool::add(const spool_entry& entry) const {
     write("queue", entry);
 }
 
-std::vector<spool_entry> spool::list(const std::string& area) const {
-    std::vector<spool_entry> entries;
-    DIR* dir = ::opendir((dir_ + "/" + area).c_str());
-    if (!dir)
-        return entries;
-    while (const dirent* item = ::readdir(dir)) {
-        const std::string name = item->d_name;
-        if (name.size() < 6 || name[0] == '.' || name.compare(name.size() - 5, 5, ".json") != 0)
+spool_listing spool::list(const std::string& area) const {
+    spool_listing listing;
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    for (const auto& name : names_in(dir_ + "/" + area)) {
+        if (!is_entry_file(name))
             continue;
-        const auto text = read_file(dir_ + "/" + area + "/" + name);
-        if (!text)
-            continue; // retired by another process meanwhile
+        const auto id = name.substr(0, name.size() - 5);
         try {
-            entries.push_back(parse_entry(*text, std::time(nullptr)));
-        } catch (const input_error& e) {
-            log("skipped unreadable " + area + "/" + name + ": " + e.what());
+            // Only ENOENT means gone (retired by another process meanwhile); anything else that
+            // stops the entry from being read is listed, so no event is ever hidden.
+            const auto text = entry_text(dir_ + "/" + area + "/" + name, id);
+            if (!text)
+                continue;
+            auto entry = parse_valid_entry(*text, id, now);
+            if (area == "queue")
+                check_lock_file(dir_ + "/queue/" + id + ".lock", id);
+            listing.entries.push_back(std::move(entry));
+        } catch (const entry_error& e) {
+            listing.unreadable.push_back({area, id, e.what()});
         }
     }
-    ::closedir(dir);
-    std::sort(entries.begin(), entries.end(), [](const spool_entry& a, const spool_entry& b) {
-        return a.order != b.order ? a.order < b.order : a.id < b.id;
-    });
-    return entries;
+    std::sort(listing.entries.begin(), listing.entries.end(),
+              [](const spool_entry& a, const spool_entry& b) {
+                  return a.order != b.order ? a.order < b.order : a.id < b.id;
+              });
+    return listing;
 }
 
 std::optional<claimed_entry> spool::claim(const std::string& id) const {
     if (!valid_id(id))
         return std::nullopt;
     const auto lock_path = dir_ + "/queue/" + id + ".lock";
-    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    // flock needs no write access: a lock file that another user left readable still works.
+    const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0)
-        throw internal_error("cannot open " + lock_path + ": " + std::strerror(errno));
+        throw entry_error(id, cannot_open_lock(lock_path, id, errno));
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
         ::close(fd);
-        return std::nullopt;
-    }
-    // Read only once locked: another deliverer may have retired it a moment ago.
-    const auto text = read_file(path("queue", id));
-    if (!text) {
-        ::unlink(lock_path.c_str());
-        ::close(fd);
-        return std::nullopt;
+        if (error == EWOULDBLOCK || error == EINTR)
+            return std::nullopt; // another deliverer is sending it
+        throw entry_error(id, "cannot lock queue/" + id + ".lock: " + std::strerror(error));
     }
     try {
-        return claimed_entry(*this, parse_entry(*text, std::time(nullptr)), fd);
+        // Read only once locked: another deliverer may have retired it a moment ago.
+        const auto text = entry_text(path("queue", id), id);
+        if (!text) {
+            ::unlink(lock_path.c_str());
+            ::close(fd);
+            return std::nullopt;
+        }
+        return claimed_entry(
+            *this, parse_valid_entry(*text, id, static_cast<std::int64_t>(std::time(nullptr))), fd);
     } catch (...) {
         ::close(fd);
         throw;
@@ -350,7 +420,7 @@ bool spool::requeue(const std::string& id, std::int64_t now) const {
     if (!valid_id(id))
         return false;
     // A queued entry is rewritten only under its lock, never under a deliverer's feet.
-    if (read_file(path("queue", id))) {
+    if (entry_text(path("queue", id), id)) {
         auto claimed = claim(id);
         if (!claimed)
             throw internal_error("event " + id +
@@ -361,10 +431,10 @@ bool spool::requeue(const std::string& id, std::int64_t now) const {
         return true;
     }
     for (const char* area : {"delivered", "dead"}) {
-        const auto text = read_file(path(area, id));
+        const auto text = entry_text(path(area, id), id);
         if (!text)
             continue;
-        auto entry = parse_entry(*text, now);
+        auto entry = parse_valid_entry(*text, id, now);
         make_due(entry, now);
         entry.created_at = now; // max_age_hours counts from the redelivery
         write("queue", entry);
@@ -413,9 +483,16 @@ std::vector<std::string> spool::recover_staged() const {
         if (!valid_id(push_id))
             continue;
         const auto lock_path = staging + "/" + push_id + ".lock";
-        const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-        if (fd < 0)
+        const int fd = ::open(lock_path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0) {
+            // Never skipped in silence: its events may be waiting in there.
+            const auto problem = access_problem(lock_path, errno);
+            lines.push_back("push " + push_id +
+                            ": cannot tell whether its hook is still staging (" + lock_path + ": " +
+                            problem + "); left in " + staging);
+            log(lines.back());
             continue;
+        }
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             ::close(fd); // its hook is still at work
             continue;
@@ -428,7 +505,18 @@ std::vector<std::string> spool::recover_staged() const {
             ::close(fd);
             continue;
         }
-        if (read_file(area + "/sealed")) {
+        struct stat marker {};
+        const bool sealed = ::stat((area + "/sealed").c_str(), &marker) == 0;
+        if (!sealed && errno != ENOENT) {
+            const auto problem = access_problem(area + "/sealed", errno);
+            lines.push_back("push " + push_id +
+                            ": cannot tell whether its hook finished staging (" + area +
+                            "/sealed: " + problem + "); left in " + area);
+            log(lines.back());
+            ::close(fd);
+            continue;
+        }
+        if (sealed) {
             const auto published = publish_area(dir_, area, {});
             lines.push_back(
                 "queued " + std::to_string(published.published.size()) + " events of push " +
@@ -443,7 +531,12 @@ std::vector<std::string> spool::recover_staged() const {
             }
         } else {
             const auto staged = count_entries(area);
-            const auto refs = read_file(area + "/refs").value_or("?\n");
+            std::string refs = "?\n";
+            try {
+                refs = read_file(area + "/refs").value_or(refs);
+            } catch (const file_error&) {
+                // Only the count in the report is lost.
+            }
             make_dir(dir_ + "/abandoned");
             const auto kept = dir_ + "/abandoned/" + push_id;
             const bool moved = ::rename(area.c_str(), kept.c_str()) == 0;
@@ -471,7 +564,7 @@ std::vector<std::pair<std::string, std::size_t>> spool::abandoned() const {
 }
 
 void spool::prune_delivered(std::size_t keep) const {
-    auto delivered = list("delivered");
+    auto delivered = list("delivered").entries;
     if (delivered.size() <= keep)
         return;
     std::sort(delivered.begin(), delivered.end(), [](const spool_entry& a, const spool_entry& b) {

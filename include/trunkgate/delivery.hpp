@@ -57,15 +57,18 @@ struct delivery_options {
 /// What one delivery run did, with one line per attempt for people.
 struct delivery_report {
     int delivered = 0;
-    int retrying = 0; ///< failed now, tried again later
-    int failed = 0;   ///< permanent 4xx: kept until `trunkgate events redeliver`
-    int dead = 0;     ///< older than max_age_hours: moved to dead/
-    int busy = 0;     ///< another process is delivering it right now
+    int retrying = 0;   ///< failed now, tried again later
+    int failed = 0;     ///< permanent 4xx: kept until `trunkgate events redeliver`
+    int dead = 0;       ///< older than max_age_hours: moved to dead/
+    int busy = 0;       ///< another process is delivering it right now
+    int unreadable = 0; ///< in queue/ but impossible to read, parse or lock: left as it is
     std::vector<std::string> lines;
 };
 
 /// Sends every due queued entry. Each is locked while it is sent, so concurrent runs never send
 /// the same entry at the same time; the outcome is written back before the lock is released.
+/// An entry that cannot be read, parsed or locked is counted in `unreadable`, gets a line here
+/// and in events.log, and is left where it is; the others are still sent, in queue order.
 delivery_report deliver_due(const spool& queue, http_client& client, const env_lookup& env,
                             const delivery_options& options);
 

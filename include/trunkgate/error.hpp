@@ -44,4 +44,16 @@ class internal_error : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// A file that could not be read or listed for a reason other than not existing (EACCES, EIO,
+/// EISDIR, ...). `error_number()` is the errno.
+class file_error : public internal_error {
+  public:
+    file_error(const std::string& message, int error_number)
+        : internal_error(message), error_number_(error_number) {}
+    int error_number() const noexcept { return error_number_; }
+
+  private:
+    int error_number_;
+};
+
 } // namespace trunkgate

@@ -6,7 +6,9 @@
 
 namespace trunkgate {
 
-/// The whole content of `path`, or nullopt when it cannot be opened.
+/// The whole content of `path`, or nullopt when it does not exist (ENOENT). Any other failure
+/// (EACCES, EIO, a directory) throws file_error, so that a file that is there but unreadable is
+/// never taken for one that is gone.
 std::optional<std::string> read_file(const std::string& path);
 
 /// Writes `content` to `dir`/`name` with `mode` through a temporary file, fsync, rename and a

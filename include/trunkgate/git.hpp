@@ -81,6 +81,22 @@ repository_ptr open_repository_from_env();
 /// Throws libgit2_error.
 repository_ptr open_repository(const std::string& path);
 
+/// The $GIT_DIR of the repository at `path` (a bare repository, a work tree or its .git), or at
+/// or above it when `search`, found without opening it: libgit2's discovery reads no config and
+/// checks no ownership. With a trailing slash; nullopt when there is none. Throws libgit2_error
+/// when the search itself fails.
+std::optional<std::string> discover_git_dir(const std::string& path, bool search);
+
+/// Opens the repository for a command: at `path`, or at or above it when `search`. Throws
+/// input_error "PATH is not a git repository" ("is not in a git repository" when searching)
+/// when there is none; otherwise libgit2_error with libgit2's own message (a damaged config, an
+/// unreadable file, another user's repository, which is named) rather than "not a repository".
+repository_ptr open_repository_at(const std::string& path, bool search);
+
+/// Makes libgit2 look for the global and XDG git config under the current HOME again: it reads
+/// HOME once, when it is initialised, and a process that became another user has a new one.
+void reset_config_search_paths();
+
 /// The repository's git directory ($GIT_DIR), with a trailing slash.
 std::string git_dir(git_repository* repo);
 

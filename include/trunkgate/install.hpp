@@ -18,7 +18,8 @@ struct install_options {
 /// second run reports "unchanged" and changes nothing. A pre-existing hook that is not ours is
 /// kept as `<hook>.chained` and still runs. Throws input_error for a path that is not a
 /// repository, a non-bare one without `force`, or a hook layout it cannot safely change;
-/// policy_error for a policy that does not load; internal_error for file system failures.
+/// policy_error for a policy that does not load; internal_error for file system failures and
+/// libgit2_error, with libgit2's message, for a repository libgit2 cannot open.
 std::vector<std::string> install_into(const std::string& repo_path, const install_options& options);
 
 /// The templates directory next to the running program: <bin>/../share/trunkgate/templates.

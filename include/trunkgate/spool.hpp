@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "trunkgate/error.hpp"
+
 namespace trunkgate {
 
 struct spool_entry {
@@ -34,6 +36,32 @@ struct spool_entry {
     std::string last_error;
     long last_status = 0; ///< HTTP status of the last attempt, 0 when none came back
     std::int64_t delivered_at = 0;
+};
+
+/// A file in a spool area that is not a readable, valid entry: unreadable (EACCES, EIO, ...),
+/// not an entry (corrupt JSON, a bad field), or (in queue/) impossible to lock. Listed, reported
+/// and logged; never skipped silently, never deleted, never moved.
+struct unreadable_entry {
+    std::string area;   ///< "queue", "delivered" or "dead"
+    std::string id;     ///< the file's name without ".json" (a valid entry's delivery id)
+    std::string reason; ///< why, for a person: the error, and for EACCES the file's owner and mode
+};
+
+/// What one spool area holds.
+struct spool_listing {
+    std::vector<spool_entry> entries;         ///< the valid entries, in queue order
+    std::vector<unreadable_entry> unreadable; ///< everything else that looks like an entry, by name
+};
+
+/// A queued entry that cannot be read, parsed or locked right now; what() is the reason.
+class entry_error : public internal_error {
+  public:
+    entry_error(std::string id, const std::string& reason)
+        : internal_error(reason), id_(std::move(id)) {}
+    const std::string& id() const noexcept { return id_; }
+
+  private:
+    std::string id_;
 };
 
 class spool;
@@ -68,13 +96,17 @@ class spool {
 
     /// Adds a new entry to queue/, durably. Throws internal_error.
     void add(const spool_entry& entry) const;
-    /// The entries of one area ("queue", "delivered", "dead"), oldest first. Unreadable files are
-    /// skipped and logged, never deleted.
-    std::vector<spool_entry> list(const std::string& area) const;
-    /// Locks a queued entry; nullopt when another process holds it or it has left the queue.
+    /// The entries of one area ("queue", "delivered", "dead") in queue order, and the files in it
+    /// that cannot be read or parsed (a file that vanishes meanwhile, retired by another
+    /// process, is neither). Logs nothing, changes nothing. Throws file_error when the area
+    /// exists but cannot be listed.
+    spool_listing list(const std::string& area) const;
+    /// Locks a queued entry and reads it; nullopt when another process holds it or it has left
+    /// the queue. Throws entry_error when its lock file cannot be opened or locked, or the entry
+    /// cannot be read or parsed.
     std::optional<claimed_entry> claim(const std::string& id) const;
     /// Puts a delivered, failed or dead entry back in the queue with the same id and body, due now.
-    /// Returns false when no entry has that id.
+    /// Returns false when no entry has that id. Throws entry_error when it cannot be read.
     bool requeue(const std::string& id, std::int64_t now) const;
     /// Appends one line to events.log.
     void log(const std::string& line) const;
