@@ -490,7 +490,7 @@ alice reject refs/heads/main ["force-push"]' \
     deploy_expect_eq "trunkgate deliver --all-under, as $serving_user, exits 0" 0 "$deliver_status"
     deploy_expect_eq "it sent the event again" \
         "$deploy_repo: delivered $id refs/heads/main to http://127.0.0.1:$receiver_port/hooks/push (HTTP 200)
-$deploy_repo: 1 delivered, 0 retrying, 0 failed, 0 dead, 0 busy" "$delivered"
+$deploy_repo: 1 delivered, 0 retrying, 0 failed, 0 dead, 0 busy, 0 unreadable" "$delivered"
     deploy_wait_received 4 || deploy_fail "the redelivered event did not arrive"
     deploy_expect_eq "the receiver got it twice, same id" 2 \
         "$(cut -f1 < <(deploy_received) | grep -c "^$id$")"

@@ -72,9 +72,13 @@ system_log_listener::system_log_listener() {
         return;
     }
     ::chmod(log_path, 0666);
+    reader_ = std::thread([this] { drain(); });
 }
 
 system_log_listener::~system_log_listener() {
+    stopping_ = true;
+    if (reader_.joinable())
+        reader_.join();
     if (socket_fd_ >= 0) {
         ::unlink(log_path);
         ::close(socket_fd_);
@@ -83,37 +87,41 @@ system_log_listener::~system_log_listener() {
         ::close(lock_fd_); // releases the lock
 }
 
-bool system_log_listener::receive(std::chrono::milliseconds wait) {
-    pollfd ready{socket_fd_, POLLIN, 0};
-    if (socket_fd_ < 0 ||
-        ::poll(&ready, 1, static_cast<int>(std::max<long long>(0, wait.count()))) <= 0)
-        return false;
-    char buffer[8192];
-    const auto n = ::recv(socket_fd_, buffer, sizeof buffer, 0);
-    if (n > 0)
-        received_.emplace_back(buffer, static_cast<std::size_t>(n));
-    return n > 0;
+void system_log_listener::drain() {
+    while (!stopping_) {
+        pollfd ready{socket_fd_, POLLIN, 0};
+        if (::poll(&ready, 1, 20) <= 0)
+            continue;
+        char buffer[8192];
+        const auto n = ::recv(socket_fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n <= 0)
+            continue;
+        {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            received_.emplace_back(buffer, static_cast<std::size_t>(n));
+        }
+        arrived_.notify_all();
+    }
 }
 
 std::vector<std::string> system_log_listener::lines(std::chrono::milliseconds wait) {
-    if (received_.empty())
-        receive(wait);
-    while (receive(std::chrono::milliseconds(0))) {
-    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    arrived_.wait_for(lock, wait, [&] { return !received_.empty(); });
     return received_;
 }
 
 std::string system_log_listener::find(const std::string& text, std::chrono::milliseconds wait) {
-    const auto until = std::chrono::steady_clock::now() + wait;
-    for (std::size_t seen = 0;;) {
-        for (; seen < received_.size(); ++seen)
-            if (received_[seen].find(text) != std::string::npos)
-                return received_[seen];
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            until - std::chrono::steady_clock::now());
-        if (left.count() <= 0 || !receive(left))
-            return "";
-    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::string found;
+    arrived_.wait_for(lock, wait, [&] {
+        for (const auto& line : received_)
+            if (line.find(text) != std::string::npos) {
+                found = line;
+                return true;
+            }
+        return false;
+    });
+    return found;
 }
 
 } // namespace trunkgate::testing

@@ -2,8 +2,12 @@
 // Real faults for end-to-end tests: a full disk (a small tmpfs) and the server's log (a datagram
 // socket at /dev/log, where glibc's syslog(3) sends, so a test can read what a hook logged).
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace trunkgate::testing {
@@ -26,7 +30,9 @@ void fill_up(const std::string& path);
 
 class system_log_listener {
   public:
-    /// Binds /dev/log when it does not exist, holding a lock so that one test at a time listens.
+    /// Binds /dev/log when it does not exist, holding a lock so that one test at a time listens,
+    /// and reads it on a thread from then on: a listener that did not read would fill the
+    /// socket's queue and block every process on the machine that logs (PAM, other hooks).
     /// available() says whether it could; a daemon's /dev/log is never touched.
     system_log_listener();
     ~system_log_listener();
@@ -44,12 +50,16 @@ class system_log_listener {
     std::string find(const std::string& text, std::chrono::milliseconds wait);
 
   private:
-    bool receive(std::chrono::milliseconds wait); ///< one datagram into received_, if any comes
+    void drain(); ///< the reader thread: every datagram into received_, at once
 
     int lock_fd_ = -1;
     int socket_fd_ = -1;
     std::string why_;
+    std::mutex mutex_;
+    std::condition_variable arrived_;
     std::vector<std::string> received_;
+    std::atomic<bool> stopping_{false};
+    std::thread reader_; ///< keeps /dev/log empty, so nobody who logs ever blocks on it
 };
 
 } // namespace trunkgate::testing
