@@ -40,6 +40,7 @@ Commands:
   check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY] [OLD NEW REF]...
                                               evaluate updates without pushing (stdin if no triples)
   policy lint FILE                            validate a policy file
+  policy lint [--repo DIR]                    validate the policy a repository's hooks use, and say which
   status set [--repo DIR] SHA CONTEXT STATE [--url U] [--description D]
                                               record a CI status (pending|success|failure|error)
   status get [--repo DIR] SHA [--format text|json]
@@ -80,13 +81,18 @@ or, without them, from stdin in pre-receive format.
 
   --repo DIR         the repository (default: the one containing the current directory)
   --policy FILE      the policy (default: TRUNKGATE_POLICY, git config trunkgate.policy,
-                     then $GIT_DIR/trunkgate.toml)
+                     $GIT_DIR/trunkgate.toml, then the server-wide policy)
   --format FORMAT    text (default) or json
   --as IDENTITY      judge the push as this pusher (default: the identity variables)
 )"},
     {"policy", R"(usage: trunkgate policy lint FILE
+       trunkgate policy lint [--repo DIR]
 
 Validates a policy file. Problems are printed as FILE:LINE:COLUMN: message; exit 3 if any.
+Without FILE, validates the policy the hooks of the repository DIR (default: the one containing
+the current directory) would use, and says which it is and how it was found: TRUNKGATE_POLICY,
+git config trunkgate.policy, $GIT_DIR/trunkgate.toml or the server-wide policy
+(/etc/trunkgate/policy.toml, or TRUNKGATE_SYSTEM_POLICY).
 )"},
     {"rules", "usage: trunkgate rules\n\nLists every rule id with what it blocks.\n"},
     {"status",
@@ -219,6 +225,7 @@ int cmd_install(const io& streams, const parsed_args& parsed) {
     options.force = option(parsed, "--force").has_value();
     options.program_dir = executable_dir();
     options.templates_dir = default_templates_dir(options.program_dir);
+    options.server_policy = server_policy_path(streams.env("TRUNKGATE_SYSTEM_POLICY"));
     int status = exit_ok;
     for (const auto& repo : parsed.positionals) {
         try {
@@ -253,8 +260,11 @@ int cmd_check(const io& streams, const parsed_args& parsed) {
         auto explicit_policy = option(parsed, "--policy");
         if (!explicit_policy)
             explicit_policy = streams.env("TRUNKGATE_POLICY");
-        const auto rules_policy = load_policy(locate_policy(
-            explicit_policy, config_string(repo.get(), "trunkgate.policy"), git_dir(repo.get())));
+        const auto rules_policy =
+            load_policy(find_policy(explicit_policy, config_string(repo.get(), "trunkgate.policy"),
+                                    git_dir(repo.get()),
+                                    server_policy_path(streams.env("TRUNKGATE_SYSTEM_POLICY")))
+                            .path);
         push_context context;
         context.identity = option(parsed, "--as")
                                .value_or(resolve_identity(rules_policy.identity_env, streams.env));
@@ -277,16 +287,81 @@ int cmd_check(const io& streams, const parsed_args& parsed) {
     return result.rejected() ? exit_rejected : exit_ok;
 }
 
-int cmd_policy(const io& streams, const parsed_args& parsed) {
-    if (parsed.positionals.size() != 2 || parsed.positionals[0] != "lint")
-        throw usage_error("usage: trunkgate policy lint FILE");
+// Which level of git's configuration sets `key`, named as `git config --show-scope` names it.
+std::string config_scope(git_repository* repo, const char* key) {
+    git_config* raw = nullptr;
+    check(git_repository_config_snapshot(&raw, repo), "read the repository's git config");
+    config_ptr config(raw);
+    git_config_entry* entry = nullptr;
+    if (git_config_get_entry(&entry, config.get(), key) != 0) {
+        git_error_clear();
+        return "unknown";
+    }
+    const auto level = entry->level;
+    git_config_entry_free(entry);
+    switch (level) {
+    case GIT_CONFIG_LEVEL_PROGRAMDATA:
+    case GIT_CONFIG_LEVEL_SYSTEM:
+        return "system";
+    case GIT_CONFIG_LEVEL_XDG:
+    case GIT_CONFIG_LEVEL_GLOBAL:
+        return "global";
+    case GIT_CONFIG_LEVEL_LOCAL:
+        return "local";
+    default:
+        return "worktree";
+    }
+}
+
+// `policy lint --repo DIR`: the policy DIR's hooks would use, and the lookup step that found it.
+int lint_repository_policy(const io& streams, const std::string& repo_path) {
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, repo_path.c_str(), 0, nullptr) != 0) {
+        git_error_clear();
+        throw usage_error(repo_path + " is not in a git repository");
+    }
+    repository_ptr repo(raw);
+    const auto explicit_path = streams.env("TRUNKGATE_POLICY");
+    const auto configured = config_string(repo.get(), "trunkgate.policy");
+    policy_location found;
     try {
-        load_policy(parsed.positionals[1]);
+        found = find_policy(explicit_path, configured, git_dir(repo.get()),
+                            server_policy_path(streams.env("TRUNKGATE_SYSTEM_POLICY")));
+    } catch (const missing_policy_error& e) {
+        streams.err << e.what() << "\n";
+        return exit_error;
+    }
+    std::string origin = describe(found.origin);
+    if (found.origin == policy_origin::explicit_path)
+        origin = "TRUNKGATE_POLICY";
+    else if (found.origin == policy_origin::git_config)
+        origin += " (" + config_scope(repo.get(), "trunkgate.policy") + ")";
+    const auto used_by = "the policy of " + printable(repo_path) + ": " + origin;
+    try {
+        load_policy(found.path);
+    } catch (const policy_error& e) {
+        streams.err << e.what() << "\n(" << used_by << ")\n";
+        return exit_error;
+    }
+    streams.out << printable(found.path) << ": ok (" << used_by << ")\n";
+    return exit_ok;
+}
+
+int cmd_policy(const io& streams, const parsed_args& parsed) {
+    const auto& args = parsed.positionals;
+    const auto repo = option(parsed, "--repo");
+    if (args.empty() || args[0] != "lint" || args.size() > 2 || (args.size() == 2 && repo))
+        throw usage_error(
+            "usage: trunkgate policy lint FILE, or trunkgate policy lint [--repo DIR]");
+    if (args.size() == 1)
+        return lint_repository_policy(streams, repo.value_or("."));
+    try {
+        load_policy(args[1]);
     } catch (const policy_error& e) {
         streams.err << e.what() << "\n";
         return exit_error;
     }
-    streams.out << printable(parsed.positionals[1]) << ": ok\n";
+    streams.out << printable(args[1]) << ": ok\n";
     return exit_ok;
 }
 
@@ -705,7 +780,7 @@ const std::map<std::string, std::map<std::string, bool, std::less<>>, std::less<
     {"events", {{"--repo", true}, {"--format", true}}},
     {"install", {{"--policy", true}, {"--force", false}}},
     {"check", {{"--repo", true}, {"--policy", true}, {"--format", true}, {"--as", true}}},
-    {"policy", {}},
+    {"policy", {{"--repo", true}}},
     {"rules", {}},
     {"version", {}},
     {"help", {}},

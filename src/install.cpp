@@ -67,7 +67,8 @@ std::string install_hook(const std::string& dir, const std::string& name,
     return name + ": installed" + report;
 }
 
-std::string install_policy(const std::string& dir, const install_options& options) {
+std::string install_policy(git_repository* repo, const install_options& options) {
+    const auto dir = git_dir(repo);
     const auto target = dir + "trunkgate.toml";
     const auto source =
         options.policy_file.value_or(options.templates_dir + "/policy/trunk-based.toml");
@@ -80,9 +81,24 @@ std::string install_policy(const std::string& dir, const install_options& option
         return "trunkgate.toml: unchanged";
     if (current && !options.policy_file)
         return "trunkgate.toml: kept the existing policy";
+    // The template is only a default: a policy the hooks already find elsewhere is the admin's
+    // choice, and a trunkgate.toml would override the server-wide one.
+    const auto configured = config_string(repo, "trunkgate.policy");
+    const bool configured_set = configured && !configured->empty();
+    if (!options.policy_file && configured_set)
+        return "trunkgate.toml: not installed; the hooks use git config trunkgate.policy (" +
+               *configured + ")";
+    if (!options.policy_file && !options.server_policy.empty() &&
+        path_exists(options.server_policy))
+        return "trunkgate.toml: not installed; the hooks use the server-wide policy " +
+               options.server_policy;
     write_durably(dir.substr(0, dir.size() - 1), "trunkgate.toml", *text, 0644);
-    return current ? "trunkgate.toml: replaced with " + source
-                   : "trunkgate.toml: installed from " + source;
+    const auto note = configured_set ? "; note: git config trunkgate.policy (" + *configured +
+                                           ") comes first, so the hooks do not read it"
+                                     : std::string();
+    return (current ? "trunkgate.toml: replaced with " + source
+                    : "trunkgate.toml: installed from " + source) +
+           note;
 }
 
 std::string enable_push_options(git_repository* repo) {
@@ -115,7 +131,7 @@ std::vector<std::string> install_into(const std::string& repo_path,
         throw input_error(repo_path + " has a work tree; trunkgate gates the bare repository " +
                           "that people push to (use --force to install anyway)");
     std::vector<std::string> report;
-    report.push_back(install_policy(git_dir(repo.get()), options));
+    report.push_back(install_policy(repo.get(), options));
     const auto dir = hooks_dir(repo.get());
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         throw internal_error("cannot create " + dir + ": " + std::strerror(errno));

@@ -12,11 +12,14 @@ struct install_options {
     bool force = false;                     ///< allow a non-bare repository
     std::string program_dir;                ///< where trunkgate-pre-receive lives
     std::string templates_dir;              ///< templates/ (hooks/, policy/)
+    std::string server_policy; ///< the server-wide policy (server_policy_path()); "" for none
 };
 
 /// Installs into one repository and returns what it did, one line per action. Idempotent: a
 /// second run reports "unchanged" and changes nothing. A pre-existing hook that is not ours is
-/// kept as `<hook>.chained` and still runs. Throws input_error for a path that is not a
+/// kept as `<hook>.chained` and still runs. Without `policy_file`, the default template is written
+/// only when the repository would have no policy at all (no trunkgate.toml, no git config
+/// trunkgate.policy, no server-wide policy). Throws input_error for a path that is not a
 /// repository, a non-bare one without `force`, or a hook layout it cannot safely change;
 /// policy_error for a policy that does not load; internal_error for file system failures.
 std::vector<std::string> install_into(const std::string& repo_path, const install_options& options);
