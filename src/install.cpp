@@ -1,6 +1,7 @@
 #include "trunkgate/install.hpp"
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -19,11 +20,17 @@ namespace trunkgate {
 
 namespace {
 
-constexpr std::string_view managed_marker = "trunkgate-managed";
+constexpr std::string_view managed_header = "# trunkgate-managed hook";
 
 bool path_exists(const std::string& path) {
     struct stat info {};
     return ::lstat(path.c_str(), &info) == 0;
+}
+
+std::string link_target(const std::string& path) {
+    char target[PATH_MAX];
+    const ssize_t length = ::readlink(path.c_str(), target, sizeof target - 1);
+    return length > 0 ? std::string(target, static_cast<std::size_t>(length)) : path;
 }
 
 std::string hooks_dir(git_repository* repo) {
@@ -49,11 +56,18 @@ std::string install_hook(const std::string& dir, const std::string& name,
     const auto wanted = replace_all(replace_all(*template_text, "@PROGRAM@", shell_quote(program)),
                                     "@CHAINED@", shell_quote(chained_path));
     std::string report;
-    if (path_exists(hook_path)) {
-        const auto current = read_file(hook_path).value_or("");
+    struct stat link {};
+    if (::lstat(hook_path.c_str(), &link) == 0) {
+        const auto current = read_file(hook_path);
+        const bool ours = current && is_trunkgate_hook(*current);
+        // gitolite links its common hooks into every repository: the link is the installation,
+        // and replacing it with a copy would stop the repository following the common hook.
+        if (ours && S_ISLNK(link.st_mode))
+            return name + ": unchanged (a symbolic link to trunkgate's hook " +
+                   link_target(hook_path) + ")";
         if (current == wanted)
             return name + ": unchanged";
-        if (current.find(managed_marker) == std::string::npos) {
+        if (!ours) {
             if (path_exists(chained_path))
                 throw input_error(hook_path + " is not trunkgate's and " + chained_path +
                                   " exists too; move one of them away, then install again");
@@ -113,6 +127,13 @@ std::string enable_push_options(git_repository* repo) {
 }
 
 } // namespace
+
+bool is_trunkgate_hook(std::string_view hook_text) {
+    const auto first_line_end = hook_text.find('\n');
+    if (first_line_end == std::string_view::npos)
+        return false;
+    return hook_text.substr(first_line_end + 1, managed_header.size()) == managed_header;
+}
 
 std::string default_templates_dir(const std::string& program_dir) {
     return program_dir + "/../" TRUNKGATE_DATADIR_RELATIVE "/templates";
