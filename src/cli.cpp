@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 #include <dirent.h>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "trunkgate/delivery.hpp"
 #include "trunkgate/evaluate.hpp"
 #include "trunkgate/feedback.hpp"
+#include "trunkgate/fleet.hpp"
 #include "trunkgate/git.hpp"
 #include "trunkgate/install.hpp"
 #include "trunkgate/notes.hpp"
@@ -36,7 +38,12 @@ class usage_error : public input_error {
 constexpr std::string_view general_help = R"(usage: trunkgate <command> [options]
 
 Commands:
-  install [--policy FILE] [--force] REPO...   install the hooks and a policy into bare repositories
+  install [--policy FILE] [--force] REPO... [--all-under DIR]
+                                              install the hooks and a policy into bare repositories
+  install --hooks-dir DIR                     write hooks for a core.hooksPath or gitolite's common
+                                              hooks, serving every repository that uses DIR
+  uninstall REPO... [--all-under DIR] | --hooks-dir DIR
+                                              take trunkgate's hooks out, restore chained hooks
   check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY] [OLD NEW REF]...
                                               evaluate updates without pushing (stdin if no triples)
   policy lint FILE                            validate a policy file
@@ -61,15 +68,34 @@ Documentation: docs/cli.md, docs/policy.md, docs/rules.md.
 )";
 
 const std::map<std::string, std::string, std::less<>> command_help{
-    {"install", R"(usage: trunkgate install [--policy FILE] [--force] REPO...
+    {"install", R"(usage: trunkgate install [--policy FILE] [--force] REPO... [--all-under DIR]
+       trunkgate install --hooks-dir DIR
 
-Installs trunkgate's pre-receive and post-receive hooks into each bare repository REPO, copies the policy
-(FILE, or the default trunk-based template) to REPO/trunkgate.toml unless one exists
-(--policy replaces it), and sets receive.advertisePushOptions=true. An existing hook that is
-not trunkgate's is kept as <hook>.chained and still runs. Safe to run again.
+Installs trunkgate's pre-receive and post-receive hooks into each bare repository REPO (and
+each one found under DIR), copies the policy (FILE, or the default trunk-based template) to
+REPO/trunkgate.toml unless one exists (--policy replaces it; without --policy nothing is written
+when the repository already uses git config trunkgate.policy or the server-wide policy), and sets
+receive.advertisePushOptions=true. An existing hook that is not trunkgate's is kept as
+<hook>.chained and still runs. Safe to run again. A repository that fails does not stop the
+others; the exit status is the worst.
 
-  --policy FILE   the policy to install (validated first)
-  --force         also install into a repository that has a work tree
+  --policy FILE     the policy to install (validated first)
+  --force           also install into a repository that has a work tree
+  --all-under DIR   every bare repository below DIR (symbolic links are not followed)
+  --hooks-dir DIR   only write the two hooks into DIR, for core.hooksPath or gitolite's
+                    ~/.gitolite/hooks/common: they serve any repository git runs them for
+)"},
+    {"uninstall", R"(usage: trunkgate uninstall REPO... [--all-under DIR]
+       trunkgate uninstall --hooks-dir DIR
+
+Takes trunkgate's pre-receive and post-receive hooks out of each repository (or out of the
+shared hooks directory DIR) and puts the hooks that were there before back, exactly as they
+were (<hook>.chained renamed back). A hook that is not trunkgate's is never touched. The policy,
+$GIT_DIR/trunkgate/ (audit log, event spool) and the git config stay. Safe to run again.
+
+  --all-under DIR   every bare repository below DIR (symbolic links are not followed)
+  --hooks-dir DIR   the shared hooks directory that install --hooks-dir wrote: every
+                    repository that uses it loses trunkgate
 )"},
     {"check",
      R"(usage: trunkgate check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY]
@@ -217,29 +243,95 @@ int show_help(const io& streams, std::string_view command) {
     return exit_ok;
 }
 
+// The repositories a fleet command acts on: those named, then the bare ones under each
+// --all-under DIR. A DIR that is not a directory is reported and makes `status` 2.
+std::vector<std::string> repositories_to_act_on(const io& streams, const parsed_args& parsed,
+                                                int& status) {
+    std::vector<std::string> repos = parsed.positionals;
+    for (const auto& root : option_values(parsed, "--all-under")) {
+        try {
+            const auto found = find_bare_repositories(root);
+            if (found.empty())
+                streams.err << "trunkgate: no bare repository under " << printable(root) << "\n";
+            for (const auto& repo : found)
+                if (std::find(repos.begin(), repos.end(), repo) == repos.end())
+                    repos.push_back(repo);
+        } catch (const input_error& e) {
+            streams.err << "trunkgate: --all-under " << e.what() << "\n";
+            status = std::max<int>(status, exit_usage);
+        }
+    }
+    return repos;
+}
+
+// Runs `act` on every repository, printing `REPO: what it did` per line, and goes on after a
+// repository that fails: one broken repository must not leave the rest of a fleet half done.
+// Returns the worst exit code (2 for input errors, 3 for anything else).
+int act_on_repositories(const io& streams, const std::vector<std::string>& repos, int status,
+                        const std::function<std::vector<std::string>(const std::string&)>& act) {
+    for (const auto& repo : repos) {
+        try {
+            for (const auto& line : act(repo))
+                streams.out << printable(repo) << ": " << printable(line) << "\n";
+        } catch (const input_error& e) {
+            streams.err << "trunkgate: " << printable(e.what()) << "\n";
+            status = std::max<int>(status, exit_usage);
+        } catch (const std::exception& e) {
+            streams.err << "trunkgate: " << printable(repo) << ": " << printable(e.what()) << "\n";
+            status = std::max<int>(status, exit_error);
+        }
+    }
+    return status;
+}
+
 int cmd_install(const io& streams, const parsed_args& parsed) {
-    if (parsed.positionals.empty())
-        throw usage_error("install needs at least one repository");
     install_options options;
     options.policy_file = option(parsed, "--policy");
     options.force = option(parsed, "--force").has_value();
     options.program_dir = executable_dir();
     options.templates_dir = default_templates_dir(options.program_dir);
     options.server_policy = server_policy_path(streams.env("TRUNKGATE_SYSTEM_POLICY"));
-    int status = exit_ok;
-    for (const auto& repo : parsed.positionals) {
-        try {
-            for (const auto& line : install_into(repo, options))
-                streams.out << printable(repo) << ": " << line << "\n";
-        } catch (const policy_error& e) {
-            streams.err << "trunkgate: " << e.what() << "\n";
-            return exit_error;
-        } catch (const input_error& e) {
-            streams.err << "trunkgate: " << e.what() << "\n";
-            status = exit_usage;
-        }
+    if (const auto hooks_dir = option(parsed, "--hooks-dir")) {
+        if (!parsed.positionals.empty() || option(parsed, "--all-under") || options.policy_file ||
+            options.force)
+            throw usage_error("install --hooks-dir DIR takes no REPO, --all-under, --policy or "
+                              "--force: the hooks there serve every repository that uses DIR, "
+                              "each with the policy it finds");
+        for (const auto& line : install_into_hooks_dir(*hooks_dir, options))
+            streams.out << printable(*hooks_dir) << ": " << printable(line) << "\n";
+        return exit_ok;
     }
-    return status;
+    if (parsed.positionals.empty() && !option(parsed, "--all-under"))
+        throw usage_error("install needs a repository, --all-under DIR or --hooks-dir DIR");
+    // Checked once, before any repository changes: a policy that does not load would reject
+    // every push to all of them.
+    try {
+        load_policy(
+            options.policy_file.value_or(options.templates_dir + "/policy/trunk-based.toml"));
+    } catch (const policy_error& e) {
+        streams.err << "trunkgate: " << e.what() << "\n";
+        return exit_error;
+    }
+    int status = exit_ok;
+    const auto repos = repositories_to_act_on(streams, parsed, status);
+    return act_on_repositories(streams, repos, status, [&](const std::string& repo) {
+        return install_into(repo, options);
+    });
+}
+
+int cmd_uninstall(const io& streams, const parsed_args& parsed) {
+    if (const auto hooks_dir = option(parsed, "--hooks-dir")) {
+        if (!parsed.positionals.empty() || option(parsed, "--all-under"))
+            throw usage_error("uninstall --hooks-dir DIR takes no REPO and no --all-under");
+        for (const auto& line : uninstall_from_hooks_dir(*hooks_dir))
+            streams.out << printable(*hooks_dir) << ": " << printable(line) << "\n";
+        return exit_ok;
+    }
+    if (parsed.positionals.empty() && !option(parsed, "--all-under"))
+        throw usage_error("uninstall needs a repository, --all-under DIR or --hooks-dir DIR");
+    int status = exit_ok;
+    const auto repos = repositories_to_act_on(streams, parsed, status);
+    return act_on_repositories(streams, repos, status, uninstall_from);
 }
 
 int cmd_check(const io& streams, const parsed_args& parsed) {
@@ -778,7 +870,9 @@ const std::map<std::string, std::map<std::string, bool, std::less<>>, std::less<
     {"audit", {{"--repo", true}, {"--since", true}, {"--format", true}}},
     {"deliver", {{"--repo", true}, {"--all-under", true}}},
     {"events", {{"--repo", true}, {"--format", true}}},
-    {"install", {{"--policy", true}, {"--force", false}}},
+    {"install",
+     {{"--policy", true}, {"--force", false}, {"--all-under", true}, {"--hooks-dir", true}}},
+    {"uninstall", {{"--all-under", true}, {"--hooks-dir", true}}},
     {"check", {{"--repo", true}, {"--policy", true}, {"--format", true}, {"--as", true}}},
     {"policy", {{"--repo", true}}},
     {"rules", {}},
@@ -808,6 +902,8 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
     }
     if (command == "install")
         return cmd_install(streams, parsed);
+    if (command == "uninstall")
+        return cmd_uninstall(streams, parsed);
     if (command == "check")
         return cmd_check(streams, parsed);
     if (command == "policy")

@@ -3,7 +3,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -25,6 +27,34 @@ constexpr std::string_view managed_header = "# trunkgate-managed hook";
 bool path_exists(const std::string& path) {
     struct stat info {};
     return ::lstat(path.c_str(), &info) == 0;
+}
+
+bool is_directory(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+// The absolute, symlink-free form of an existing path: the wrappers name files by absolute path,
+// since git runs them in whatever directory the repository is.
+std::string absolute_path(const std::string& path) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (!resolved)
+        throw internal_error("cannot resolve " + path + ": " + std::strerror(errno));
+    std::string result(resolved);
+    std::free(resolved);
+    return result;
+}
+
+// Makes a rename or an unlink in `dir` durable.
+void sync_directory(const std::string& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        throw internal_error("cannot open " + dir + ": " + std::strerror(errno));
+    const int rc = ::fsync(fd);
+    const int sync_errno = errno;
+    ::close(fd);
+    if (rc != 0)
+        throw internal_error("cannot sync " + dir + ": " + std::strerror(sync_errno));
 }
 
 std::string link_target(const std::string& path) {
@@ -126,6 +156,46 @@ std::string enable_push_options(git_repository* repo) {
     return "receive.advertisePushOptions: set to true";
 }
 
+// Takes one wrapper out of `dir`: the chained hook, if any, goes back in its place in one rename,
+// so there is no moment without it.
+std::string uninstall_hook(const std::string& dir, const std::string& name) {
+    const auto hook_path = dir + "/" + name;
+    const auto chained_path = hook_path + ".chained";
+    const bool chained = path_exists(chained_path);
+    if (!path_exists(hook_path)) {
+        if (!chained)
+            return name + ": not installed";
+        // A wrapper deleted by hand: the kept hook still belongs under its own name.
+        if (::rename(chained_path.c_str(), hook_path.c_str()) != 0)
+            throw internal_error("cannot restore " + chained_path + ": " + std::strerror(errno));
+        sync_directory(dir);
+        return name + ": restored from " + name + ".chained";
+    }
+    const auto current = read_file(hook_path);
+    if (!current || !is_trunkgate_hook(*current))
+        return name + ": not trunkgate's, left alone";
+    if (chained) {
+        if (::rename(chained_path.c_str(), hook_path.c_str()) != 0)
+            throw internal_error("cannot restore " + chained_path + ": " + std::strerror(errno));
+        sync_directory(dir);
+        return name + ": removed; " + name + ".chained is " + name + " again";
+    }
+    if (::unlink(hook_path.c_str()) != 0)
+        throw internal_error("cannot remove " + hook_path + ": " + std::strerror(errno));
+    sync_directory(dir);
+    return name + ": removed";
+}
+
+repository_ptr open_named_repository(const std::string& repo_path) {
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, repo_path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
+        0) {
+        git_error_clear();
+        throw input_error(repo_path + " is not a git repository");
+    }
+    return repository_ptr(raw);
+}
+
 } // namespace
 
 bool is_trunkgate_hook(std::string_view hook_text) {
@@ -141,13 +211,7 @@ std::string default_templates_dir(const std::string& program_dir) {
 
 std::vector<std::string> install_into(const std::string& repo_path,
                                       const install_options& options) {
-    git_repository* raw = nullptr;
-    if (git_repository_open_ext(&raw, repo_path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
-        0) {
-        git_error_clear();
-        throw input_error(repo_path + " is not a git repository");
-    }
-    repository_ptr repo(raw);
+    const auto repo = open_named_repository(repo_path);
     if (!git_repository_is_bare(repo.get()) && !options.force)
         throw input_error(repo_path + " has a work tree; trunkgate gates the bare repository " +
                           "that people push to (use --force to install anyway)");
@@ -160,6 +224,42 @@ std::vector<std::string> install_into(const std::string& repo_path,
     report.push_back(install_hook(dir, "post-receive", options));
     report.push_back(enable_push_options(repo.get()));
     return report;
+}
+
+std::vector<std::string> install_into_hooks_dir(const std::string& hooks_dir,
+                                                const install_options& options) {
+    if (::mkdir(hooks_dir.c_str(), 0755) != 0 && errno != EEXIST)
+        throw input_error("cannot create the hooks directory " + hooks_dir + ": " +
+                          std::strerror(errno));
+    if (!is_directory(hooks_dir))
+        throw input_error(hooks_dir + " is not a directory");
+    const auto dir = absolute_path(hooks_dir);
+    return {install_hook(dir, "pre-receive", options), install_hook(dir, "post-receive", options)};
+}
+
+std::vector<std::string> uninstall_from(const std::string& repo_path) {
+    const auto repo = open_named_repository(repo_path);
+    const auto dir = hooks_dir(repo.get());
+    if (!is_directory(dir))
+        return {"pre-receive: not installed", "post-receive: not installed"};
+    // A core.hooksPath outside the repository may serve others too: taking trunkgate out of it
+    // for one repository would ungate all of them.
+    const auto repository = absolute_path(git_dir(repo.get())) + "/";
+    if (config_string(repo.get(), "core.hooksPath") &&
+        (absolute_path(dir) + "/").rfind(repository, 0) != 0)
+        throw input_error(repo_path + " runs the hooks in " + dir +
+                          " (core.hooksPath), which other repositories may share; run "
+                          "`trunkgate uninstall --hooks-dir " +
+                          dir +
+                          "` to take trunkgate out of it for every repository that uses it, or "
+                          "unset core.hooksPath for this one");
+    return {uninstall_hook(dir, "pre-receive"), uninstall_hook(dir, "post-receive")};
+}
+
+std::vector<std::string> uninstall_from_hooks_dir(const std::string& hooks_dir) {
+    if (!is_directory(hooks_dir))
+        throw input_error(hooks_dir + " is not a directory");
+    return {uninstall_hook(hooks_dir, "pre-receive"), uninstall_hook(hooks_dir, "post-receive")};
 }
 
 } // namespace trunkgate
