@@ -47,7 +47,7 @@ Commands:
   check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY] [OLD NEW REF]...
                                               evaluate updates without pushing (stdin if no triples)
   policy lint FILE                            validate a policy file
-  policy lint [--repo DIR]                    validate the policy a repository's hooks use, and say which
+  policy lint [--repo DIR]                    validate the policy a repository uses; say which
   status set [--repo DIR] SHA CONTEXT STATE [--url U] [--description D]
                                               record a CI status (pending|success|failure|error)
   status get [--repo DIR] SHA [--format text|json]
