@@ -14,6 +14,7 @@
 #include "trunkgate/delivery.hpp"
 #include "trunkgate/events.hpp"
 #include "trunkgate/git.hpp"
+#include "trunkgate/hook_chain.hpp"
 #include "trunkgate/identity.hpp"
 #include "trunkgate/process.hpp"
 
@@ -95,14 +96,26 @@ int queue_events(const std::string& input) {
     return result.problem.empty() ? exit_ok : exit_error;
 }
 
+// The repository's own directory, for its chained hook; "" when it cannot be opened (the
+// events part has already said why, and --chain's hook still runs).
+std::string repository_dir() {
+    try {
+        libgit2_guard libgit2;
+        return git_dir(open_repository_from_env().get());
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    std::optional<std::string> chained_hook;
+    hook_chain chain;
     try {
-        chained_hook = parse_chain_argument({argv + 1, argv + argc});
+        chain = parse_hook_arguments({argv + 1, argv + argc});
     } catch (const input_error&) {
-        std::cerr << "usage: trunkgate-post-receive [--chain HOOK] < update lines\n";
+        std::cerr << "usage: trunkgate-post-receive [--chain HOOK] [--chain-repository] < update "
+                     "lines\n";
         return exit_usage;
     }
     const std::string input(std::istreambuf_iterator<char>(std::cin), {});
@@ -114,9 +127,10 @@ int main(int argc, char** argv) {
                   << " (the push itself went through; tell the repository admins)\n";
         status = exit_error;
     }
-    if (chained_hook && is_executable_file(*chained_hook)) {
+    const auto dir = chain.repository_hook ? repository_dir() : std::string();
+    for (const auto& hook : chained_hooks(chain, dir, "post-receive")) {
         try {
-            if (run_with_input({*chained_hook}, input) != 0)
+            if (run_with_input({hook}, input) != 0)
                 status = exit_rejected;
         } catch (const std::exception& e) {
             std::cerr << "trunkgate: " << e.what() << "\n";

@@ -4,7 +4,6 @@
 #include <ctime>
 #include <iostream>
 #include <iterator>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <syslog.h>
@@ -14,6 +13,7 @@
 #include "trunkgate/evaluate.hpp"
 #include "trunkgate/feedback.hpp"
 #include "trunkgate/git.hpp"
+#include "trunkgate/hook_chain.hpp"
 #include "trunkgate/identity.hpp"
 #include "trunkgate/process.hpp"
 #include "trunkgate/system_log.hpp"
@@ -108,19 +108,22 @@ int judge_and_record(git_repository* repo, const std::string& input) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::optional<std::string> chained_hook;
+    hook_chain chain;
     try {
-        chained_hook = parse_chain_argument({argv + 1, argv + argc});
+        chain = parse_hook_arguments({argv + 1, argv + argc});
     } catch (const input_error&) {
-        std::cerr << "usage: trunkgate-pre-receive [--chain HOOK] < update lines\n";
+        std::cerr << "usage: trunkgate-pre-receive [--chain HOOK] [--chain-repository] < update "
+                     "lines\n";
         return exit_usage;
     }
     const std::string input(std::istreambuf_iterator<char>(std::cin), {});
+    std::vector<std::string> chained;
     try {
         libgit2_guard libgit2;
         const auto repo = open_repository_from_env();
         if (const int status = judge_and_record(repo.get(), input); status != exit_ok)
             return status;
+        chained = chained_hooks(chain, git_dir(repo.get()), "pre-receive");
     } catch (const std::exception& e) {
         // No repository to audit in: only the server's log can keep the record.
         system_log(LOG_ERR,
@@ -129,9 +132,11 @@ int main(int argc, char** argv) {
         std::cerr << render_internal_error(e.what(), "");
         return exit_rejected;
     }
-    if (chained_hook && is_executable_file(*chained_hook)) {
+    // Each chained hook must accept too; the first that refuses rejects the push.
+    for (const auto& hook : chained) {
         try {
-            return run_with_input({*chained_hook}, input) == 0 ? exit_ok : exit_rejected;
+            if (run_with_input({hook}, input) != 0)
+                return exit_rejected;
         } catch (const std::exception& e) {
             std::cerr << render_internal_error(e.what(), "");
             return exit_rejected;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 #include <dirent.h>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "trunkgate/delivery.hpp"
 #include "trunkgate/evaluate.hpp"
 #include "trunkgate/feedback.hpp"
+#include "trunkgate/fleet.hpp"
 #include "trunkgate/git.hpp"
 #include "trunkgate/install.hpp"
 #include "trunkgate/notes.hpp"
@@ -39,10 +41,16 @@ class usage_error : public input_error {
 constexpr std::string_view general_help = R"(usage: trunkgate <command> [options]
 
 Commands:
-  install [--policy FILE] [--force] REPO...   install the hooks and a policy into bare repositories
+  install [--policy FILE] [--force] REPO... [--all-under DIR]
+                                              install the hooks and a policy into bare repositories
+  install --hooks-dir DIR                     write hooks for a core.hooksPath or gitolite's common
+                                              hooks, serving every repository that uses DIR
+  uninstall REPO... [--all-under DIR] | --hooks-dir DIR
+                                              take trunkgate's hooks out, restore chained hooks
   check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY] [OLD NEW REF]...
                                               evaluate updates without pushing (stdin if no triples)
   policy lint FILE                            validate a policy file
+  policy lint [--repo DIR]                    validate the policy a repository uses; say which
   status set [--repo DIR] SHA CONTEXT STATE [--url U] [--description D]
                                               record a CI status (pending|success|failure|error)
   status get [--repo DIR] SHA [--format text|json]
@@ -63,15 +71,34 @@ Documentation: docs/cli.md, docs/policy.md, docs/rules.md.
 )";
 
 const std::map<std::string, std::string, std::less<>> command_help{
-    {"install", R"(usage: trunkgate install [--policy FILE] [--force] REPO...
+    {"install", R"(usage: trunkgate install [--policy FILE] [--force] REPO... [--all-under DIR]
+       trunkgate install --hooks-dir DIR
 
-Installs trunkgate's pre-receive and post-receive hooks into each bare repository REPO, copies the policy
-(FILE, or the default trunk-based template) to REPO/trunkgate.toml unless one exists
-(--policy replaces it), and sets receive.advertisePushOptions=true. An existing hook that is
-not trunkgate's is kept as <hook>.chained and still runs. Safe to run again.
+Installs trunkgate's pre-receive and post-receive hooks into each bare repository REPO (and
+each one found under DIR), copies the policy (FILE, or the default trunk-based template) to
+REPO/trunkgate.toml unless one exists (--policy replaces it; without --policy nothing is written
+when the repository already uses git config trunkgate.policy or the server-wide policy), and sets
+receive.advertisePushOptions=true. An existing hook that is not trunkgate's is kept as
+<hook>.chained and still runs. Safe to run again. A repository that fails does not stop the
+others; the exit status is the worst.
 
-  --policy FILE   the policy to install (validated first)
-  --force         also install into a repository that has a work tree
+  --policy FILE     the policy to install (validated first)
+  --force           also install into a repository that has a work tree
+  --all-under DIR   every bare repository below DIR (symbolic links are not followed)
+  --hooks-dir DIR   only write the two hooks into DIR, for core.hooksPath or gitolite's
+                    ~/.gitolite/hooks/common: they serve any repository git runs them for
+)"},
+    {"uninstall", R"(usage: trunkgate uninstall REPO... [--all-under DIR]
+       trunkgate uninstall --hooks-dir DIR
+
+Takes trunkgate's pre-receive and post-receive hooks out of each repository (or out of the
+shared hooks directory DIR) and puts the hooks that were there before back, exactly as they
+were (<hook>.chained renamed back). A hook that is not trunkgate's is never touched. The policy,
+$GIT_DIR/trunkgate/ (audit log, event spool) and the git config stay. Safe to run again.
+
+  --all-under DIR   every bare repository below DIR (symbolic links are not followed)
+  --hooks-dir DIR   the shared hooks directory that install --hooks-dir wrote: every
+                    repository that uses it loses trunkgate
 )"},
     {"check",
      R"(usage: trunkgate check [--repo DIR] [--policy FILE] [--format text|json] [--as IDENTITY]
@@ -83,13 +110,18 @@ or, without them, from stdin in pre-receive format.
 
   --repo DIR         the repository (default: the one containing the current directory)
   --policy FILE      the policy (default: TRUNKGATE_POLICY, git config trunkgate.policy,
-                     then $GIT_DIR/trunkgate.toml)
+                     $GIT_DIR/trunkgate.toml, then the server-wide policy)
   --format FORMAT    text (default) or json
   --as IDENTITY      judge the push as this pusher (default: the identity variables)
 )"},
     {"policy", R"(usage: trunkgate policy lint FILE
+       trunkgate policy lint [--repo DIR]
 
 Validates a policy file. Problems are printed as FILE:LINE:COLUMN: message; exit 3 if any.
+Without FILE, validates the policy the hooks of the repository DIR (default: the one containing
+the current directory) would use, and says which it is and how it was found: TRUNKGATE_POLICY,
+git config trunkgate.policy, $GIT_DIR/trunkgate.toml or the server-wide policy
+(/etc/trunkgate/policy.toml, or TRUNKGATE_SYSTEM_POLICY).
 )"},
     {"rules", "usage: trunkgate rules\n\nLists every rule id with what it blocks.\n"},
     {"status",
@@ -360,45 +392,114 @@ int show_help(const io& streams, std::string_view command) {
     return exit_ok;
 }
 
+// The repositories a fleet command acts on: those named, then the bare ones under each
+// --all-under DIR. A DIR that is not a directory is reported and makes `status` 2.
+std::vector<std::string> repositories_to_act_on(const io& streams, const parsed_args& parsed,
+                                                int& status) {
+    std::vector<std::string> repos = parsed.positionals;
+    for (const auto& root : option_values(parsed, "--all-under")) {
+        try {
+            const auto found = find_bare_repositories(root);
+            if (found.empty())
+                streams.err << "trunkgate: no bare repository under " << printable(root) << "\n";
+            for (const auto& repo : found)
+                if (std::find(repos.begin(), repos.end(), repo) == repos.end())
+                    repos.push_back(repo);
+        } catch (const input_error& e) {
+            streams.err << "trunkgate: --all-under " << e.what() << "\n";
+            status = std::max<int>(status, exit_usage);
+        }
+    }
+    return repos;
+}
+
+// Runs `act` on every repository, printing `REPO: what it did` per line, and goes on after a
+// repository that fails: one broken repository must not leave the rest of a fleet half done.
+// Returns the worst exit code (2 for input errors, 3 for anything else).
+int act_on_repositories(const io& streams, const std::vector<std::string>& repos, int status,
+                        const std::function<std::vector<std::string>(const std::string&)>& rerun,
+                        const std::function<std::vector<std::string>(const std::string&)>& act) {
+    const auto decisions = decide_owners(repos, false, rerun);
+    for (std::size_t i = 0; i < repos.size(); ++i) {
+        const auto& repo = repos[i];
+        const int served = serve_as_owner(streams, decisions[i], [&](const io& out) {
+            try {
+                for (const auto& line : act(repo))
+                    out.out << printable(repo) << ": " << printable(line) << "\n";
+            } catch (const input_error& e) {
+                out.err << "trunkgate: " << printable(e.what()) << "\n";
+                return int{exit_usage};
+            } catch (const std::exception& e) {
+                out.err << "trunkgate: " << printable(repo) << ": " << printable(e.what()) << "\n";
+                return int{exit_error};
+            }
+            return int{exit_ok};
+        });
+        status = std::max(status, served);
+    }
+    return status;
+}
+
 int cmd_install(const io& streams, const parsed_args& parsed) {
-    if (parsed.positionals.empty())
-        throw usage_error("install needs at least one repository");
     install_options options;
     options.policy_file = option(parsed, "--policy");
     options.force = option(parsed, "--force").has_value();
     options.program_dir = executable_dir();
     options.templates_dir = default_templates_dir(options.program_dir);
-    const auto decisions = decide_owners(parsed.positionals, false, [&](const std::string& repo) {
-        std::vector<std::string> rerun{"install"};
-        if (options.policy_file)
-            rerun.insert(rerun.end(), {"--policy", *options.policy_file});
-        if (options.force)
-            rerun.push_back("--force");
-        rerun.push_back(repo);
-        return rerun;
-    });
-    int status = exit_ok;
-    for (std::size_t i = 0; i < decisions.size(); ++i) {
-        const auto& repo = parsed.positionals[i];
-        const int served = serve_as_owner(streams, decisions[i], [&](const io& out) {
-            try {
-                for (const auto& line : install_into(repo, options))
-                    out.out << printable(repo) << ": " << line << "\n";
-            } catch (const policy_error& e) {
-                out.err << "trunkgate: " << e.what() << "\n";
-                return int{exit_error};
-            } catch (const input_error& e) {
-                out.err << "trunkgate: " << e.what() << "\n";
-                return int{exit_usage};
-            }
-            return int{exit_ok};
-        });
-        // A policy that does not load, or a failure of the file system, stops at once.
-        if (served == exit_error)
-            return exit_error;
-        status = std::max(status, served);
+    options.server_policy = server_policy_path(streams.env("TRUNKGATE_SYSTEM_POLICY"));
+    if (const auto hooks_dir = option(parsed, "--hooks-dir")) {
+        if (!parsed.positionals.empty() || option(parsed, "--all-under") || options.policy_file ||
+            options.force)
+            throw usage_error("install --hooks-dir DIR takes no REPO, --all-under, --policy or "
+                              "--force: the hooks there serve every repository that uses DIR, "
+                              "each with the policy it finds");
+        for (const auto& line : install_into_hooks_dir(*hooks_dir, options))
+            streams.out << printable(*hooks_dir) << ": " << printable(line) << "\n";
+        return exit_ok;
     }
-    return status;
+    if (parsed.positionals.empty() && !option(parsed, "--all-under"))
+        throw usage_error("install needs a repository, --all-under DIR or --hooks-dir DIR");
+    // Checked once, before any repository changes: a policy that does not load would reject
+    // every push to all of them.
+    try {
+        load_policy(
+            options.policy_file.value_or(options.templates_dir + "/policy/trunk-based.toml"));
+    } catch (const policy_error& e) {
+        streams.err << "trunkgate: " << e.what() << "\n";
+        return exit_error;
+    }
+    int status = exit_ok;
+    const auto repos = repositories_to_act_on(streams, parsed, status);
+    const auto rerun = [&](const std::string& repo) {
+        std::vector<std::string> command{"install"};
+        if (options.policy_file)
+            command.insert(command.end(), {"--policy", *options.policy_file});
+        if (options.force)
+            command.push_back("--force");
+        command.push_back(repo);
+        return command;
+    };
+    return act_on_repositories(streams, repos, status, rerun, [&](const std::string& repo) {
+        return install_into(repo, options);
+    });
+}
+
+int cmd_uninstall(const io& streams, const parsed_args& parsed) {
+    if (const auto hooks_dir = option(parsed, "--hooks-dir")) {
+        if (!parsed.positionals.empty() || option(parsed, "--all-under"))
+            throw usage_error("uninstall --hooks-dir DIR takes no REPO and no --all-under");
+        for (const auto& line : uninstall_from_hooks_dir(*hooks_dir))
+            streams.out << printable(*hooks_dir) << ": " << printable(line) << "\n";
+        return exit_ok;
+    }
+    if (parsed.positionals.empty() && !option(parsed, "--all-under"))
+        throw usage_error("uninstall needs a repository, --all-under DIR or --hooks-dir DIR");
+    int status = exit_ok;
+    const auto repos = repositories_to_act_on(streams, parsed, status);
+    const auto rerun = [](const std::string& repo) {
+        return std::vector<std::string>{"uninstall", repo};
+    };
+    return act_on_repositories(streams, repos, status, rerun, uninstall_from);
 }
 
 int cmd_check(const io& streams, const parsed_args& parsed) {
@@ -415,8 +516,11 @@ int cmd_check(const io& streams, const parsed_args& parsed) {
         auto explicit_policy = option(parsed, "--policy");
         if (!explicit_policy)
             explicit_policy = streams.env("TRUNKGATE_POLICY");
-        const auto rules_policy = load_policy(locate_policy(
-            explicit_policy, config_string(repo.get(), "trunkgate.policy"), git_dir(repo.get())));
+        const auto rules_policy =
+            load_policy(find_policy(explicit_policy, config_string(repo.get(), "trunkgate.policy"),
+                                    git_dir(repo.get()),
+                                    server_policy_path(streams.env("TRUNKGATE_SYSTEM_POLICY")))
+                            .path);
         push_context context;
         context.identity = option(parsed, "--as")
                                .value_or(resolve_identity(rules_policy.identity_env, streams.env));
@@ -439,16 +543,81 @@ int cmd_check(const io& streams, const parsed_args& parsed) {
     return result.rejected() ? exit_rejected : exit_ok;
 }
 
-int cmd_policy(const io& streams, const parsed_args& parsed) {
-    if (parsed.positionals.size() != 2 || parsed.positionals[0] != "lint")
-        throw usage_error("usage: trunkgate policy lint FILE");
+// Which level of git's configuration sets `key`, named as `git config --show-scope` names it.
+std::string config_scope(git_repository* repo, const char* key) {
+    git_config* raw = nullptr;
+    check(git_repository_config_snapshot(&raw, repo), "read the repository's git config");
+    config_ptr config(raw);
+    git_config_entry* entry = nullptr;
+    if (git_config_get_entry(&entry, config.get(), key) != 0) {
+        git_error_clear();
+        return "unknown";
+    }
+    const auto level = entry->level;
+    git_config_entry_free(entry);
+    switch (level) {
+    case GIT_CONFIG_LEVEL_PROGRAMDATA:
+    case GIT_CONFIG_LEVEL_SYSTEM:
+        return "system";
+    case GIT_CONFIG_LEVEL_XDG:
+    case GIT_CONFIG_LEVEL_GLOBAL:
+        return "global";
+    case GIT_CONFIG_LEVEL_LOCAL:
+        return "local";
+    default:
+        return "worktree";
+    }
+}
+
+// `policy lint --repo DIR`: the policy DIR's hooks would use, and the lookup step that found it.
+int lint_repository_policy(const io& streams, const std::string& repo_path) {
+    git_repository* raw = nullptr;
+    if (git_repository_open_ext(&raw, repo_path.c_str(), 0, nullptr) != 0) {
+        git_error_clear();
+        throw usage_error(repo_path + " is not in a git repository");
+    }
+    repository_ptr repo(raw);
+    const auto explicit_path = streams.env("TRUNKGATE_POLICY");
+    const auto configured = config_string(repo.get(), "trunkgate.policy");
+    policy_location found;
     try {
-        load_policy(parsed.positionals[1]);
+        found = find_policy(explicit_path, configured, git_dir(repo.get()),
+                            server_policy_path(streams.env("TRUNKGATE_SYSTEM_POLICY")));
+    } catch (const missing_policy_error& e) {
+        streams.err << e.what() << "\n";
+        return exit_error;
+    }
+    std::string origin = describe(found.origin);
+    if (found.origin == policy_origin::explicit_path)
+        origin = "TRUNKGATE_POLICY";
+    else if (found.origin == policy_origin::git_config)
+        origin += " (" + config_scope(repo.get(), "trunkgate.policy") + ")";
+    const auto used_by = "the policy of " + printable(repo_path) + ": " + origin;
+    try {
+        load_policy(found.path);
+    } catch (const policy_error& e) {
+        streams.err << e.what() << "\n(" << used_by << ")\n";
+        return exit_error;
+    }
+    streams.out << printable(found.path) << ": ok (" << used_by << ")\n";
+    return exit_ok;
+}
+
+int cmd_policy(const io& streams, const parsed_args& parsed) {
+    const auto& args = parsed.positionals;
+    const auto repo = option(parsed, "--repo");
+    if (args.empty() || args[0] != "lint" || args.size() > 2 || (args.size() == 2 && repo))
+        throw usage_error(
+            "usage: trunkgate policy lint FILE, or trunkgate policy lint [--repo DIR]");
+    if (args.size() == 1)
+        return lint_repository_policy(streams, repo.value_or("."));
+    try {
+        load_policy(args[1]);
     } catch (const policy_error& e) {
         streams.err << e.what() << "\n";
         return exit_error;
     }
-    streams.out << printable(parsed.positionals[1]) << ": ok\n";
+    streams.out << printable(args[1]) << ": ok\n";
     return exit_ok;
 }
 
@@ -930,9 +1099,11 @@ const std::map<std::string, std::map<std::string, bool, std::less<>>, std::less<
     {"audit", {{"--repo", true}, {"--since", true}, {"--format", true}}},
     {"deliver", {{"--repo", true}, {"--all-under", true}}},
     {"events", {{"--repo", true}, {"--format", true}}},
-    {"install", {{"--policy", true}, {"--force", false}}},
+    {"install",
+     {{"--policy", true}, {"--force", false}, {"--all-under", true}, {"--hooks-dir", true}}},
+    {"uninstall", {{"--all-under", true}, {"--hooks-dir", true}}},
     {"check", {{"--repo", true}, {"--policy", true}, {"--format", true}, {"--as", true}}},
-    {"policy", {}},
+    {"policy", {{"--repo", true}}},
     {"rules", {}},
     {"version", {}},
     {"help", {}},
@@ -960,6 +1131,8 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
     }
     if (command == "install")
         return cmd_install(streams, parsed);
+    if (command == "uninstall")
+        return cmd_uninstall(streams, parsed);
     if (command == "check")
         return cmd_check(streams, parsed);
     if (command == "policy")

@@ -10,6 +10,7 @@
 #include "trunkgate/error.hpp"
 #include "trunkgate/glob.hpp"
 #include "trunkgate/http.hpp"
+#include "trunkgate/identity.hpp"
 #include "trunkgate/rules.hpp"
 #include "trunkgate/text.hpp"
 
@@ -628,23 +629,58 @@ bool file_exists(const std::string& path) {
 
 } // namespace
 
+std::string default_server_policy() {
+    return TRUNKGATE_SYSTEM_POLICY;
+}
+
+std::string server_policy_path(const std::optional<std::string>& override_path) {
+    return override_path ? *override_path : default_server_policy();
+}
+
+policy_location find_policy(const std::optional<std::string>& explicit_path,
+                            const std::optional<std::string>& configured_path,
+                            const std::string& git_dir, const std::string& server_policy) {
+    if (explicit_path && !explicit_path->empty())
+        return {*explicit_path, policy_origin::explicit_path};
+    if (configured_path && !configured_path->empty()) {
+        if (configured_path->front() == '/')
+            return {*configured_path, policy_origin::git_config};
+        return {git_dir + *configured_path, policy_origin::git_config};
+    }
+    const auto own_file = git_dir + "trunkgate.toml";
+    if (file_exists(own_file))
+        return {own_file, policy_origin::repository_file};
+    // Last, so that every repository with a policy of its own keeps it.
+    if (!server_policy.empty() && file_exists(server_policy))
+        return {server_policy, policy_origin::server_wide};
+    throw missing_policy_error(
+        own_file, 0, 0,
+        "no policy found (looked at --policy, TRUNKGATE_POLICY, git config trunkgate.policy, this "
+        "file and the server-wide " +
+            (server_policy.empty() ? std::string("policy, which TRUNKGATE_SYSTEM_POLICY turns off")
+                                   : server_policy) +
+            "); run 'trunkgate install' or add one");
+}
+
 std::string locate_policy(const std::optional<std::string>& explicit_path,
                           const std::optional<std::string>& configured_path,
                           const std::string& git_dir) {
-    if (explicit_path && !explicit_path->empty())
-        return *explicit_path;
-    if (configured_path && !configured_path->empty()) {
-        if (configured_path->front() == '/')
-            return *configured_path;
-        return git_dir + *configured_path;
+    const auto server_policy = server_policy_path(process_environment()("TRUNKGATE_SYSTEM_POLICY"));
+    return find_policy(explicit_path, configured_path, git_dir, server_policy).path;
+}
+
+std::string describe(policy_origin origin) {
+    switch (origin) {
+    case policy_origin::explicit_path:
+        return "TRUNKGATE_POLICY or --policy";
+    case policy_origin::git_config:
+        return "git config trunkgate.policy";
+    case policy_origin::repository_file:
+        return "$GIT_DIR/trunkgate.toml";
+    case policy_origin::server_wide:
+        break;
     }
-    const auto fallback = git_dir + "trunkgate.toml";
-    if (!file_exists(fallback))
-        throw missing_policy_error(
-            fallback, 0, 0,
-            "no policy found (looked at --policy, TRUNKGATE_POLICY, git config "
-            "trunkgate.policy and this file); run 'trunkgate install' or add one");
-    return fallback;
+    return "the server-wide policy";
 }
 
 } // namespace trunkgate

@@ -97,14 +97,6 @@ void run_detached(const std::function<void()>& work) {
     }
 }
 
-std::optional<std::string> parse_chain_argument(const std::vector<std::string>& args) {
-    if (args.empty())
-        return std::nullopt;
-    if (args.size() == 2 && args[0] == "--chain")
-        return args[1];
-    throw input_error("usage: trunkgate-<hook> [--chain HOOK] < update lines");
-}
-
 bool is_executable_file(const std::string& path) {
     struct stat info {};
     return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&

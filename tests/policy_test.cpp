@@ -180,17 +180,48 @@ TEST_CASE("policy: loading and locating files", "[policy]") {
             CHECK_THAT(e.problem(), Catch::Contains("cannot read"));
         }
     }
-    SECTION("lookup order: explicit, then git config, then $GIT_DIR/trunkgate.toml") {
-        const auto git_dir = dir.path() + "/";
-        CHECK(locate_policy(std::string("/etc/p.toml"), std::string("cfg.toml"), git_dir) ==
-              "/etc/p.toml");
-        CHECK(locate_policy(std::nullopt, std::string("cfg.toml"), git_dir) ==
-              git_dir + "cfg.toml");
-        CHECK(locate_policy(std::nullopt, std::string("/abs.toml"), git_dir) == "/abs.toml");
-        CHECK_THROWS_WITH(locate_policy(std::nullopt, std::nullopt, git_dir),
-                          Catch::Contains("no policy found"));
+    SECTION("lookup order: explicit, git config, $GIT_DIR/trunkgate.toml, the server-wide policy") {
+        const auto git_dir = dir.path() + "/repo.git/";
+        const auto server_wide = dir / "etc-policy.toml";
+        const auto found = [&](const std::optional<std::string>& explicit_path,
+                               const std::optional<std::string>& configured) {
+            const auto location = find_policy(explicit_path, configured, git_dir, server_wide);
+            return location.path + " " + describe(location.origin);
+        };
+        testing::write_file(server_wide, "");
+        CHECK(found(std::string("/etc/p.toml"), std::string("cfg.toml")) ==
+              "/etc/p.toml TRUNKGATE_POLICY or --policy");
+        CHECK(found(std::string(""), std::string("cfg.toml")) ==
+              git_dir + "cfg.toml git config trunkgate.policy");
+        CHECK(found(std::nullopt, std::string("/abs.toml")) ==
+              "/abs.toml git config trunkgate.policy");
+        // Nothing of the repository's own: the server-wide policy.
+        CHECK(found(std::nullopt, std::string("")) == server_wide + " the server-wide policy");
+        // The repository's own file wins over the server-wide one.
         testing::write_file(git_dir + "trunkgate.toml", "");
+        CHECK(found(std::nullopt, std::nullopt) ==
+              git_dir + "trunkgate.toml $GIT_DIR/trunkgate.toml");
         CHECK(locate_policy(std::nullopt, std::nullopt, git_dir) == git_dir + "trunkgate.toml");
+    }
+    SECTION("no policy anywhere: missing_policy_error, naming the server-wide file looked at") {
+        const auto git_dir = dir.path() + "/";
+        try {
+            find_policy(std::nullopt, std::nullopt, git_dir, dir / "absent.toml");
+            FAIL("found a policy where there is none");
+        } catch (const missing_policy_error& e) {
+            CHECK(e.file() == git_dir + "trunkgate.toml");
+            CHECK_THAT(e.problem(), Catch::Contains("no policy found") &&
+                                        Catch::Contains("the server-wide " + dir / "absent.toml"));
+        }
+        CHECK_THROWS_AS(find_policy(std::nullopt, std::nullopt, git_dir, ""), missing_policy_error);
+        CHECK_THROWS_WITH(find_policy(std::nullopt, std::nullopt, git_dir, ""),
+                          Catch::Contains("which TRUNKGATE_SYSTEM_POLICY turns off"));
+    }
+    SECTION(
+        "the server-wide policy's path: TRUNKGATE_SYSTEM_POLICY, '' for none, else the default") {
+        CHECK(server_policy_path(std::nullopt) == default_server_policy());
+        CHECK(server_policy_path(std::string("/srv/policy.toml")) == "/srv/policy.toml");
+        CHECK(server_policy_path(std::string("")).empty());
     }
 }
 

@@ -185,11 +185,45 @@ policy parse_policy(std::string_view text, const std::string& source);
 /// Reads and parses the policy file at `path`. Throws policy_error.
 policy load_policy(const std::string& path);
 
+/// Which step of the lookup found a policy (docs/policy.md "Where the policy is found").
+enum class policy_origin {
+    explicit_path,   ///< --policy or TRUNKGATE_POLICY
+    git_config,      ///< git config trunkgate.policy, at any level
+    repository_file, ///< $GIT_DIR/trunkgate.toml
+    server_wide,     ///< the server-wide policy (server_policy_path())
+};
+
+/// A policy file and the step that chose it.
+struct policy_location {
+    std::string path;
+    policy_origin origin = policy_origin::explicit_path;
+};
+
+/// The build's default server-wide policy: /etc/trunkgate/policy.toml unless CMake's
+/// TRUNKGATE_SYSTEM_POLICY says otherwise.
+std::string default_server_policy();
+
+/// The server-wide policy file: `override_path` (the environment variable
+/// TRUNKGATE_SYSTEM_POLICY) when it is set, "" meaning there is none; else
+/// default_server_policy().
+std::string server_policy_path(const std::optional<std::string>& override_path);
+
 /// Where a policy comes from, in order: `explicit_path` (--policy or TRUNKGATE_POLICY), git config
-/// `trunkgate.policy` of the repository (relative paths are relative to $GIT_DIR), then
-/// `$GIT_DIR/trunkgate.toml`. Returns the first that is set; throws policy_error when none exists.
+/// `trunkgate.policy` of the repository (relative paths are relative to $GIT_DIR),
+/// `$GIT_DIR/trunkgate.toml` when it exists, then `server_policy` when it is not empty and
+/// exists. Returns the first that is set; throws missing_policy_error when none is.
+policy_location find_policy(const std::optional<std::string>& explicit_path,
+                            const std::optional<std::string>& configured_path,
+                            const std::string& git_dir, const std::string& server_policy);
+
+/// find_policy() with the server-wide policy this process's environment names
+/// (TRUNKGATE_SYSTEM_POLICY, else the default): the lookup the hooks make. Returns the path.
 std::string locate_policy(const std::optional<std::string>& explicit_path,
                           const std::optional<std::string>& configured_path,
                           const std::string& git_dir);
+
+/// How docs/policy.md names a lookup step: "TRUNKGATE_POLICY or --policy", "git config
+/// trunkgate.policy", "$GIT_DIR/trunkgate.toml", "the server-wide policy".
+std::string describe(policy_origin origin);
 
 } // namespace trunkgate

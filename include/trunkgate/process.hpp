@@ -3,7 +3,6 @@
 // user-controlled string is ever parsed by /bin/sh.
 
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,10 +19,6 @@ int run_with_input(const std::vector<std::string>& argv, std::string_view input)
 /// hook's output pipes to close, and the grandchild holds none of them. Returns once the child
 /// has forked; throws internal_error when it cannot fork.
 void run_detached(const std::function<void()>& work);
-
-/// A hook's command line: nothing, or `--chain HOOK` naming the pre-existing hook that runs after
-/// trunkgate. Returns the chained hook, if any; throws input_error for anything else.
-std::optional<std::string> parse_chain_argument(const std::vector<std::string>& args);
 
 /// True when `path` names an executable regular file.
 bool is_executable_file(const std::string& path);

@@ -3,7 +3,9 @@
 # setup`, the rc line of templates/deploy/gitolite.rc, users and a repository added by pushing
 # gitolite-admin, served by sshd (templates/deploy/sshd-trunkgate.conf) through gitolite's own
 # authorized_keys lines. trunkgate is installed per repository by the gitolite account; the
-# identity is GL_USER.
+# identity is GL_USER. Then trunkgate goes into gitolite's common hooks, and a repository added
+# to gitolite.conf afterwards, and a wild repository, are gated by the server-wide policy without
+# `trunkgate install` ever running on them.
 # usage: gitolite_test.sh CMAKE BUILD_DIR
 set -euo pipefail
 # shellcheck source=tests/deploy/lib.sh
@@ -39,7 +41,32 @@ default_keys="    GIT_CONFIG_KEYS                 =>  '',"
 rc_line=$(grep -v '^#' "$(deploy_template gitolite.rc)")
 printf '%s\n' "${rc_text/"$default_keys"/"$rc_line"}" >"$home/.gitolite.rc"
 
-deploy_start_sshd gitolite "$serving_user"
+# The server-wide policy, for every repository without one of its own. A server has it at
+# /etc/trunkgate/policy.toml; this test must not write there, so sshd hands the hooks its path
+# in TRUNKGATE_SYSTEM_POLICY (sshd's SetEnv reaches gitolite-shell, git and the hooks).
+server_policy=$deploy_root/etc/server-policy.toml
+cat >"$server_policy" <<'EOF'
+# tests/deploy: the server-wide policy of the gitolite suite.
+[trunk]
+branch = "main"
+
+[[protect]]
+refs = ["refs/heads/main"]
+allow_force_push = false
+push_allowed = ["alice"]
+
+[branches]
+name_pattern = '^refs/heads/(main|master|feature/[a-z0-9-]+)$'
+
+[identity]
+env = ["GL_USER"]
+
+[feedback]
+contact = "#git-admins (server-wide policy)"
+EOF
+chmod 0644 "$server_policy"
+
+deploy_start_sshd gitolite "$serving_user" "SetEnv TRUNKGATE_SYSTEM_POLICY=$server_policy"
 gitolite_url=ssh://$serving_user@127.0.0.1:$sshd_port
 
 # The gitolite admin (root here, with the admin key) adds alice and bob and the repository the
@@ -80,8 +107,9 @@ deploy_as "$serving_user" gitolite setup >>"$deploy_root/gitolite-setup.log" 2>&
 deploy_expect_eq "gitolite setup keeps trunkgate's hooks" "trunkgate-managed trunkgate-managed" \
     "$(grep -ho trunkgate-managed "$deploy_repo/hooks/pre-receive" "$deploy_repo/hooks/post-receive" | xargs)"
 
+gitolite_repo=app
 transport_url() {
-    echo "$gitolite_url/app"
+    echo "$gitolite_url/$gitolite_repo"
 }
 transport_env() {
     echo "GIT_SSH_COMMAND=$(deploy_ssh_command "$1")"
@@ -103,5 +131,86 @@ deploy_expect_eq "no event is queued for what did not land" "[] 3" \
     "$(deploy_as "$serving_user" "$trunkgate" events --repo "$deploy_repo" --format json |
         jq -r '"\(.events) \(.delivered)"')"
 
+# ---------------------------------------------------------------------------------------------
+# The fleet: trunkgate in gitolite's common hooks, which gitolite links into every repository,
+# including those it creates later (from gitolite.conf, or wild ones a user creates by pushing).
+
+common_hooks=$home/.gitolite/hooks/common
+deploy_expect_eq "trunkgate install --hooks-dir into gitolite's common hooks, as $serving_user" \
+    "$common_hooks: pre-receive: installed
+$common_hooks: post-receive: installed" \
+    "$(deploy_as "$serving_user" "$trunkgate" install --hooks-dir "$common_hooks")"
+deploy_as "$serving_user" gitolite setup >>"$deploy_root/gitolite-setup.log" 2>&1 ||
+    deploy_fail "gitolite setup (common hooks) failed: $(<"$deploy_root/gitolite-setup.log")"
+deploy_expect_eq "gitolite setup links the common hooks into app (replacing its own wrappers)" \
+    "$common_hooks/pre-receive $common_hooks/post-receive" \
+    "$(readlink "$deploy_repo/hooks/pre-receive") $(readlink "$deploy_repo/hooks/post-receive")"
+
+# A new repository and a wild one, added the gitolite way: a push to gitolite-admin, which the
+# common hooks now gate too (the server-wide policy lets the admin update master).
+cat >>"$admin_clone/conf/gitolite.conf" <<'EOF'
+
+repo fleet
+    RW+     =   alice
+    RW      =   bob
+
+repo users/CREATOR/[a-z]+
+    C       =   alice
+    RW+     =   CREATOR
+EOF
+git -C "$admin_clone" commit -q -am "fleet, and wild repositories under users/"
+admin_status=0
+admin_output=$(GIT_SSH_COMMAND=$(deploy_ssh_command admin) git -C "$admin_clone" push origin master 2>&1) ||
+    admin_status=$?
+deploy_expect_eq "the admin's push to gitolite-admin, gated by the common hooks, is accepted" 0 \
+    "$admin_status"
+deploy_expect_eq "trunkgate judged it: the audit log of gitolite-admin" "admin accept refs/heads/master" \
+    "$(deploy_as "$serving_user" "$trunkgate" audit --repo "$deploy_repos_dir/gitolite-admin.git" \
+        --format json | jq -r '"\(.identity) \(.decision) \([.refs[].ref] | join(","))"')"
+fleet_repo=$deploy_repos_dir/fleet.git
+deploy_expect_contains "gitolite creates fleet" "Initialized empty Git repository in $fleet_repo/" \
+    "$admin_output"
+deploy_expect_eq "fleet got trunkgate's hooks from gitolite, and no install ran on it" \
+    "$common_hooks/pre-receive $common_hooks/post-receive no-trunkgate.toml" \
+    "$(readlink "$fleet_repo/hooks/pre-receive") $(readlink "$fleet_repo/hooks/post-receive") $(
+        [ -e "$fleet_repo/trunkgate.toml" ] && echo trunkgate.toml || echo no-trunkgate.toml)"
+
+gitolite_repo=fleet
+deploy_push alice 0 main
+deploy_expect_push 0 "alice's push to the new repository is accepted"
+deploy_expect_eq "main moved in fleet" "$(git -C "$deploy_clone" rev-parse main)" \
+    "$(deploy_as "$serving_user" git -C "$fleet_repo" rev-parse --verify -q refs/heads/main)"
+deploy_push bob 0 feature/bob:main
+deploy_expect_push 1 "bob's push to main of the new repository is rejected"
+deploy_expect_eq "by trunkgate with the server-wide policy, naming bob" \
+    "trunkgate: push rejected: 1 problem (policy $server_policy)
+  refs/heads/main  [push-restricted] 'bob' may not update this protected ref (allowed: alice)
+      hint: push to a branch of your own and have it merged: git push origin HEAD:refs/heads/feature/<topic>
+  questions: #git-admins (server-wide policy)" "$(deploy_remote_lines "$push_output")"
+deploy_expect_contains "git reports the pre-receive hook's refusal" \
+    " ! [remote rejected] feature/bob -> main (pre-receive hook declined)" "$push_output"
+
+# A wild repository: gitolite creates it when alice first pushes to it, links the common hooks,
+# and trunkgate judges that very push.
+gitolite_repo=users/alice/tool
+deploy_push alice 0 main:scratch
+deploy_expect_push 1 "alice's first push to a wild repository she creates is judged"
+deploy_expect_contains "by trunkgate with the server-wide policy" \
+    "refs/heads/scratch  [branch-name] branch name does not match ^refs/heads/(main|master|feature/[a-z0-9-]+)$" \
+    "$(deploy_remote_lines "$push_output")"
+deploy_expect_eq "the wild repository has the common hooks" "$common_hooks/pre-receive" \
+    "$(readlink "$deploy_repos_dir/users/alice/tool.git/hooks/pre-receive")"
+deploy_push alice 0 main
+deploy_expect_push 0 "and her push of main to it is accepted"
+
+# app keeps its own policy: its trunkgate.toml comes before the server-wide one.
+gitolite_repo=app
+deploy_push bob 0 feature/bob:main
+deploy_expect_push 1 "bob's push to app's main is still rejected"
+deploy_expect_contains "by app's own policy" \
+    "trunkgate: push rejected: 1 problem (policy trunkgate.toml)" "$(deploy_remote_lines "$push_output")"
+
 deploy_check_ownership
+deploy_expect_eq "every file in fleet and the wild repository belongs to $serving_user" "" \
+    "$(find "$fleet_repo" "$deploy_repos_dir/users" ! -user "$serving_user")"
 deploy_done

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <map>
+#include <vector>
 
 #include "support/sandbox.hpp"
 
@@ -207,9 +209,114 @@ TEST_CASE("policy: lint reports ok or FILE:LINE:COLUMN", "[e2e][policy][lint]") 
         CHECK(linted.status == 3);
         CHECK_THAT(linted.err, Contains(file + ":0:0: cannot read the policy file"));
     }
-    SECTION("no file: usage error") {
+    SECTION("no file: the policy of the repository here, which a fresh clone does not have") {
         const auto linted = sandbox.trunkgate({"policy", "lint"});
-        CHECK(linted.status == 2);
-        CHECK_THAT(linted.err, Contains("usage: trunkgate policy lint FILE"));
+        CHECK(linted.status == 3);
+        CHECK(linted.out.empty());
+        CHECK_THAT(linted.err,
+                   Contains(sandbox.clone() + "/.git/trunkgate.toml:0:0: no policy found"));
+    }
+    SECTION("a FILE and --repo, or two files: usage error") {
+        for (const auto& args : std::vector<std::vector<std::string>>{
+                 {"policy", "lint", "--repo", sandbox.server(), "x.toml"},
+                 {"policy", "lint", "a.toml", "b.toml"}}) {
+            const auto linted = sandbox.trunkgate(args);
+            CHECK(linted.status == 2);
+            CHECK_THAT(linted.err, Contains("usage: trunkgate policy lint FILE, or trunkgate "
+                                            "policy lint [--repo DIR]"));
+        }
+    }
+}
+
+TEST_CASE("policy: the server-wide policy gates a repository without a policy of its own, "
+          "whose own file wins",
+          "[e2e][policy][server-wide]") {
+    git_sandbox sandbox;
+    const auto server_wide = sandbox.dir() + "/etc/trunkgate/policy.toml";
+    write_file(server_wide, "[branches]\n"
+                            "name_pattern = '^refs/heads/(main|feature/[a-z0-9-]+)$'\n"
+                            "[feedback]\n"
+                            "contact = \"the server-wide policy\"\n");
+    const std::map<std::string, std::string> env{{"TRUNKGATE_SYSTEM_POLICY", server_wide}};
+    const auto own_repo = sandbox.dir() + "/own.git";
+    REQUIRE(sandbox.git_in(sandbox.dir(), {"init", "-q", "--bare", own_repo}).status == 0);
+    const auto own_policy = sandbox.dir() + "/own.toml";
+    write_file(own_policy, "[branches]\n"
+                           "name_pattern = '^refs/heads/(main|scratch)$'\n"
+                           "[feedback]\n"
+                           "contact = \"the repository's own policy\"\n");
+
+    // install writes no trunkgate.toml where the server-wide policy would be the one used, and
+    // does where a policy is asked for.
+    const auto installed = sandbox.trunkgate({"install", sandbox.server()}, "", env);
+    REQUIRE(installed.status == 0);
+    CHECK_THAT(installed.out,
+               Contains(sandbox.server() +
+                        ": trunkgate.toml: not installed; the hooks use the server-wide policy " +
+                        server_wide + "\n"));
+    CHECK(read_file(sandbox.server() + "/trunkgate.toml").empty());
+    const auto own_installed =
+        sandbox.trunkgate({"install", "--policy", own_policy, own_repo}, "", env);
+    REQUIRE(own_installed.status == 0);
+    CHECK_THAT(own_installed.out,
+               Contains(own_repo + ": trunkgate.toml: installed from " + own_policy + "\n"));
+    sandbox.commit("feat: first");
+    REQUIRE(sandbox.push({"origin", "main"}, env).status == 0);
+    REQUIRE(sandbox.push({own_repo, "main"}, env).status == 0);
+
+    SECTION("the repository without its own policy: the server-wide policy judges the push") {
+        const auto pushed = sandbox.push({"origin", "HEAD:refs/heads/scratch"}, env);
+
+        CHECK(pushed.status != 0);
+        CHECK(sandbox.server_rev("refs/heads/scratch").empty());
+        CHECK_THAT(remote_text(pushed),
+                   Contains("trunkgate: push rejected: 1 problem (policy " + server_wide +
+                            ")\n"
+                            "  refs/heads/scratch  [branch-name] branch name does not match") &&
+                       Contains("  questions: the server-wide policy\n"));
+        CHECK_THAT(pushed.err, Contains("scratch (pre-receive hook declined)"));
+
+        const auto linted =
+            sandbox.trunkgate({"policy", "lint", "--repo", sandbox.server()}, "", env);
+        CHECK(linted.status == 0);
+        CHECK(linted.out == server_wide + ": ok (the policy of " + sandbox.server() +
+                                ": the server-wide policy)\n");
+        const auto checked = sandbox.trunkgate({"check", "--repo", sandbox.server(), zero_id,
+                                                sandbox.clone_rev("HEAD"), "refs/heads/feature/ok"},
+                                               "", env);
+        CHECK(checked.status == 0);
+        CHECK(checked.out == "trunkgate: no problems found (policy " + server_wide + ")\n");
+    }
+    SECTION("the repository with its own trunkgate.toml: that file judges the push") {
+        const auto accepted = sandbox.push({own_repo, "HEAD:refs/heads/scratch"}, env);
+        CHECK(accepted.status == 0);
+
+        const auto pushed = sandbox.push({own_repo, "HEAD:refs/heads/feature/x"}, env);
+        CHECK(pushed.status != 0);
+        CHECK_THAT(remote_text(pushed),
+                   Contains("trunkgate: push rejected: 1 problem (policy trunkgate.toml)\n"
+                            "  refs/heads/feature/x  [branch-name] branch name does not match") &&
+                       Contains("  questions: the repository's own policy\n"));
+
+        const auto linted = sandbox.trunkgate({"policy", "lint", "--repo", own_repo}, "", env);
+        CHECK(linted.status == 0);
+        CHECK(linted.out == own_repo + "/trunkgate.toml: ok (the policy of " + own_repo +
+                                ": $GIT_DIR/trunkgate.toml)\n");
+    }
+    SECTION("a broken server-wide policy rejects the push with policy-error, naming the file") {
+        write_file(server_wide, "[branches]\nmax_behind = -1\n");
+        const auto pushed = sandbox.push({"origin", "HEAD:refs/heads/feature/ok"}, env);
+
+        CHECK(pushed.status != 0);
+        CHECK_THAT(remote_text(pushed),
+                   Contains("[policy-error] " + server_wide +
+                            ":2:14: 'branches.max_behind' must be a non-negative integer"));
+        const auto linted =
+            sandbox.trunkgate({"policy", "lint", "--repo", sandbox.server()}, "", env);
+        CHECK(linted.status == 3);
+        CHECK(linted.err == server_wide +
+                                ":2:14: 'branches.max_behind' must be a non-negative integer\n"
+                                "(the policy of " +
+                                sandbox.server() + ": the server-wide policy)\n");
     }
 }
