@@ -16,6 +16,7 @@
 #include "trunkgate/git.hpp"
 #include "trunkgate/identity.hpp"
 #include "trunkgate/process.hpp"
+#include "trunkgate/push_id.hpp"
 #include "trunkgate/system_log.hpp"
 
 namespace {
@@ -88,7 +89,8 @@ int judge_and_record(git_repository* repo, const std::string& input) {
         for_pusher = render_internal_error(e.what(), record.contact);
     }
     try {
-        append_audit(dir, audit_line(now, record.identity, record.updates, result));
+        append_audit(dir,
+                     audit_line(now, current_push_id(), record.identity, record.updates, result));
     } catch (const std::exception& e) {
         system_log(LOG_ERR,
                    "pre-receive in " + dir + ": push by '" + record.identity +

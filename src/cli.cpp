@@ -47,7 +47,7 @@ Commands:
   approve [--repo DIR] SHA [--reject] [--comment TEXT]
                                               approve (or reject) a commit as the current identity
   audit [--repo DIR] [--since DATE] [--format text|json]
-                                              the pre-receive decisions, one per push
+                                              the pre-receive decisions and what landed
   deliver [--repo DIR]... [--all-under DIR]   send the push events that are due
   events [--repo DIR] [--format text|json]    list queued, failed and dead events
   events redeliver [--repo DIR] ID            queue one event again, same id and body
@@ -108,8 +108,9 @@ refs/notes/trunkgate/approvals. A later decision by the same identity replaces t
     {"audit", R"(usage: trunkgate audit [--repo DIR] [--since DATE] [--format text|json]
 
 Prints the decisions of the pre-receive hook from $GIT_DIR/trunkgate/audit.log: time,
-identity, accept/reject/bypass, refs, findings. DATE is YYYY-MM-DD, an ISO 8601 time in UTC
-(YYYY-MM-DDTHH:MM:SSZ) or Unix seconds.
+identity, accept/reject/bypass, refs, findings, each paired with what the post-receive hook
+recorded as landed (an accepted push a later hook refused shows "accept, not landed"). DATE is
+YYYY-MM-DD, an ISO 8601 time in UTC (YYYY-MM-DDTHH:MM:SSZ) or Unix seconds.
 )"},
     {"deliver", R"(usage: trunkgate deliver [--repo DIR]... [--all-under DIR]
 
@@ -657,6 +658,49 @@ std::int64_t parse_since(const std::string& text) {
     return static_cast<std::int64_t>(timegm(&parts));
 }
 
+// `REF OLD..NEW` with 7 digits each, as `audit` prints a ref.
+std::string audit_ref_text(const nlohmann::json& ref) {
+    return printable(ref.value("ref", "")) + " " + ref.value("old", "").substr(0, 7) + ".." +
+           ref.value("new", "").substr(0, 7);
+}
+
+bool has_landed(const std::vector<ref_update>& landed, const nlohmann::json& ref) {
+    return std::any_of(landed.begin(), landed.end(), [&](const ref_update& update) {
+        return update.ref == ref.value("ref", "") && update.new_hex == ref.value("new", "");
+    });
+}
+
+void print_audit_entry(std::ostream& out, const audit_entry& entry) {
+    const auto record = nlohmann::json::parse(entry.record);
+    out << record.value("time", "") << "  " << printable(record.value("identity", "")) << "  ";
+    if (!entry.is_decision) {
+        out << "landed";
+        for (const auto& ref : record["refs"])
+            out << "  " << audit_ref_text(ref);
+        out << "  (no decision recorded for this push)\n";
+        return;
+    }
+    const auto decision = record.value("decision", "");
+    // Whether each ref landed is known for records written since landed records exist, and
+    // worth saying for a push the hook let through.
+    const bool judged_landing = entry.landed && decision != "reject";
+    std::size_t landed_refs = 0;
+    if (judged_landing)
+        for (const auto& ref : record["refs"])
+            landed_refs += has_landed(*entry.landed, ref);
+    const bool none = judged_landing && landed_refs == 0;
+    const bool partly = judged_landing && landed_refs > 0 && landed_refs < record["refs"].size();
+    out << decision << (none ? ", not landed" : partly ? ", partly landed" : "");
+    for (const auto& ref : record["refs"])
+        out << "  " << audit_ref_text(ref)
+            << (partly && !has_landed(*entry.landed, ref) ? " (not landed)" : "");
+    if (!record["findings"].empty())
+        out << "  (" << count_noun(record["findings"].size(), "finding", "findings") << ")";
+    if (record["bypass_reason"].is_string())
+        out << "  bypass: \"" << printable(record["bypass_reason"].get<std::string>()) << "\"";
+    out << "\n";
+}
+
 int cmd_audit(const io& streams, const parsed_args& parsed) {
     const auto path = option(parsed, "--repo").value_or(".");
     git_repository* raw = nullptr;
@@ -669,31 +713,35 @@ int cmd_audit(const io& streams, const parsed_args& parsed) {
     if (format != "text" && format != "json")
         throw usage_error("--format is text or json");
     const auto since = option(parsed, "--since") ? parse_since(*option(parsed, "--since")) : 0;
-    const auto log = read_audit(git_dir(repo.get()), since);
+    // The whole log: a decision before --since may still be what a later landed record belongs to.
+    const auto log = read_audit(git_dir(repo.get()), 0);
     for (const auto& damaged : log.damaged)
         streams.err << "trunkgate: audit.log line " << damaged.line_number
                     << " is damaged and was skipped: " << printable(damaged.problem) << "\n";
+    const auto entries = pair_landed(log.records, since);
     if (format == "json") {
-        for (const auto& line : log.records)
-            streams.out << line << "\n";
+        for (const auto& entry : entries) {
+            if (!entry.is_decision) {
+                streams.out << entry.record << "\n";
+                continue;
+            }
+            auto record = nlohmann::ordered_json::parse(entry.record);
+            auto landed = nlohmann::ordered_json(nullptr);
+            if (entry.landed) {
+                landed = nlohmann::ordered_json::array();
+                for (const auto& update : *entry.landed)
+                    landed.push_back(
+                        {{"ref", update.ref}, {"old", update.old_hex}, {"new", update.new_hex}});
+            }
+            record["landed"] = std::move(landed);
+            streams.out << record.dump(-1, ' ', false,
+                                       nlohmann::ordered_json::error_handler_t::replace)
+                        << "\n";
+        }
         return exit_ok;
     }
-    for (const auto& line : log.records) {
-        const auto record = nlohmann::json::parse(line);
-        streams.out << record.value("time", "") << "  " << printable(record.value("identity", ""))
-                    << "  " << record.value("decision", "");
-        for (const auto& ref : record["refs"])
-            streams.out << "  " << printable(ref.value("ref", "")) << " "
-                        << ref.value("old", "").substr(0, 7) << ".."
-                        << ref.value("new", "").substr(0, 7);
-        if (!record["findings"].empty())
-            streams.out << "  (" << count_noun(record["findings"].size(), "finding", "findings")
-                        << ")";
-        if (record["bypass_reason"].is_string())
-            streams.out << "  bypass: \"" << printable(record["bypass_reason"].get<std::string>())
-                        << "\"";
-        streams.out << "\n";
-    }
+    for (const auto& entry : entries)
+        print_audit_entry(streams.out, entry);
     return exit_ok;
 }
 
