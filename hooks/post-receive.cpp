@@ -22,6 +22,7 @@
 #include "trunkgate/process.hpp"
 #include "trunkgate/push_id.hpp"
 #include "trunkgate/system_log.hpp"
+#include "trunkgate/version.hpp"
 
 namespace {
 
@@ -134,6 +135,10 @@ int queue_events(git_repository* repo, const std::string& dir, const policy& rul
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 2 && std::string_view(argv[1]) == "--version") {
+        std::cout << "trunkgate-post-receive " << trunkgate_version() << "\n";
+        return exit_ok;
+    }
     std::optional<std::string> chained_hook;
     try {
         chained_hook = parse_chain_argument({argv + 1, argv + argc});

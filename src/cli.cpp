@@ -23,6 +23,7 @@
 #include "trunkgate/rules.hpp"
 #include "trunkgate/status.hpp"
 #include "trunkgate/text.hpp"
+#include "trunkgate/version.hpp"
 
 namespace trunkgate {
 
@@ -776,7 +777,8 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
     if (command == "help")
         return show_help(streams, parsed.positionals.empty() ? "" : parsed.positionals[0]);
     if (command == "version") {
-        streams.out << "trunkgate " TRUNKGATE_VERSION " (libgit2 " << LIBGIT2_VERSION << ")\n";
+        streams.out << "trunkgate " << trunkgate_version() << " (libgit2 " << LIBGIT2_VERSION
+                    << ")\n";
         return exit_ok;
     }
     if (command == "install")
