@@ -13,6 +13,7 @@
 #include "trunkgate/approvals.hpp"
 #include "trunkgate/audit.hpp"
 #include "trunkgate/delivery.hpp"
+#include "trunkgate/doctor.hpp"
 #include "trunkgate/evaluate.hpp"
 #include "trunkgate/feedback.hpp"
 #include "trunkgate/git.hpp"
@@ -52,6 +53,8 @@ Commands:
   deliver [--repo DIR]... [--all-under DIR]   send the push events that are due
   events [--repo DIR] [--format text|json]    list queued, failed and dead events
   events redeliver [--repo DIR] ID            queue one event again, same id and body
+  doctor [REPO...] [--all-under DIR] [--format text|json] [--backlog-minutes N]
+                                              find setup problems, each with its fix
   rules                                       list the rule ids
   version                                     print the version
   help [COMMAND]                              show help; also `trunkgate COMMAND --help`
@@ -131,6 +134,20 @@ Lists the events that are queued (waiting for a retry), failed (a 4xx answer; wa
 redelivery) or dead (given up after [events] max_age_hours), with their last error.
 `redeliver ID` queues a delivered, failed or dead event again with its original delivery id
 and body, due now.
+)"},
+    {"doctor",
+     R"(usage: trunkgate doctor [REPO...] [--all-under DIR]... [--format text|json]
+                        [--backlog-minutes N]
+
+Checks each repository (default: the one containing the current directory) as the user git
+runs as (its owner) meets it: hook wrappers and chained hooks, the policy, push options,
+ownership and modes of $GIT_DIR/trunkgate/, the audit log, the spool (backlog, failed, dead,
+unreadable), the deliver timer, safe.directory. One line per problem: its id, what is wrong,
+and the command that fixes it. Exit 0 when nothing is wrong, 1 when something is.
+
+  --all-under DIR       every repository with trunkgate below DIR (repeatable)
+  --format FORMAT       text (default) or json
+  --backlog-minutes N   a delivery queued longer is a backlog (default 60)
 )"},
     {"version", "usage: trunkgate version\n"},
     {"help", "usage: trunkgate help [COMMAND]\n"},
@@ -746,12 +763,106 @@ int cmd_audit(const io& streams, const parsed_args& parsed) {
     return exit_ok;
 }
 
+std::string doctor_line(const doctor_report& report, const doctor_problem& problem) {
+    return printable(report.repository) + ": [" + problem.id + "] " +
+           (problem.note ? "note: " : "") + printable(problem.message) +
+           (problem.fix.empty() ? "" : "; fix: " + printable(problem.fix));
+}
+
+int cmd_doctor(const io& streams, const parsed_args& parsed) {
+    const auto format = option(parsed, "--format").value_or("text");
+    if (format != "text" && format != "json")
+        throw usage_error("--format is text or json");
+    doctor_options options;
+    options.program_dir = executable_dir();
+    options.templates_dir = default_templates_dir(options.program_dir);
+    options.now = static_cast<std::int64_t>(std::time(nullptr));
+    options.env = streams.env;
+    if (const auto minutes = option(parsed, "--backlog-minutes")) {
+        if (minutes->empty() || minutes->size() > 9 ||
+            minutes->find_first_not_of("0123456789") != std::string::npos ||
+            std::stoll(*minutes) == 0)
+            throw usage_error("--backlog-minutes takes a whole number of minutes, at least 1");
+        options.backlog_seconds = std::stoll(*minutes) * 60;
+    }
+    // The seam for tests (and for hosts that keep units elsewhere): colon-separated.
+    if (const auto paths = streams.env("TRUNKGATE_DOCTOR_SCHEDULE_PATHS")) {
+        std::size_t start = 0;
+        for (auto colon = paths->find(':');; colon = paths->find(':', start)) {
+            const auto item =
+                paths->substr(start, colon == std::string::npos ? colon : colon - start);
+            if (!item.empty())
+                options.schedule_paths.push_back(item);
+            if (colon == std::string::npos)
+                break;
+            start = colon + 1;
+        }
+    } else {
+        options.schedule_paths = default_schedule_paths();
+    }
+    std::vector<std::pair<std::string, bool>> repos; // path, found by --all-under
+    for (const auto& path : parsed.positionals)
+        repos.emplace_back(path, false);
+    const auto roots = option_values(parsed, "--all-under");
+    for (const auto& root : roots) {
+        struct stat info {};
+        if (::stat(root.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+            throw usage_error("--all-under " + printable(root) + ": not a directory");
+        std::vector<std::string> found;
+        find_repositories(root, 8, found);
+        for (auto& path : found)
+            repos.emplace_back(std::move(path), true);
+    }
+    if (repos.empty() && roots.empty())
+        repos.emplace_back(".", false);
+    std::vector<doctor_report> reports;
+    for (const auto& [path, discovered] : repos)
+        if (auto report = diagnose(path, options, discovered))
+            reports.push_back(std::move(*report));
+    const bool healthy = std::all_of(reports.begin(), reports.end(),
+                                     [](const doctor_report& report) { return report.healthy(); });
+    if (format == "json") {
+        using json = nlohmann::ordered_json;
+        auto listed = json::array();
+        for (const auto& report : reports) {
+            auto problems = json::array(), notes = json::array();
+            for (const auto& problem : report.problems)
+                (problem.note ? notes : problems)
+                    .push_back({{"id", problem.id},
+                                {"message", problem.message},
+                                {"fix", problem.fix},
+                                {"path", problem.path}});
+            listed.push_back({{"repository", report.repository},
+                              {"git_dir", report.git_dir},
+                              {"owner", report.owner},
+                              {"healthy", report.healthy()},
+                              {"problems", std::move(problems)},
+                              {"notes", std::move(notes)}});
+        }
+        streams.out << json{{"healthy", healthy}, {"repositories", std::move(listed)}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace)
+                    << "\n";
+    } else {
+        for (const auto& report : reports) {
+            for (const auto& problem : report.problems)
+                streams.out << doctor_line(report, problem) << "\n";
+            if (report.healthy())
+                streams.out << printable(report.repository) << ": ok\n";
+        }
+        if (reports.empty())
+            streams.err << "trunkgate: no repository with trunkgate found under "
+                        << printable(join(roots, ", ")) << "\n";
+    }
+    return healthy ? exit_ok : exit_rejected;
+}
+
 const std::map<std::string, std::map<std::string, bool, std::less<>>, std::less<>> command_options{
     {"status", {{"--repo", true}, {"--url", true}, {"--description", true}, {"--format", true}}},
     {"approve", {{"--repo", true}, {"--reject", false}, {"--comment", true}}},
     {"audit", {{"--repo", true}, {"--since", true}, {"--format", true}}},
     {"deliver", {{"--repo", true}, {"--all-under", true}}},
     {"events", {{"--repo", true}, {"--format", true}}},
+    {"doctor", {{"--all-under", true}, {"--format", true}, {"--backlog-minutes", true}}},
     {"install", {{"--policy", true}, {"--force", false}}},
     {"check", {{"--repo", true}, {"--policy", true}, {"--format", true}, {"--as", true}}},
     {"policy", {}},
@@ -797,6 +908,8 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
         return cmd_audit(streams, parsed);
     if (command == "events")
         return cmd_events(streams, parsed);
+    if (command == "doctor")
+        return cmd_doctor(streams, parsed);
     return cmd_rules(streams);
 }
 
