@@ -123,7 +123,7 @@ TEST_CASE("audit: pairing a decision with what landed", "[audit]") {
     }
 }
 
-TEST_CASE("audit: a landed record is a record; an unknown kind is a damaged line", "[audit]") {
+TEST_CASE("audit: a landed record is a record, an unknown kind is a damaged line", "[audit]") {
     trunkgate::testing::temp_dir repo;
     trunkgate::testing::write_file(
         repo / "trunkgate/audit.log",

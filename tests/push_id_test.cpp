@@ -28,7 +28,7 @@ const std::string nul(1, '\0');
 
 } // namespace
 
-TEST_CASE("push id: the hooks of one push share it; other pushes and processes differ",
+TEST_CASE("push id: the hooks of one push share it, other pushes and processes differ",
           "[push_id]") {
     temp_dir proc;
     write_file(proc / "sys/kernel/random/boot_id", "6f1b9a52-0c43-4a0e-9d6e-0c1f0a7f6a11\n");

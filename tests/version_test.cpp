@@ -18,7 +18,7 @@ TEST_CASE("version: the programs of this build carry this build's version", "[ve
     }
 }
 
-TEST_CASE("version: a marker is read from any file; none, or a damaged one, is no version",
+TEST_CASE("version: a marker is read from any file, and none or a damaged one is no version",
           "[version]") {
     temp_dir dir;
     write_file(dir / "old", std::string("\x7f"

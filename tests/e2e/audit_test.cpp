@@ -198,7 +198,7 @@ TEST_CASE("audit: a push a chained pre-receive hook refuses is accept, not lande
                                   tip.substr(0, 7) + "\n"));
 }
 
-TEST_CASE("audit: what landed but cannot be recorded goes to the server's log; the push stands",
+TEST_CASE("audit: what landed but cannot be recorded goes to the server's log, and the push stands",
           "[e2e][audit][landed]") {
     git_sandbox sandbox;
     const auto log_path = sandbox.server() + "/trunkgate/audit.log";

@@ -609,7 +609,7 @@ TEST_CASE("doctor: the deliver timer, when events are configured", "[e2e][doctor
     }
 }
 
-TEST_CASE("doctor: --all-under finds trunkgate's repositories only; usage errors exit 2",
+TEST_CASE("doctor: --all-under finds trunkgate's repositories only, and usage errors exit 2",
           "[e2e][doctor]") {
     git_sandbox sandbox;
     installed_with_a_push(sandbox);
