@@ -1,15 +1,19 @@
-// trunkgate-post-receive: git's post-receive hook. Builds one push event per updated ref, writes
-// each durably to the spool, then delivers in the background (the push does not wait) or inline.
-// The refs have already moved, so nothing here can reject a push; failures are reported, and an
-// event that cannot be delivered stays queued for `trunkgate deliver`.
+// trunkgate-post-receive: git's post-receive hook. Records the refs that landed in the audit log,
+// builds one push event per updated ref, writes each durably to the spool, then delivers in the
+// background (the push does not wait) or inline. The refs have already moved, so nothing here can
+// reject a push; failures are reported, and an event that cannot be delivered stays queued for
+// `trunkgate deliver`.
 #include <ctime>
+#include <exception>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <syslog.h>
 
+#include "trunkgate/audit.hpp"
 #include "trunkgate/cli.hpp"
 #include "trunkgate/delivery.hpp"
 #include "trunkgate/events.hpp"
@@ -17,6 +21,9 @@
 #include "trunkgate/hook_chain.hpp"
 #include "trunkgate/identity.hpp"
 #include "trunkgate/process.hpp"
+#include "trunkgate/push_id.hpp"
+#include "trunkgate/system_log.hpp"
+#include "trunkgate/version.hpp"
 
 namespace {
 
@@ -48,15 +55,45 @@ void deliver(const spool& queue, const std::vector<spool_entry>& queued, const p
             std::cerr << "trunkgate: " << line << "\n";
 }
 
-int queue_events(const std::string& input) {
-    libgit2_guard libgit2;
-    const auto repo = open_repository_from_env();
-    const auto dir = git_dir(repo.get());
-    const auto env = process_environment();
-    const auto rules_policy = load_policy(
-        locate_policy(env("TRUNKGATE_POLICY"), config_string(repo.get(), "trunkgate.policy"), dir));
+// What landed could not be recorded: the pusher and the server's log are told, the push stands.
+void report_unrecorded_landing(const std::string& where, const std::string& input,
+                               const std::string& why) {
+    std::string refs;
+    std::istringstream lines(input);
+    int shown = 0;
+    for (std::string line; std::getline(lines, line) && shown < 20; ++shown)
+        refs += (refs.empty() ? "" : "; ") + line;
+    system_log(LOG_ERR, "post-receive in " + where +
+                            ": the refs that landed were not recorded in the audit log: " + why +
+                            " (landed: " + refs + ")");
+    std::cerr << "trunkgate: what this push changed was NOT recorded in the audit log: " << why
+              << " (the push itself went through; the repository admins find this in the system "
+                 "log; tell them)\n";
+}
+
+// Appends the refs that moved (git gives post-receive exactly those) to the audit log, under the
+// push id the pre-receive hook recorded its decision with, so `trunkgate audit` can show an
+// accepted push that a later hook (git's update hook, gitolite's access rules) refused. Never
+// throws: nothing can undo the push any more.
+void record_landed(const std::string& dir, const std::string& input,
+                   const std::string& identity) noexcept {
+    try {
+        std::istringstream lines(input);
+        const auto updates = parse_updates(lines);
+        if (updates.empty())
+            return;
+        append_audit(dir, landed_line(static_cast<std::int64_t>(std::time(nullptr)),
+                                      current_push_id(), identity, updates));
+    } catch (const std::exception& e) {
+        report_unrecorded_landing(dir, input, e.what());
+    }
+}
+
+int queue_events(git_repository* repo, const std::string& dir, const policy& rules_policy,
+                 const std::string& input) {
     if (rules_policy.events.endpoints.empty())
         return exit_ok;
+    const auto env = process_environment();
     std::istringstream lines(input);
     const auto updates = parse_updates(lines);
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
@@ -67,7 +104,7 @@ int queue_events(const std::string& input) {
     std::optional<spool> queue;
     try {
         queue.emplace(spool_dir);
-        result = queue_push_events(*queue, repo.get(), rules_policy, updates, context, now);
+        result = queue_push_events(*queue, repo, rules_policy, updates, context, now);
     } catch (const std::exception& e) {
         result.problem = e.what();
     }
@@ -110,6 +147,10 @@ std::string repository_dir() {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 2 && std::string_view(argv[1]) == "--version") {
+        std::cout << "trunkgate-post-receive " << trunkgate_version() << "\n";
+        return exit_ok;
+    }
     hook_chain chain;
     try {
         chain = parse_hook_arguments({argv + 1, argv + argc});
@@ -120,9 +161,33 @@ int main(int argc, char** argv) {
     }
     const std::string input(std::istreambuf_iterator<char>(std::cin), {});
     int status = exit_ok;
+    bool landing_recorded = false;
     try {
-        status = queue_events(input);
+        libgit2_guard libgit2;
+        const auto repo = open_repository_from_env();
+        const auto dir = git_dir(repo.get());
+        const auto env = process_environment();
+        // The landed record comes first and needs no policy (only its identity variables): a
+        // broken policy must not hide what landed.
+        std::optional<policy> rules_policy;
+        std::exception_ptr policy_failure;
+        try {
+            rules_policy = load_policy(locate_policy(
+                env("TRUNKGATE_POLICY"), config_string(repo.get(), "trunkgate.policy"), dir));
+        } catch (const policy_error&) {
+            policy_failure = std::current_exception();
+        }
+        record_landed(
+            dir, input,
+            resolve_identity((rules_policy ? *rules_policy : policy{}).identity_env, env));
+        landing_recorded = true;
+        if (policy_failure)
+            std::rethrow_exception(policy_failure);
+        status = queue_events(repo.get(), dir, *rules_policy, input);
     } catch (const std::exception& e) {
+        if (!landing_recorded)
+            report_unrecorded_landing(process_environment()("GIT_DIR").value_or("a repository"),
+                                      input, e.what());
         std::cerr << "trunkgate: push events were NOT queued: " << e.what()
                   << " (the push itself went through; tell the repository admins)\n";
         status = exit_error;

@@ -16,7 +16,9 @@
 #include "trunkgate/hook_chain.hpp"
 #include "trunkgate/identity.hpp"
 #include "trunkgate/process.hpp"
+#include "trunkgate/push_id.hpp"
 #include "trunkgate/system_log.hpp"
+#include "trunkgate/version.hpp"
 
 namespace {
 
@@ -88,7 +90,8 @@ int judge_and_record(git_repository* repo, const std::string& input) {
         for_pusher = render_internal_error(e.what(), record.contact);
     }
     try {
-        append_audit(dir, audit_line(now, record.identity, record.updates, result));
+        append_audit(dir,
+                     audit_line(now, current_push_id(), record.identity, record.updates, result));
     } catch (const std::exception& e) {
         system_log(LOG_ERR,
                    "pre-receive in " + dir + ": push by '" + record.identity +
@@ -108,6 +111,10 @@ int judge_and_record(git_repository* repo, const std::string& input) {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 2 && std::string_view(argv[1]) == "--version") {
+        std::cout << "trunkgate-pre-receive " << trunkgate_version() << "\n";
+        return exit_ok;
+    }
     hook_chain chain;
     try {
         chain = parse_hook_arguments({argv + 1, argv + argc});

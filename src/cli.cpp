@@ -16,6 +16,7 @@
 #include "trunkgate/approvals.hpp"
 #include "trunkgate/audit.hpp"
 #include "trunkgate/delivery.hpp"
+#include "trunkgate/doctor.hpp"
 #include "trunkgate/evaluate.hpp"
 #include "trunkgate/feedback.hpp"
 #include "trunkgate/fleet.hpp"
@@ -28,6 +29,7 @@
 #include "trunkgate/rules.hpp"
 #include "trunkgate/status.hpp"
 #include "trunkgate/text.hpp"
+#include "trunkgate/version.hpp"
 
 namespace trunkgate {
 
@@ -58,10 +60,12 @@ Commands:
   approve [--repo DIR] SHA [--reject] [--comment TEXT]
                                               approve (or reject) a commit as the current identity
   audit [--repo DIR] [--since DATE] [--format text|json]
-                                              the pre-receive decisions, one per push
+                                              the pre-receive decisions and what landed
   deliver [--repo DIR]... [--all-under DIR]   send the push events that are due
   events [--repo DIR] [--format text|json]    list queued, failed, dead and unreadable events
   events redeliver [--repo DIR] ID            queue one event again, same id and body
+  doctor [REPO...] [--all-under DIR] [--format text|json] [--backlog-minutes N]
+                                              find setup problems, each with its fix
   rules                                       list the rule ids
   version                                     print the version
   help [COMMAND]                              show help; also `trunkgate COMMAND --help`
@@ -143,8 +147,9 @@ refs/notes/trunkgate/approvals. A later decision by the same identity replaces t
     {"audit", R"(usage: trunkgate audit [--repo DIR] [--since DATE] [--format text|json]
 
 Prints the decisions of the pre-receive hook from $GIT_DIR/trunkgate/audit.log: time,
-identity, accept/reject/bypass, refs, findings. DATE is YYYY-MM-DD, an ISO 8601 time in UTC
-(YYYY-MM-DDTHH:MM:SSZ) or Unix seconds.
+identity, accept/reject/bypass, refs, findings, each paired with what the post-receive hook
+recorded as landed (an accepted push a later hook refused shows "accept, not landed"). DATE is
+YYYY-MM-DD, an ISO 8601 time in UTC (YYYY-MM-DDTHH:MM:SSZ) or Unix seconds.
 )"},
     {"deliver", R"(usage: trunkgate deliver [--repo DIR]... [--all-under DIR]
 
@@ -167,6 +172,20 @@ redelivery), dead (given up after [events] max_age_hours) or unreadable (a spool
 cannot be read, parsed or locked), with their last error or the reason.
 `redeliver ID` queues a delivered, failed or dead event again with its original delivery id
 and body, due now.
+)"},
+    {"doctor",
+     R"(usage: trunkgate doctor [REPO...] [--all-under DIR]... [--format text|json]
+                        [--backlog-minutes N]
+
+Checks each repository (default: the one containing the current directory) as the user git
+runs as (its owner) meets it: hook wrappers and chained hooks, the policy, push options,
+ownership and modes of $GIT_DIR/trunkgate/, the audit log, the spool (backlog, failed, dead,
+unreadable), the deliver timer, safe.directory. One line per problem: its id, what is wrong,
+and the command that fixes it. Exit 0 when nothing is wrong, 1 when something is.
+
+  --all-under DIR       every repository with trunkgate below DIR (repeatable)
+  --format FORMAT       text (default) or json
+  --backlog-minutes N   a delivery queued longer is a backlog (default 60)
 )"},
     {"version", "usage: trunkgate version\n"},
     {"help", "usage: trunkgate help [COMMAND]\n"},
@@ -1057,6 +1076,49 @@ std::int64_t parse_since(const std::string& text) {
     return static_cast<std::int64_t>(timegm(&parts));
 }
 
+// `REF OLD..NEW` with 7 digits each, as `audit` prints a ref.
+std::string audit_ref_text(const nlohmann::json& ref) {
+    return printable(ref.value("ref", "")) + " " + ref.value("old", "").substr(0, 7) + ".." +
+           ref.value("new", "").substr(0, 7);
+}
+
+bool has_landed(const std::vector<ref_update>& landed, const nlohmann::json& ref) {
+    return std::any_of(landed.begin(), landed.end(), [&](const ref_update& update) {
+        return update.ref == ref.value("ref", "") && update.new_hex == ref.value("new", "");
+    });
+}
+
+void print_audit_entry(std::ostream& out, const audit_entry& entry) {
+    const auto record = nlohmann::json::parse(entry.record);
+    out << record.value("time", "") << "  " << printable(record.value("identity", "")) << "  ";
+    if (!entry.is_decision) {
+        out << "landed";
+        for (const auto& ref : record["refs"])
+            out << "  " << audit_ref_text(ref);
+        out << "  (no decision recorded for this push)\n";
+        return;
+    }
+    const auto decision = record.value("decision", "");
+    // Whether each ref landed is known for records written since landed records exist, and
+    // worth saying for a push the hook let through.
+    const bool judged_landing = entry.landed && decision != "reject";
+    std::size_t landed_refs = 0;
+    if (judged_landing)
+        for (const auto& ref : record["refs"])
+            landed_refs += has_landed(*entry.landed, ref);
+    const bool none = judged_landing && landed_refs == 0;
+    const bool partly = judged_landing && landed_refs > 0 && landed_refs < record["refs"].size();
+    out << decision << (none ? ", not landed" : partly ? ", partly landed" : "");
+    for (const auto& ref : record["refs"])
+        out << "  " << audit_ref_text(ref)
+            << (partly && !has_landed(*entry.landed, ref) ? " (not landed)" : "");
+    if (!record["findings"].empty())
+        out << "  (" << count_noun(record["findings"].size(), "finding", "findings") << ")";
+    if (record["bypass_reason"].is_string())
+        out << "  bypass: \"" << printable(record["bypass_reason"].get<std::string>()) << "\"";
+    out << "\n";
+}
+
 int cmd_audit(const io& streams, const parsed_args& parsed) {
     const auto path = option(parsed, "--repo").value_or(".");
     act_as_owner(streams, path, false);
@@ -1065,32 +1127,129 @@ int cmd_audit(const io& streams, const parsed_args& parsed) {
     if (format != "text" && format != "json")
         throw usage_error("--format is text or json");
     const auto since = option(parsed, "--since") ? parse_since(*option(parsed, "--since")) : 0;
-    const auto log = read_audit(git_dir(repo.get()), since);
+    // The whole log: a decision before --since may still be what a later landed record belongs to.
+    const auto log = read_audit(git_dir(repo.get()), 0);
     for (const auto& damaged : log.damaged)
         streams.err << "trunkgate: audit.log line " << damaged.line_number
                     << " is damaged and was skipped: " << printable(damaged.problem) << "\n";
+    const auto entries = pair_landed(log.records, since);
     if (format == "json") {
-        for (const auto& line : log.records)
-            streams.out << line << "\n";
+        for (const auto& entry : entries) {
+            if (!entry.is_decision) {
+                streams.out << entry.record << "\n";
+                continue;
+            }
+            auto record = nlohmann::ordered_json::parse(entry.record);
+            auto landed = nlohmann::ordered_json(nullptr);
+            if (entry.landed) {
+                landed = nlohmann::ordered_json::array();
+                for (const auto& update : *entry.landed)
+                    landed.push_back(
+                        {{"ref", update.ref}, {"old", update.old_hex}, {"new", update.new_hex}});
+            }
+            record["landed"] = std::move(landed);
+            streams.out << record.dump(-1, ' ', false,
+                                       nlohmann::ordered_json::error_handler_t::replace)
+                        << "\n";
+        }
         return exit_ok;
     }
-    for (const auto& line : log.records) {
-        const auto record = nlohmann::json::parse(line);
-        streams.out << record.value("time", "") << "  " << printable(record.value("identity", ""))
-                    << "  " << record.value("decision", "");
-        for (const auto& ref : record["refs"])
-            streams.out << "  " << printable(ref.value("ref", "")) << " "
-                        << ref.value("old", "").substr(0, 7) << ".."
-                        << ref.value("new", "").substr(0, 7);
-        if (!record["findings"].empty())
-            streams.out << "  (" << count_noun(record["findings"].size(), "finding", "findings")
-                        << ")";
-        if (record["bypass_reason"].is_string())
-            streams.out << "  bypass: \"" << printable(record["bypass_reason"].get<std::string>())
-                        << "\"";
-        streams.out << "\n";
-    }
+    for (const auto& entry : entries)
+        print_audit_entry(streams.out, entry);
     return exit_ok;
+}
+
+std::string doctor_line(const doctor_report& report, const doctor_problem& problem) {
+    return printable(report.repository) + ": [" + problem.id + "] " +
+           (problem.note ? "note: " : "") + printable(problem.message) +
+           (problem.fix.empty() ? "" : "; fix: " + printable(problem.fix));
+}
+
+int cmd_doctor(const io& streams, const parsed_args& parsed) {
+    const auto format = option(parsed, "--format").value_or("text");
+    if (format != "text" && format != "json")
+        throw usage_error("--format is text or json");
+    doctor_options options;
+    options.program_dir = executable_dir();
+    options.templates_dir = default_templates_dir(options.program_dir);
+    options.now = static_cast<std::int64_t>(std::time(nullptr));
+    options.env = streams.env;
+    if (const auto minutes = option(parsed, "--backlog-minutes")) {
+        if (minutes->empty() || minutes->size() > 9 ||
+            minutes->find_first_not_of("0123456789") != std::string::npos ||
+            std::stoll(*minutes) == 0)
+            throw usage_error("--backlog-minutes takes a whole number of minutes, at least 1");
+        options.backlog_seconds = std::stoll(*minutes) * 60;
+    }
+    // The seam for tests (and for hosts that keep units elsewhere): colon-separated.
+    if (const auto paths = streams.env("TRUNKGATE_DOCTOR_SCHEDULE_PATHS")) {
+        std::size_t start = 0;
+        for (auto colon = paths->find(':');; colon = paths->find(':', start)) {
+            const auto item =
+                paths->substr(start, colon == std::string::npos ? colon : colon - start);
+            if (!item.empty())
+                options.schedule_paths.push_back(item);
+            if (colon == std::string::npos)
+                break;
+            start = colon + 1;
+        }
+    } else {
+        options.schedule_paths = default_schedule_paths();
+    }
+    std::vector<std::pair<std::string, bool>> repos; // path, found by --all-under
+    for (const auto& path : parsed.positionals)
+        repos.emplace_back(path, false);
+    const auto roots = option_values(parsed, "--all-under");
+    for (const auto& root : roots) {
+        struct stat info {};
+        if (::stat(root.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+            throw usage_error("--all-under " + printable(root) + ": not a directory");
+        std::vector<std::string> found;
+        find_repositories(root, 8, found);
+        for (auto& path : found)
+            repos.emplace_back(std::move(path), true);
+    }
+    if (repos.empty() && roots.empty())
+        repos.emplace_back(".", false);
+    std::vector<doctor_report> reports;
+    for (const auto& [path, discovered] : repos)
+        if (auto report = diagnose(path, options, discovered))
+            reports.push_back(std::move(*report));
+    const bool healthy = std::all_of(reports.begin(), reports.end(),
+                                     [](const doctor_report& report) { return report.healthy(); });
+    if (format == "json") {
+        using json = nlohmann::ordered_json;
+        auto listed = json::array();
+        for (const auto& report : reports) {
+            auto problems = json::array(), notes = json::array();
+            for (const auto& problem : report.problems)
+                (problem.note ? notes : problems)
+                    .push_back({{"id", problem.id},
+                                {"message", problem.message},
+                                {"fix", problem.fix},
+                                {"path", problem.path}});
+            listed.push_back({{"repository", report.repository},
+                              {"git_dir", report.git_dir},
+                              {"owner", report.owner},
+                              {"healthy", report.healthy()},
+                              {"problems", std::move(problems)},
+                              {"notes", std::move(notes)}});
+        }
+        streams.out << json{{"healthy", healthy}, {"repositories", std::move(listed)}}.dump(
+                           -1, ' ', false, json::error_handler_t::replace)
+                    << "\n";
+    } else {
+        for (const auto& report : reports) {
+            for (const auto& problem : report.problems)
+                streams.out << doctor_line(report, problem) << "\n";
+            if (report.healthy())
+                streams.out << printable(report.repository) << ": ok\n";
+        }
+        if (reports.empty())
+            streams.err << "trunkgate: no repository with trunkgate found under "
+                        << printable(join(roots, ", ")) << "\n";
+    }
+    return healthy ? exit_ok : exit_rejected;
 }
 
 const std::map<std::string, std::map<std::string, bool, std::less<>>, std::less<>> command_options{
@@ -1099,6 +1258,7 @@ const std::map<std::string, std::map<std::string, bool, std::less<>>, std::less<
     {"audit", {{"--repo", true}, {"--since", true}, {"--format", true}}},
     {"deliver", {{"--repo", true}, {"--all-under", true}}},
     {"events", {{"--repo", true}, {"--format", true}}},
+    {"doctor", {{"--all-under", true}, {"--format", true}, {"--backlog-minutes", true}}},
     {"install",
      {{"--policy", true}, {"--force", false}, {"--all-under", true}, {"--hooks-dir", true}}},
     {"uninstall", {{"--all-under", true}, {"--hooks-dir", true}}},
@@ -1126,7 +1286,8 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
     if (command == "help")
         return show_help(streams, parsed.positionals.empty() ? "" : parsed.positionals[0]);
     if (command == "version") {
-        streams.out << "trunkgate " TRUNKGATE_VERSION " (libgit2 " << LIBGIT2_VERSION << ")\n";
+        streams.out << "trunkgate " << trunkgate_version() << " (libgit2 " << LIBGIT2_VERSION
+                    << ")\n";
         return exit_ok;
     }
     if (command == "install")
@@ -1147,6 +1308,8 @@ int dispatch(const io& streams, const std::vector<std::string>& args) {
         return cmd_audit(streams, parsed);
     if (command == "events")
         return cmd_events(streams, parsed);
+    if (command == "doctor")
+        return cmd_doctor(streams, parsed);
     return cmd_rules(streams);
 }
 

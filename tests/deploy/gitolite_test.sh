@@ -118,7 +118,8 @@ transport_env() {
 deploy_scenario
 
 # gitolite's own rules still hold after trunkgate accepted: bob has RW, not RW+, so his rewrite
-# of his branch is refused by gitolite's update hook. Nothing landed, so no event is sent.
+# of his branch is refused by gitolite's update hook. Nothing landed, so no event is sent, and
+# the audit log pairs trunkgate's decision (accept) with nothing landed.
 git -C "$deploy_clone" switch -q feature/bob
 git -C "$deploy_clone" commit -q --amend -m "feat: bob's change, rewritten"
 deploy_push bob 0 feature/bob --force
@@ -130,6 +131,12 @@ deploy_expect_contains "git reports the update hook's refusal" \
 deploy_expect_eq "no event is queued for what did not land" "[] 3" \
     "$(deploy_as "$serving_user" "$trunkgate" events --repo "$deploy_repo" --format json |
         jq -r '"\(.events) \(.delivered)"')"
+deploy_expect_eq "the audit shows trunkgate's accept of the rewrite, and nothing landed" \
+    "bob accept refs/heads/feature/bob landed: []" \
+    "$(deploy_as "$serving_user" "$trunkgate" audit --repo "$deploy_repo" --format json | tail -n 1 |
+        jq -r '"\(.identity) \(.decision) \([.refs[].ref] | join(",")) landed: \(.landed | tojson)"')"
+deploy_expect_contains "trunkgate audit says so" "  bob  accept, not landed  refs/heads/feature/bob " \
+    "$(deploy_as "$serving_user" "$trunkgate" audit --repo "$deploy_repo" | tail -n 1)"
 
 # ---------------------------------------------------------------------------------------------
 # The fleet: trunkgate in gitolite's common hooks, which gitolite links into every repository,

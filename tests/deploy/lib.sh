@@ -467,15 +467,18 @@ deploy_scenario() {
             "refs/heads/main	$second	alice	[\"note=v2\"]" | sort)" \
         "$(deploy_received | cut -f2- | sort)"
 
-    # The audit log, read by the serving user.
-    deploy_expect_eq "the audit log records each push with the transport's identity" \
-        'alice accept refs/heads/main []
-alice accept refs/heads/main []
-bob accept refs/heads/feature/bob []
-bob reject refs/heads/main ["push-restricted"]
-alice reject refs/heads/main ["force-push"]' \
+    # The audit log, read by the serving user: each decision paired with what landed (the hooks
+    # find the same push id through this transport's receive-pack).
+    deploy_expect_eq "the audit log records each push with the transport's identity and what landed" \
+        'alice accept refs/heads/main [] landed: refs/heads/main
+alice accept refs/heads/main [] landed: refs/heads/main
+bob accept refs/heads/feature/bob [] landed: refs/heads/feature/bob
+bob reject refs/heads/main ["push-restricted"] landed: 
+alice reject refs/heads/main ["force-push"] landed: ' \
         "$(deploy_as "$serving_user" "$trunkgate" audit --repo "$deploy_repo" --format json |
-            jq -r '"\(.identity) \(.decision) \([.refs[].ref] | join(",")) \([.findings[].rule] | tojson)"')"
+            jq -r '"\(.identity) \(.decision) \([.refs[].ref] | join(",")) \([.findings[].rule] | tojson) landed: \([.landed[].ref] | join(","))"')"
+    deploy_expect_eq "every record of a push carries the push id" "" \
+        "$(deploy_as "$serving_user" jq -c 'select(.push == null)' "$deploy_repo/trunkgate/audit.log")"
 
     # What the deliver timer does, as the serving user: send an event again.
     local id

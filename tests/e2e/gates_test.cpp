@@ -466,14 +466,27 @@ TEST_CASE("gates: every decision is one line of the audit log", "[e2e][gates]") 
     REQUIRE(sandbox.push({"-o", "trunkgate.bypass=INC-7", "origin", "main"}, as("release-manager"))
                 .status == 0); // bypass
 
-    // The file holds exactly what `trunkgate audit --format json` prints.
+    // The file holds each decision as `trunkgate audit --format json` prints it (which adds
+    // `landed`), and after each push that went through, the landed record of its push.
     const auto records = audit_records(sandbox);
     REQUIRE(records.size() == 4);
+    std::vector<json> decisions, landings;
     std::istringstream file(read_file(sandbox.server() + "/trunkgate/audit.log"));
-    for (const auto& record : records) {
-        std::string line;
-        REQUIRE(std::getline(file, line));
-        CHECK(json::parse(line) == record);
+    for (std::string line; std::getline(file, line);) {
+        const auto parsed = json::parse(line);
+        (parsed["kind"] == "landed" ? landings : decisions).push_back(parsed);
+    }
+    REQUIRE(decisions.size() == 4);
+    REQUIRE(landings.size() == 3);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        auto printed = records[i];
+        printed.erase("landed");
+        CHECK(decisions[i] == printed);
+    }
+    CHECK(records[0]["landed"] == json::array());
+    for (std::size_t i = 1; i < records.size(); ++i) {
+        CHECK(records[i]["landed"] == records[i]["refs"]);
+        CHECK(landings[i - 1]["push"] == decisions[i]["push"]);
     }
 
     const std::regex iso_time(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00)");
@@ -547,16 +560,25 @@ TEST_CASE("gates: concurrent pushes each leave one whole line in the audit log",
     for (const auto& result : results)
         CHECK(result.status == 0);
 
-    std::set<std::string> refs;
+    // A decision and a landed record per push, each whole, paired by a push id of its own.
+    std::set<std::string> refs, decided, landed;
     std::istringstream file(read_file(sandbox.server() + "/trunkgate/audit.log"));
     int lines = 0;
     for (std::string line; std::getline(file, line); ++lines) {
         const auto record = json::parse(line); // throws on an interleaved line
+        REQUIRE(record["push"].is_string());
+        if (record["kind"] == "landed") {
+            landed.insert(record["push"].get<std::string>());
+            continue;
+        }
         CHECK(record["decision"] == "accept");
         refs.insert(record["refs"][0]["ref"].get<std::string>());
+        decided.insert(record["push"].get<std::string>());
     }
-    CHECK(lines == pushes);
+    CHECK(lines == 2 * pushes);
     CHECK(refs.size() == static_cast<std::size_t>(pushes));
+    CHECK(decided.size() == static_cast<std::size_t>(pushes));
+    CHECK(landed == decided);
 }
 
 // ---------------------------------------------------------------------------------------------
