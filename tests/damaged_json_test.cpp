@@ -165,7 +165,7 @@ TEST_CASE("damaged json: approvals notes", "[parsers][approval]") {
     }
 }
 
-TEST_CASE("damaged json: an approval from the future is not fresh; age never overflows",
+TEST_CASE("damaged json: an approval from the future is not fresh, age never overflows",
           "[parsers][approval]") {
     const approval_rule rule{{"alice"}, 7, false};
     const std::vector<std::string> author{"Dev", "dev@example.com", "dev"};

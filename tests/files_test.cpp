@@ -40,7 +40,7 @@ int failing_fsync(int) {
 
 } // namespace
 
-TEST_CASE("audit: a torn last line stays its own damaged line; the next record is whole",
+TEST_CASE("audit: a torn last line stays its own damaged line, the next record is whole",
           "[audit]") {
     temp_dir repo;
     const auto git_dir = repo.path() + "/";

@@ -79,7 +79,7 @@ TEST_CASE("policy: defaults of an empty policy", "[policy]") {
     CHECK(empty.identity_env.size() == 5);
 }
 
-TEST_CASE("policy: protections match by glob; every matching entry applies", "[policy]") {
+TEST_CASE("policy: protections match by glob, every matching entry applies", "[policy]") {
     const auto loaded = parse_policy(R"(
 [[protect]]
 refs = ["refs/heads/main", "refs/heads/release/*"]
@@ -225,7 +225,7 @@ TEST_CASE("policy: loading and locating files", "[policy]") {
     }
 }
 
-TEST_CASE("policy: endpoint and status API URLs are validated; credentials stay out of URLs",
+TEST_CASE("policy: endpoint and status API URLs are validated, credentials stay out of URLs",
           "[policy][events]") {
     POLICY_SHOULD_FAIL("[[events.endpoint]]\nurl = \"http://\"\n", 2, 7, "is not usable");
     POLICY_SHOULD_FAIL("[[events.endpoint]]\nurl = \"https://ci.example/a b\"\n", 2, 7,

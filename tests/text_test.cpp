@@ -83,7 +83,7 @@ TEST_CASE("text: shell_quote gives one safe word", "[text]") {
     CHECK(shell_quote("") == "''");
 }
 
-TEST_CASE("identity: first non-empty variable wins; push options are read", "[identity]") {
+TEST_CASE("identity: first non-empty variable wins, push options are read", "[identity]") {
     std::map<std::string, std::string> vars{{"GL_USER", "alice"},
                                             {"TRUNKGATE_USER", ""},
                                             {"USER", "git"},

@@ -166,7 +166,7 @@ TEST_CASE("gates: main moves only to a commit whose required checks succeeded", 
     CHECK_THAT(listed.out, Contains(tip.substr(0, 12) + "  unit-tests  success"));
 }
 
-TEST_CASE("gates: statuses and approvals pushed by a non-writer are refused; CI's are taken",
+TEST_CASE("gates: statuses and approvals pushed by a non-writer are refused, CI's are taken",
           "[e2e][gates]") {
     git_sandbox sandbox;
     sandbox.install(checks_policy);
