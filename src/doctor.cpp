@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <functional>
 #include <grp.h>
 #include <map>
@@ -160,19 +159,14 @@ std::string without_slash(std::string path) {
     return path;
 }
 
+// The names in `dir`, sorted; none when it is missing or cannot be listed (the checks that
+// need to know say so on their own).
 std::vector<std::string> names_in(const std::string& dir) {
-    std::vector<std::string> names;
-    DIR* listing = ::opendir(dir.c_str());
-    if (!listing)
-        return names;
-    while (const dirent* item = ::readdir(listing)) {
-        const std::string_view name = item->d_name;
-        if (name != "." && name != "..")
-            names.emplace_back(name);
+    try {
+        return directory_names(dir);
+    } catch (const file_error&) {
+        return {};
     }
-    ::closedir(listing);
-    std::sort(names.begin(), names.end());
-    return names;
 }
 
 bool ends_with(std::string_view text, std::string_view tail) {

@@ -1,7 +1,9 @@
 #include "trunkgate/files.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,6 +101,24 @@ std::optional<std::string> read_file(const std::string& path) {
     }
     ::close(fd);
     return text;
+}
+
+std::vector<std::string> directory_names(const std::string& dir) {
+    std::vector<std::string> names;
+    DIR* listing = ::opendir(dir.c_str());
+    if (!listing) {
+        if (errno == ENOENT)
+            return names;
+        throw file_error("cannot list " + dir + ": " + std::strerror(errno), errno);
+    }
+    while (const dirent* item = ::readdir(listing)) {
+        const std::string_view name = item->d_name;
+        if (name != "." && name != "..")
+            names.emplace_back(name);
+    }
+    ::closedir(listing);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 } // namespace trunkgate

@@ -9,7 +9,6 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
-#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -52,39 +51,19 @@ std::string reason() {
     return std::strerror(errno);
 }
 
-// The names in `dir` (not . and ..); none when it does not exist. Throws file_error when it
-// exists but cannot be listed: an area that cannot be read must not look empty.
-std::vector<std::string> names_in(const std::string& dir) {
-    std::vector<std::string> names;
-    DIR* listing = ::opendir(dir.c_str());
-    if (!listing) {
-        if (errno == ENOENT)
-            return names;
-        throw file_error("cannot list " + dir + ": " + reason(), errno);
-    }
-    while (const dirent* item = ::readdir(listing)) {
-        const std::string_view name = item->d_name;
-        if (name != "." && name != "..")
-            names.emplace_back(name);
-    }
-    ::closedir(listing);
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 bool is_entry_file(const std::string& name) {
     return name.size() > 5 && name[0] != '.' && name.compare(name.size() - 5, 5, ".json") == 0;
 }
 
 std::size_t count_entries(const std::string& dir) {
-    const auto names = names_in(dir);
+    const auto names = directory_names(dir);
     return static_cast<std::size_t>(std::count_if(names.begin(), names.end(), is_entry_file));
 }
 
 // Removes a staging area and every file in it (no subdirectories are ever made there).
 void remove_area(const std::string& dir) noexcept {
     try {
-        for (const auto& name : names_in(dir))
+        for (const auto& name : directory_names(dir))
             ::unlink((dir + "/" + name).c_str());
     } catch (const file_error&) {
         // rmdir below fails too and leaves the area for recover_staged() to report.
@@ -159,7 +138,7 @@ int rename_for_publish(const std::string& from, const std::string& to) {
 publish_result publish_area(const std::string& spool_dir, const std::string& area,
                             std::vector<std::string> ids) {
     if (ids.empty())
-        for (const auto& name : names_in(area))
+        for (const auto& name : directory_names(area))
             if (is_entry_file(name))
                 ids.push_back(name.substr(0, name.size() - 5));
     publish_result result;
@@ -348,7 +327,7 @@ void spool::add(const spool_entry& entry) const {
 spool_listing spool::list(const std::string& area) const {
     spool_listing listing;
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    for (const auto& name : names_in(dir_ + "/" + area)) {
+    for (const auto& name : directory_names(dir_ + "/" + area)) {
         if (!is_entry_file(name))
             continue;
         const auto id = name.substr(0, name.size() - 5);
@@ -477,7 +456,7 @@ void spool::log_lines(const std::vector<std::string>& lines) const {
 std::vector<std::string> spool::recover_staged() const {
     std::vector<std::string> lines;
     const auto staging = dir_ + "/staging";
-    for (const auto& name : names_in(staging)) {
+    for (const auto& name : directory_names(staging)) {
         const bool is_lock = name.size() > 5 && name.compare(name.size() - 5, 5, ".lock") == 0;
         const auto push_id = is_lock ? name.substr(0, name.size() - 5) : name;
         if (!valid_id(push_id))
@@ -557,7 +536,7 @@ std::vector<std::string> spool::recover_staged() const {
 
 std::vector<std::pair<std::string, std::size_t>> spool::abandoned() const {
     std::vector<std::pair<std::string, std::size_t>> areas;
-    for (const auto& name : names_in(dir_ + "/abandoned"))
+    for (const auto& name : directory_names(dir_ + "/abandoned"))
         if (valid_id(name))
             areas.emplace_back(name, count_entries(dir_ + "/abandoned/" + name));
     return areas;

@@ -4,7 +4,6 @@
 
 #include "json_input.hpp"
 #include "trunkgate/error.hpp"
-#include "trunkgate/events.hpp"
 #include "trunkgate/glob.hpp"
 #include "trunkgate/notes.hpp"
 #include "trunkgate/text.hpp"

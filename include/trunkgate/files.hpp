@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace trunkgate {
 
@@ -22,5 +23,9 @@ bool write_all(int fd, const std::string& text);
 
 /// The fsync(2) that write_durably calls on the file: a seam for tests of a failing disk.
 extern int (*fsync_for_tests)(int);
+
+/// The names in `dir` (not . and ..), sorted; none when it does not exist. Throws file_error when
+/// it exists but cannot be listed: a directory that cannot be read must not look empty.
+std::vector<std::string> directory_names(const std::string& dir);
 
 } // namespace trunkgate
