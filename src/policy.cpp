@@ -11,7 +11,7 @@
 #include "trunkgate/glob.hpp"
 #include "trunkgate/http.hpp"
 #include "trunkgate/identity.hpp"
-#include "trunkgate/rules.hpp"
+#include "trunkgate/rule_ids.hpp"
 #include "trunkgate/text.hpp"
 
 namespace trunkgate {

@@ -614,18 +614,6 @@ const std::vector<commit_rule>& commit_rule_table() {
     return table;
 }
 
-bool is_rule_id(std::string_view id) {
-    if (id == "policy-error" || id == "bypass-denied")
-        return true;
-    for (const auto& entry : rule_table())
-        if (entry.id == id)
-            return true;
-    for (const auto& entry : commit_rule_table())
-        if (entry.id == id)
-            return true;
-    return false;
-}
-
 void finding_sink::add(finding item) {
     auto& seen = seen_[item.rule];
     if (++seen <= listed_per_rule_)

@@ -300,6 +300,12 @@ TEST_CASE("rules: the table and ids are stable", "[rules]") {
     CHECK(is_rule_id("policy-error"));
     CHECK(is_rule_id("bypass-denied"));
     CHECK_FALSE(is_rule_id("force_push"));
+    // The policy's list of ids (below the gate) is exactly the gate's tables, in order.
+    std::vector<std::string> listed(rule_ids().begin(), rule_ids().end());
+    auto tables = ids;
+    tables.insert(tables.end(), commit_ids.begin(), commit_ids.end());
+    tables.insert(tables.end(), {"bypass-denied", "policy-error"});
+    CHECK(listed == tables);
 }
 
 TEST_CASE("rules: a push that also moves trunk measures branches against the new trunk",

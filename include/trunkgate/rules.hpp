@@ -12,6 +12,7 @@
 #include "trunkgate/commits.hpp"
 #include "trunkgate/finding.hpp"
 #include "trunkgate/push.hpp"
+#include "trunkgate/rule_ids.hpp"
 
 namespace trunkgate {
 
@@ -49,9 +50,6 @@ struct commit_rule {
 const std::vector<rule>& rule_table();
 /// Every commit rule, reported after the ref rules.
 const std::vector<commit_rule>& commit_rule_table();
-
-/// True for the id of a rule in either table, or "policy-error".
-bool is_rule_id(std::string_view id);
 
 /// Runs every ref rule over every ref of `push`, then, when [commits] configures any rule, every
 /// commit rule over each new commit (read once). Findings carry each rule's default level
