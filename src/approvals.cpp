@@ -105,16 +105,10 @@ std::optional<std::string> record_approval(git_repository* repo, const git_oid& 
 
 namespace {
 
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
 bool is_author(const std::string& identity, const std::vector<std::string>& author_names) {
-    const auto wanted = lower(identity);
+    const auto wanted = ascii_lower(identity);
     return std::any_of(author_names.begin(), author_names.end(), [&](const std::string& name) {
-        return !name.empty() && lower(name) == wanted;
+        return !name.empty() && ascii_lower(name) == wanted;
     });
 }
 

@@ -11,19 +11,13 @@
 
 #include "trunkgate/error.hpp"
 #include "trunkgate/events.hpp"
+#include "trunkgate/text.hpp"
 
 namespace trunkgate {
 
 using json = nlohmann::ordered_json;
 
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 std::string host_name() {
     char name[HOST_NAME_MAX + 1] = {};
@@ -262,11 +256,11 @@ json repository_object(const repository_identity& repository, std::int64_t pushe
 identity_directory::identity_directory(const policy& rules_policy) : policy_(rules_policy) {
     for (const auto& [login, emails] : rules_policy.identity_users)
         for (const auto& email : emails)
-            login_by_email_.emplace(lower(email), login); // the first login listed wins
+            login_by_email_.emplace(ascii_lower(email), login); // the first login listed wins
 }
 
 std::string identity_directory::login_for_email(std::string_view email) const {
-    const auto found = login_by_email_.find(lower(email));
+    const auto found = login_by_email_.find(ascii_lower(email));
     return found == login_by_email_.end() ? "" : found->second;
 }
 

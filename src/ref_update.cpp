@@ -62,10 +62,8 @@ ref_update parse_update_line(std::string_view line) {
                               "' is not an object id (40 or 64 hex digits)");
     if (update.old_hex.size() != update.new_hex.size())
         throw input_error("old and new object ids differ in length");
-    std::transform(update.old_hex.begin(), update.old_hex.end(), update.old_hex.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    std::transform(update.new_hex.begin(), update.new_hex.end(), update.new_hex.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    update.old_hex = ascii_lower(update.old_hex);
+    update.new_hex = ascii_lower(update.new_hex);
     check_ref_name(update.ref);
     if (is_zero_id(update.old_hex) && is_zero_id(update.new_hex))
         throw input_error("both object ids are zero for " + printable(update.ref));

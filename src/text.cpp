@@ -150,6 +150,14 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
     return out;
 }
 
+std::string ascii_lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
 std::string to_utf8(std::string_view bytes, const char* encoding) {
     if (!encoding || !*encoding || strcasecmp(encoding, "UTF-8") == 0 ||
         strcasecmp(encoding, "utf8") == 0)

@@ -32,6 +32,9 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 /// Joins `items` with `separator`.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 
+/// `text` with A-Z as a-z; other bytes unchanged (no locale).
+std::string ascii_lower(std::string_view text);
+
 /// `bytes` in `encoding` (an iconv name, as a commit's `encoding` header gives it) converted to
 /// UTF-8, as `git log` re-encodes a commit; `bytes` unchanged when the encoding is empty, UTF-8,
 /// unknown to iconv, or the bytes are not valid in it.
