@@ -89,3 +89,19 @@ trunkgate_install_conformance() {
     npm ci --no-audit --no-fund --ignore-scripts --prefix "$target" >&2
     cp "$lock" "$target/.installed-lock"
 }
+
+# The tests run the built programs as other users (www-data, nobody: ownership, doctor, spool
+# faults), who must be able to reach the checkout. A clone inside `mktemp -d` (mode 0700) hides
+# it from them, so as root this grants others search (x, never read) on each directory above the
+# checkout that lacks it, and says so.
+trunkgate_make_checkout_reachable() {
+    local dir=$1
+    [ "$(id -u)" -eq 0 ] || return 0
+    while [ "$dir" != / ]; do
+        if [ "$(( 0$(stat -c %a "$dir") & 1 ))" -eq 0 ]; then
+            echo "Letting other users pass through $dir (chmod o+x): the tests run trunkgate as them" >&2
+            chmod o+x "$dir"
+        fi
+        dir=$(dirname "$dir")
+    done
+}
