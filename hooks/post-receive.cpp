@@ -6,24 +6,22 @@
 #include <ctime>
 #include <exception>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <syslog.h>
 
-#include "trunkgate/audit.hpp"
-#include "trunkgate/cli.hpp"
-#include "trunkgate/delivery.hpp"
-#include "trunkgate/events.hpp"
-#include "trunkgate/git.hpp"
-#include "trunkgate/hook_chain.hpp"
-#include "trunkgate/identity.hpp"
-#include "trunkgate/process.hpp"
-#include "trunkgate/push_id.hpp"
-#include "trunkgate/system_log.hpp"
-#include "trunkgate/version.hpp"
+#include "trunkgate/events/delivery.hpp"
+#include "trunkgate/events/events.hpp"
+#include "trunkgate/gate/audit.hpp"
+#include "trunkgate/gate/push_id.hpp"
+#include "trunkgate/history/git.hpp"
+#include "trunkgate/hook/hook_input.hpp"
+#include "trunkgate/util/exit_code.hpp"
+#include "trunkgate/util/identity.hpp"
+#include "trunkgate/util/process.hpp"
+#include "trunkgate/util/system_log.hpp"
 
 namespace {
 
@@ -147,19 +145,12 @@ std::string repository_dir() {
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 2 && std::string_view(argv[1]) == "--version") {
-        std::cout << "trunkgate-post-receive " << trunkgate_version() << "\n";
-        return exit_ok;
-    }
-    hook_chain chain;
-    try {
-        chain = parse_hook_arguments({argv + 1, argv + argc});
-    } catch (const input_error&) {
-        std::cerr << "usage: trunkgate-post-receive [--chain HOOK] [--chain-repository] < update "
-                     "lines\n";
-        return exit_usage;
-    }
-    const std::string input(std::istreambuf_iterator<char>(std::cin), {});
+    const auto start = read_hook_input("trunkgate-post-receive", {argv + 1, argv + argc}, std::cin,
+                                       std::cout, std::cerr);
+    if (start.exit_now)
+        return *start.exit_now;
+    const auto& chain = start.chain;
+    const auto& input = start.update_lines;
     int status = exit_ok;
     bool landing_recorded = false;
     try {

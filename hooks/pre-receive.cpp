@@ -3,22 +3,20 @@
 // any error rejects the push with one line. Exit 0 accepts, 1 rejects; 2 is a usage error.
 #include <ctime>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <syslog.h>
 
-#include "trunkgate/audit.hpp"
-#include "trunkgate/cli.hpp"
-#include "trunkgate/evaluate.hpp"
-#include "trunkgate/feedback.hpp"
-#include "trunkgate/git.hpp"
-#include "trunkgate/hook_chain.hpp"
-#include "trunkgate/identity.hpp"
-#include "trunkgate/process.hpp"
-#include "trunkgate/push_id.hpp"
-#include "trunkgate/system_log.hpp"
-#include "trunkgate/version.hpp"
+#include "trunkgate/gate/audit.hpp"
+#include "trunkgate/gate/evaluate.hpp"
+#include "trunkgate/gate/feedback.hpp"
+#include "trunkgate/gate/push_id.hpp"
+#include "trunkgate/history/git.hpp"
+#include "trunkgate/hook/hook_input.hpp"
+#include "trunkgate/util/exit_code.hpp"
+#include "trunkgate/util/identity.hpp"
+#include "trunkgate/util/process.hpp"
+#include "trunkgate/util/system_log.hpp"
 
 namespace {
 
@@ -111,19 +109,12 @@ int judge_and_record(git_repository* repo, const std::string& input) {
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 2 && std::string_view(argv[1]) == "--version") {
-        std::cout << "trunkgate-pre-receive " << trunkgate_version() << "\n";
-        return exit_ok;
-    }
-    hook_chain chain;
-    try {
-        chain = parse_hook_arguments({argv + 1, argv + argc});
-    } catch (const input_error&) {
-        std::cerr << "usage: trunkgate-pre-receive [--chain HOOK] [--chain-repository] < update "
-                     "lines\n";
-        return exit_usage;
-    }
-    const std::string input(std::istreambuf_iterator<char>(std::cin), {});
+    const auto start = read_hook_input("trunkgate-pre-receive", {argv + 1, argv + argc}, std::cin,
+                                       std::cout, std::cerr);
+    if (start.exit_now)
+        return *start.exit_now;
+    const auto& chain = start.chain;
+    const auto& input = start.update_lines;
     std::vector<std::string> chained;
     try {
         libgit2_guard libgit2;

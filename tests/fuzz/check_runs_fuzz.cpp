@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "trunkgate/error.hpp"
-#include "trunkgate/status.hpp"
+#include "trunkgate/checks/status.hpp"
+#include "trunkgate/util/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "trunkgate/glob.hpp"
+#include "trunkgate/policy/glob.hpp"
 
 namespace {
 

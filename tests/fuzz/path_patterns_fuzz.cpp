@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "trunkgate/policy.hpp"
+#include "trunkgate/policy/policy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);

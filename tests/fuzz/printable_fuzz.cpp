@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "trunkgate/text.hpp"
+#include "trunkgate/util/text.hpp"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "trunkgate/error.hpp"
-#include "trunkgate/spool.hpp"
+#include "trunkgate/events/spool.hpp"
+#include "trunkgate/util/error.hpp"
 
 namespace {
 

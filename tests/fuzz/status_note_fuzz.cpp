@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "trunkgate/error.hpp"
-#include "trunkgate/status.hpp"
+#include "trunkgate/checks/status.hpp"
+#include "trunkgate/util/error.hpp"
 
 namespace {
 

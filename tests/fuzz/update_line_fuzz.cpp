@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "trunkgate/error.hpp"
-#include "trunkgate/ref_update.hpp"
+#include "trunkgate/history/ref_update.hpp"
+#include "trunkgate/util/error.hpp"
 
 namespace {
 
