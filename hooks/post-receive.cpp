@@ -149,7 +149,6 @@ int main(int argc, char** argv) {
                                        std::cout, std::cerr);
     if (start.exit_now)
         return *start.exit_now;
-    const auto& chain = start.chain;
     const auto& input = start.update_lines;
     int status = exit_ok;
     bool landing_recorded = false;
@@ -183,8 +182,8 @@ int main(int argc, char** argv) {
                   << " (the push itself went through; tell the repository admins)\n";
         status = exit_error;
     }
-    const auto dir = chain.repository_hook ? repository_dir() : std::string();
-    for (const auto& hook : chained_hooks(chain, dir, "post-receive")) {
+    const auto dir = start.chain.repository_hook ? repository_dir() : std::string();
+    for (const auto& hook : chained_hooks(start.chain, dir, "post-receive")) {
         try {
             if (run_with_input({hook}, input) != 0)
                 status = exit_rejected;

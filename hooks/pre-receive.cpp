@@ -113,7 +113,6 @@ int main(int argc, char** argv) {
                                        std::cout, std::cerr);
     if (start.exit_now)
         return *start.exit_now;
-    const auto& chain = start.chain;
     const auto& input = start.update_lines;
     std::vector<std::string> chained;
     try {
@@ -121,7 +120,7 @@ int main(int argc, char** argv) {
         const auto repo = open_repository_from_env();
         if (const int status = judge_and_record(repo.get(), input); status != exit_ok)
             return status;
-        chained = chained_hooks(chain, git_dir(repo.get()), "pre-receive");
+        chained = chained_hooks(start.chain, git_dir(repo.get()), "pre-receive");
     } catch (const std::exception& e) {
         // No repository to audit in: only the server's log can keep the record.
         system_log(LOG_ERR,

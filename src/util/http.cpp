@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include "trunkgate/util/error.hpp"
+#include "trunkgate/util/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -255,14 +256,6 @@ namespace {
 
 bool is_link_space(char c) {
     return c == ' ' || c == '\t';
-}
-
-std::string ascii_lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 // `reference` resolved against `base` as a browser would; as given when libcurl cannot.

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
@@ -92,4 +94,16 @@ TEST_CASE("cli: options parse as the row says", "[cli]") {
         CHECK_THROWS_WITH(parse_command_args({"--repo"}, options), "--repo needs a value");
         CHECK_THROWS_AS(parse_command_args({"--repo"}, options), usage_error);
     }
+}
+
+TEST_CASE("cli: docs/cli.md shows the general help as the table makes it", "[cli]") {
+    std::ifstream file(std::string(TRUNKGATE_SOURCE_DIR) + "/docs/cli.md");
+    const std::string text(std::istreambuf_iterator<char>(file), {});
+    const std::string marker = "`trunkgate` alone prints the general help:\n\n```\n";
+    const auto start = text.find(marker);
+    REQUIRE(start != std::string::npos);
+    const auto from = start + marker.size();
+    const auto end = text.find("```\n", from);
+    REQUIRE(end != std::string::npos);
+    CHECK(text.substr(from, end - from) == general_help());
 }
