@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <ctime>
-#include <sys/stat.h>
 
 #include "trunkgate/admin/doctor.hpp"
+#include "trunkgate/admin/fleet.hpp"
 #include "trunkgate/admin/install.hpp"
 #include "trunkgate/cli/commands.hpp"
 #include "trunkgate/cli/repositories.hpp"
@@ -60,11 +60,12 @@ int cmd_doctor(const cli_io& streams, const parsed_args& parsed) {
         repos.emplace_back(path, false);
     const auto roots = parsed.values("--all-under");
     for (const auto& root : roots) {
-        struct stat info {};
-        if (::stat(root.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
-            throw usage_error("--all-under " + printable(root) + ": not a directory");
         std::vector<std::string> found;
-        find_repositories(root, 8, found);
+        try {
+            found = find_repositories_under(root);
+        } catch (const input_error&) {
+            throw usage_error("--all-under " + printable(root) + ": not a directory");
+        }
         for (auto& path : found)
             repos.emplace_back(std::move(path), true);
     }

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <sys/stat.h>
 
+#include "trunkgate/admin/fleet.hpp"
 #include "trunkgate/cli/commands.hpp"
 #include "trunkgate/cli/repositories.hpp"
 #include "trunkgate/events/delivery.hpp"
@@ -119,8 +120,16 @@ std::string format_time(std::int64_t time) {
 int cmd_deliver(const cli_io& streams, const parsed_args& parsed) {
     const auto named = parsed.values("--repo");
     std::vector<std::string> found;
-    for (const auto& root : parsed.values("--all-under"))
-        find_repositories(root, 8, found);
+    int status = exit_ok;
+    for (const auto& root : parsed.values("--all-under")) {
+        try {
+            const auto below = find_repositories_under(root);
+            found.insert(found.end(), below.begin(), below.end());
+        } catch (const input_error&) {
+            streams.err << "trunkgate: --all-under " << printable(root) << ": not a directory\n";
+            status = exit_usage;
+        }
+    }
     std::vector<std::string> paths = named;
     paths.insert(paths.end(), found.begin(), found.end());
     if (paths.empty() && parsed.values("--all-under").empty())
@@ -129,7 +138,6 @@ int cmd_deliver(const cli_io& streams, const parsed_args& parsed) {
         return std::vector<std::string>{"deliver", "--repo", path};
     });
     const auto client = make_curl_client();
-    int status = exit_ok;
     for (std::size_t i = 0; i < paths.size(); ++i) {
         const auto& path = paths[i];
         const bool discovered = i >= named.size() && i < named.size() + found.size();

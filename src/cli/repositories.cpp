@@ -84,13 +84,6 @@ void act_as(const system_user& user) {
     reset_config_search_paths();
 }
 
-bool is_git_dir(const std::string& path) {
-    struct stat info {};
-    return ::stat((path + "/HEAD").c_str(), &info) == 0 &&
-           ::stat((path + "/objects").c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
-           ::stat((path + "/refs").c_str(), &info) == 0;
-}
-
 } // namespace
 
 void act_as_owner(const cli_io& streams, const std::string& path, bool writes) {
@@ -194,27 +187,6 @@ int act_on_repositories(const cli_io& streams, const std::vector<std::string>& r
         status = std::max(status, served);
     }
     return status;
-}
-
-void find_repositories(const std::string& root, int depth, std::vector<std::string>& found) {
-    if (is_git_dir(root)) {
-        found.push_back(root);
-        return;
-    }
-    if (depth == 0)
-        return;
-    DIR* dir = ::opendir(root.c_str());
-    if (!dir)
-        return;
-    std::vector<std::string> children;
-    while (const dirent* item = ::readdir(dir))
-        if (item->d_type == DT_DIR && std::string_view(item->d_name) != "." &&
-            std::string_view(item->d_name) != "..")
-            children.push_back(root + "/" + item->d_name);
-    ::closedir(dir);
-    std::sort(children.begin(), children.end());
-    for (const auto& child : children)
-        find_repositories(child, depth - 1, found);
 }
 
 } // namespace trunkgate

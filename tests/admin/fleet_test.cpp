@@ -46,7 +46,17 @@ TEST_CASE("fleet: the bare repositories under a directory", "[fleet]") {
         CHECK(find_bare_repositories(root, 1) == std::vector<std::string>{first});
         CHECK(find_bare_repositories(root, 3) == std::vector<std::string>{first, nested});
     }
+    SECTION("deliver and doctor also serve a work tree's .git, and still not what is inside") {
+        // A .git with only HEAD (a half-made clone) is nothing to serve.
+        CHECK(find_repositories_under(root) == std::vector<std::string>{first, nested});
+        const auto work_git = fake_repository(root + "/work/.git");
+        CHECK(find_repositories_under(root) ==
+              std::vector<std::string>{first, nested, root + "/work/.git"});
+        CHECK(find_repositories_under(root, 8, false) == std::vector<std::string>{first, nested});
+        CHECK(find_repositories_under(work_git) == std::vector<std::string>{work_git});
+    }
     SECTION("not a directory: input_error") {
+        CHECK_THROWS_AS(find_repositories_under(root + "/nothing"), input_error);
         CHECK_THROWS_AS(find_bare_repositories(root + "/nothing"), input_error);
         CHECK_THROWS_AS(find_bare_repositories(root + "/notes/README"), input_error);
     }

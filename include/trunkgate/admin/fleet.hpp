@@ -1,5 +1,5 @@
 #pragma once
-// The bare repositories under a directory: what `--all-under DIR` acts on.
+// The repositories under a directory: what `--all-under DIR` acts on.
 
 #include <string>
 #include <vector>
@@ -13,5 +13,11 @@ namespace trunkgate {
 /// cannot read, and looks at most `max_depth` levels down. Throws input_error when `root` is not
 /// a directory.
 std::vector<std::string> find_bare_repositories(const std::string& root, int max_depth = 8);
+
+/// find_bare_repositories(), and also the `.git` directory of each work tree found (what
+/// `deliver` and `doctor` serve: a work tree's repository can have trunkgate too). Throws
+/// input_error when `root` is not a directory.
+std::vector<std::string> find_repositories_under(const std::string& root, int max_depth = 8,
+                                                 bool work_trees = true);
 
 } // namespace trunkgate

@@ -51,8 +51,4 @@ int act_on_repositories(const cli_io& streams, const std::vector<std::string>& r
                         const std::function<std::vector<std::string>(const std::string&)>& rerun,
                         const std::function<std::vector<std::string>(const std::string&)>& act);
 
-/// Appends the repositories at or below `root` (bare ones, and the .git of work trees), sorted,
-/// to `found`, looking at most `depth` levels down and never into a repository.
-void find_repositories(const std::string& root, int depth, std::vector<std::string>& found);
-
 } // namespace trunkgate
