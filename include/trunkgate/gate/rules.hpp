@@ -1,6 +1,7 @@
 #pragma once
 // The rule tables: each rule has a stable id (docs/rules.md), reads the gathered push (or one new
-// commit of it) and reports findings. Adding a rule touches rules.cpp and one table only.
+// commit of it) and reports findings. Adding a rule touches one file and one table only: rules.cpp
+// for a ref rule, commit_rules.cpp for a commit rule.
 
 #include <git2.h>
 
