@@ -12,31 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "trunkgate/events/spool_entry.hpp"
 #include "trunkgate/util/error.hpp"
 
 namespace trunkgate {
-
-struct spool_entry {
-    std::string id; ///< delivery id (UUID v4): X-GitHub-Delivery, the same on every retry
-    std::string ref;
-    std::string url;        ///< endpoint URL, never with credentials (redact before showing)
-    std::string secret_env; ///< names where the secret comes from; never the secret itself
-    std::string secret_file;
-    std::string auth_env; ///< names where Basic auth "user:password" comes from; never the value
-    std::string auth_file;
-    std::string ca_file;
-    std::int64_t timeout_ms = 5000;
-    std::vector<std::string> headers; ///< "Name: value" lines fixed at queue time (User-Agent, ...)
-    std::string body;                 ///< the exact bytes to send
-    std::int64_t created_at = 0;
-    std::int64_t order = 0; ///< queue order: events of one push go out in push order
-    std::int64_t next_try = 0;
-    std::int64_t attempts = 0;
-    std::string state = "queued"; ///< queued | failed (a permanent 4xx; waits for redelivery)
-    std::string last_error;
-    long last_status = 0; ///< HTTP status of the last attempt, 0 when none came back
-    std::int64_t delivered_at = 0;
-};
 
 /// A file in a spool area that is not a readable, valid entry: unreadable (EACCES, EIO, ...),
 /// not an entry (corrupt JSON, a bad field), or (in queue/) impossible to lock. Listed, reported
@@ -179,17 +158,5 @@ class staged_push {
 /// For tests: replaces rename(2) when entries are published into queue/ (to fail part-way, as a
 /// full disk can); an empty function restores rename(2).
 void set_publish_rename(std::function<int(const char* from, const char* to)> rename);
-
-/// A fresh random UUID (version 4). Throws internal_error when no randomness is available.
-std::string new_uuid();
-
-/// Serialises an entry as JSON.
-std::string entry_json(const spool_entry& entry);
-/// Parses what entry_json wrote, checking every field at time `now` (Unix seconds): strings where
-/// strings belong, integers (never decimal numbers) in range, times in Unix seconds (not
-/// negative, not milliseconds, created_at and delivered_at at most clock_skew_seconds ahead of
-/// `now`, next_try at most a day ahead). Throws input_error naming the field, never a nlohmann
-/// exception; the ranges are in docs/events.md.
-spool_entry parse_entry(const std::string& text, std::int64_t now);
 
 } // namespace trunkgate
