@@ -5,21 +5,18 @@
 #include <thread>
 
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/history/refs.hpp"
 
 namespace trunkgate {
 
 namespace {
 
 std::optional<commit_ptr> notes_tip(git_repository* repo, const std::string& notes_ref) {
-    git_oid tip;
-    const int rc = git_reference_name_to_id(&tip, repo, notes_ref.c_str());
-    if (rc == GIT_ENOTFOUND) {
-        git_error_clear();
+    const auto tip = read_ref(repo, notes_ref);
+    if (!tip)
         return std::nullopt;
-    }
-    check(rc, "read " + notes_ref);
     git_commit* raw = nullptr;
-    check(git_commit_lookup(&raw, repo, &tip), "read " + notes_ref);
+    check(git_commit_lookup(&raw, repo, &*tip), "read " + notes_ref);
     return commit_ptr(raw);
 }
 

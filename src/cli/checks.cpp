@@ -38,22 +38,6 @@ gate_repository open_gate(const cli_io& streams, const parsed_args& parsed, bool
     return opened;
 }
 
-git_oid resolve_commit(git_repository* repo, const std::string& spec) {
-    git_object* raw = nullptr;
-    if (git_revparse_single(&raw, repo, spec.c_str()) != 0) {
-        git_error_clear();
-        throw usage_error("'" + printable(spec) + "' names no object in this repository");
-    }
-    object_ptr object(raw);
-    git_object* peeled = nullptr;
-    if (git_object_peel(&peeled, object.get(), GIT_OBJECT_COMMIT) != 0) {
-        git_error_clear();
-        throw usage_error("'" + printable(spec) + "' is not a commit");
-    }
-    object_ptr commit(peeled);
-    return *git_object_id(commit.get());
-}
-
 std::string now_text() {
     return iso8601(static_cast<std::int64_t>(std::time(nullptr)), 0);
 }

@@ -143,6 +143,35 @@ and the command that fixes it. Exit 0 when nothing is wrong, 1 when something is
   --backlog-minutes N   a delivery queued longer is a backlog (default 60)
 )",
          cmd_doctor},
+        {"queue",
+         {{"--repo", true},
+          {"--format", true},
+          {"--target", true},
+          {"--topic", true},
+          {"--priority", false}},
+         {{"queue [--repo DIR] [--format text|json]", "the merge queue: entries, states, checks"},
+          {"queue add [--repo DIR] --target BRANCH COMMIT [--topic TOPIC] [--priority]",
+           "queue a change for BRANCH"},
+          {"queue cancel [--repo DIR] ID", "take a change out of the queue"},
+          {"queue run [--repo DIR]...", "build, judge and land what the queue holds"}},
+         R"(Shows and moves the merge queues of [[queue]] in the policy (docs/queue.md). Each
+change is tested as a speculative commit, the target's tip plus every change ahead plus this
+one, published as refs/heads/trunkgate/queue/<branch>/<id> for CI; the target moves only to a
+speculative commit whose required checks ([[protect]] required_checks) all passed.
+
+  queue             every queue: id, position, state, commit -> speculative commit, pusher,
+                    time queued, checks, and why an entry ended
+  queue add         queues COMMIT for BRANCH as the current identity; --topic replaces that
+                    identity's waiting change with the same topic; --priority goes to the front
+                    for identities in [[queue]] priority
+  queue cancel ID   by the identity that queued it, or one of [bypass] identities
+  queue run         one pass: lands what passed, ejects what failed, conflicted or timed out,
+                    builds what comes next; safe to run at any time (cron, a timer, after
+                    trunkgate status set)
+
+  --format FORMAT   text (default) or json
+)",
+         cmd_queue},
         {"rules",
          {},
          {{"rules", "list the rule ids"}},

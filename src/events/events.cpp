@@ -18,29 +18,6 @@ namespace trunkgate {
 
 using json = nlohmann::ordered_json;
 
-std::string repository_full_name(const policy& rules_policy, const std::string& git_dir) {
-    if (!rules_policy.repository.full_name.empty())
-        return rules_policy.repository.full_name;
-    const auto last_name = [](std::string& dir) {
-        while (!dir.empty() && dir.back() == '/')
-            dir.pop_back();
-        const auto slash = dir.find_last_of('/');
-        auto name = dir.substr(slash == std::string::npos ? 0 : slash + 1);
-        dir.resize(slash == std::string::npos ? 0 : slash);
-        return name;
-    };
-    std::string dir = git_dir;
-    auto name = last_name(dir);
-    if (name == ".git") // a work tree's repository: name it after the work tree
-        name = last_name(dir);
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".git") == 0)
-        name.resize(name.size() - 4);
-    auto owner = last_name(dir);
-    if (owner.empty())
-        owner = name;
-    return owner + "/" + name;
-}
-
 namespace {
 
 // How commits name people and their text: re-encoded from the commit's `encoding` header, and

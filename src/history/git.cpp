@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "trunkgate/util/ownership.hpp"
+#include "trunkgate/util/text.hpp"
 
 namespace trunkgate {
 
@@ -197,6 +198,22 @@ std::optional<std::string> config_string(git_repository* repo, const char* key) 
     }
     check(rc, std::string("read git config ") + key);
     return std::string(value);
+}
+
+git_oid resolve_commit(git_repository* repo, const std::string& spec) {
+    git_object* raw = nullptr;
+    if (git_revparse_single(&raw, repo, spec.c_str()) != 0) {
+        git_error_clear();
+        throw input_error("'" + printable(spec) + "' names no object in this repository");
+    }
+    object_ptr object(raw);
+    git_object* peeled = nullptr;
+    if (git_object_peel(&peeled, object.get(), GIT_OBJECT_COMMIT) != 0) {
+        git_error_clear();
+        throw input_error("'" + printable(spec) + "' is not a commit");
+    }
+    object_ptr commit(peeled);
+    return *git_object_id(commit.get());
 }
 
 } // namespace trunkgate

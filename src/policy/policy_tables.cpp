@@ -222,6 +222,14 @@ void read_top_level(const toml::table& root, const std::string& file, policy& re
     if (const auto* entries = reader.table_array("protect"))
         for (const auto& entry : *entries)
             result.protect.push_back(read_protect(*entry.as_table(), file));
+    if (const auto* entries = reader.table_array("queue"))
+        for (const auto& entry : *entries) {
+            auto queue = read_queue(*entry.as_table(), file);
+            if (result.queue_for(queue.target))
+                reader.fail(entry.source(), "two [[queue]] entries for " + queue.target +
+                                                "; a branch has one queue");
+            result.queues.push_back(std::move(queue));
+        }
     if (const auto* branches = reader.table("branches"))
         result.branches = read_branches(*branches, file);
     if (const auto* tags = reader.table("tags"))

@@ -17,6 +17,7 @@ int cmd_audit(const cli_io& streams, const parsed_args& parsed);     // audit.cp
 int cmd_deliver(const cli_io& streams, const parsed_args& parsed);   // events.cpp
 int cmd_events(const cli_io& streams, const parsed_args& parsed);    // events.cpp
 int cmd_doctor(const cli_io& streams, const parsed_args& parsed);    // doctor.cpp
+int cmd_queue(const cli_io& streams, const parsed_args& parsed);     // queue.cpp
 int cmd_rules(const cli_io& streams, const parsed_args& parsed);     // about.cpp
 int cmd_version(const cli_io& streams, const parsed_args& parsed);   // about.cpp
 int cmd_help(const cli_io& streams, const parsed_args& parsed);      // about.cpp

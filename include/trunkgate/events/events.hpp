@@ -60,8 +60,4 @@ bool asks_ci_skip(const std::vector<std::string>& push_options);
 std::string with_trunkgate_fields(const std::string& body, std::int64_t total_commits,
                                   const std::vector<std::string>& push_options);
 
-/// The repository's "owner/name" for events and status URLs: [repository] full_name, else the
-/// parent directory's name, a slash, and the repository directory's name without ".git".
-std::string repository_full_name(const policy& rules_policy, const std::string& git_dir);
-
 } // namespace trunkgate

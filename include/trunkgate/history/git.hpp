@@ -60,6 +60,8 @@ TRUNKGATE_GIT_HANDLE(diff, git_diff, git_diff_free)
 TRUNKGATE_GIT_HANDLE(note, git_note, git_note_free)
 TRUNKGATE_GIT_HANDLE(note_iterator, git_note_iterator, git_note_iterator_free)
 TRUNKGATE_GIT_HANDLE(signature, git_signature, git_signature_free)
+TRUNKGATE_GIT_HANDLE(index, git_index, git_index_free)
+TRUNKGATE_GIT_HANDLE(index_conflicts, git_index_conflict_iterator, git_index_conflict_iterator_free)
 #undef TRUNKGATE_GIT_HANDLE
 
 /// Owns a git_buf; disposes it on destruction.
@@ -136,6 +138,10 @@ void for_each_ref_commit(
 /// The commit the object named by `hex` peels to; nullopt for the zero id, an unknown object or
 /// one that is no commit (a tree, a blob, a tag of either).
 std::optional<git_oid> commit_of(git_repository* repo, std::string_view hex);
+
+/// The commit a revision (`main`, `HEAD~2`, a hex id, a tag) names. Throws input_error when it
+/// names no object or one that is not a commit.
+git_oid resolve_commit(git_repository* repo, const std::string& spec);
 
 /// The git config string `key` of the repository, or nullopt when it is unset.
 std::optional<std::string> config_string(git_repository* repo, const char* key);

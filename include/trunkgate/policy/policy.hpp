@@ -43,6 +43,26 @@ struct protect_rule {
     std::optional<approval_rule> require_approval; ///< a person must approve the new tip
 };
 
+/// How a merge queue puts a change on its target (docs/queue.md).
+enum class queue_method {
+    rebase,           ///< the change's commits, cherry-picked onto the target
+    merge,            ///< a merge commit of the target and the change
+    fast_forward_only ///< the change itself, which must already contain the target
+};
+
+std::string_view to_string(queue_method method);
+
+/// [[queue]]: a merge queue in front of one branch (docs/queue.md).
+struct queue_rule {
+    std::string target; ///< full ref name, "refs/heads/main"
+    queue_method method = queue_method::rebase;
+    std::int64_t max_parallel = 4;           ///< speculative builds under test at once
+    std::int64_t batch_size = 1;             ///< changes per speculative build (1 for now)
+    std::int64_t check_timeout_minutes = 60; ///< no verdict by then: ejected (or retried)
+    std::int64_t retries = 0;                ///< fresh builds before a failure ejects
+    std::vector<std::string> priority;       ///< identity globs whose priority=high counts
+};
+
 /// [checks]: where CI statuses come from.
 struct checks_policy {
     enum class source_kind { notes, http } source = source_kind::notes;
@@ -158,6 +178,7 @@ struct policy {
     policy_mode mode = policy_mode::enforce;
     std::string trunk_branch = "main";
     std::vector<protect_rule> protect;
+    std::vector<queue_rule> queues; ///< [[queue]], at most one per target
     branch_policy branches;
     tag_policy tags;
     std::optional<commit_policy> commits; ///< absent: no [commits] section
@@ -175,9 +196,15 @@ struct policy {
     std::string trunk_ref() const { return "refs/heads/" + trunk_branch; }
     /// Every [[protect]] entry whose refs match `ref`.
     std::vector<const protect_rule*> protections_for(std::string_view ref) const;
+    /// The [[queue]] entry whose target is `ref`, or null.
+    const queue_rule* queue_for(std::string_view ref) const;
     /// The level of rule `id`: the [enforcement] override, else `fallback`.
     level level_of(std::string_view id, level fallback) const;
 };
+
+/// The repository's "owner/name" for events and status URLs: [repository] full_name, else the
+/// parent directory's name, a slash, and the repository directory's name without ".git".
+std::string repository_full_name(const policy& rules_policy, const std::string& git_dir);
 
 /// A policy file is read only up to this size (1 MiB); a larger one is a policy_error.
 constexpr std::size_t max_policy_bytes = 1 << 20;

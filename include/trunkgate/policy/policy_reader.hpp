@@ -164,4 +164,7 @@ events_policy read_events(const toml::table& table, const std::string& file);
 /// policy_error at the first problem, naming `file`.
 void read_top_level(const toml::table& root, const std::string& file, policy& result);
 
+/// Reads one [[queue]] entry (policy_queue.cpp). Throws policy_error.
+queue_rule read_queue(const toml::table& table, const std::string& file);
+
 } // namespace trunkgate

@@ -1,0 +1,230 @@
+// End-to-end: the merge queue on a real bare repository. Changes are pushed as branches and
+// queued with `trunkgate queue add`; CI is `trunkgate status set` on the speculative commits the
+// queue publishes; `trunkgate queue run` lands, ejects and rebuilds. The target must only ever
+// point at commits whose required check passed.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "support/gates_support.hpp"
+#include "support/sandbox.hpp"
+
+using namespace trunkgate::testing;
+using Catch::Contains;
+using trunkgate::testing::gates::as;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string queue_policy = R"(
+[[protect]]
+refs = ["refs/heads/main"]
+required_checks = ["build"]
+
+[[queue]]
+target = "refs/heads/main"
+method = "rebase"
+max_parallel = 4
+
+[bypass]
+identities = ["release-manager"]
+)";
+
+struct queue_fixture {
+    git_sandbox sandbox;
+
+    explicit queue_fixture(const std::string& policy = queue_policy) {
+        sandbox.commit("initial", "README");
+        REQUIRE(sandbox.push({"origin", "main"}).status == 0);
+        sandbox.install(policy);
+    }
+
+    // A branch off main's current tip in the clone with one commit to `file`, pushed; its id.
+    std::string change(const std::string& branch, const std::string& file,
+                       const std::string& content) {
+        REQUIRE(sandbox.git({"checkout", "-q", "-B", branch, "origin/main"}).status == 0);
+        write_file(sandbox.clone() + "/" + file, content);
+        REQUIRE(sandbox.git({"add", file}).status == 0);
+        REQUIRE(sandbox.git({"commit", "-q", "-m", "change " + file}).status == 0);
+        const auto pushed = sandbox.push({"origin", branch});
+        INFO(pushed.all());
+        REQUIRE(pushed.status == 0);
+        return sandbox.clone_rev("HEAD");
+    }
+
+    run_result queue(const std::vector<std::string>& args, const std::string& identity = "alice") {
+        std::vector<std::string> argv{"queue"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.insert(argv.end(), {"--repo", sandbox.server()});
+        return sandbox.trunkgate(argv, "", as(identity));
+    }
+
+    std::string add(const std::string& commit, const std::string& identity = "alice") {
+        const auto added = queue({"add", "--target", "main", commit}, identity);
+        INFO(added.all());
+        REQUIRE(added.status == 0);
+        const auto at = added.out.find("(id ");
+        REQUIRE(at != std::string::npos);
+        return added.out.substr(at + 4, added.out.find(')', at) - at - 4);
+    }
+
+    run_result run() {
+        const auto ran = queue({"run"});
+        INFO(ran.all());
+        REQUIRE(ran.status == 0);
+        return ran;
+    }
+
+    json listing() { return json::parse(queue({"--format", "json"}).out); }
+
+    json entry(const std::string& id) {
+        const auto listed = listing();
+        for (const auto& item : listed["queues"][0]["entries"])
+            if (item["id"] == id)
+                return item;
+        FAIL("no entry " + id + " in " + listed.dump());
+        return {};
+    }
+
+    std::string speculative(const std::string& id) {
+        return entry(id)["speculative"].get<std::string>();
+    }
+
+    void ci(const std::string& commit, const std::string& state) {
+        const auto set = sandbox.trunkgate(
+            {"status", "set", "--repo", sandbox.server(), commit, "build", state}, "", as("ci"));
+        INFO(set.all());
+        REQUIRE(set.status == 0);
+    }
+
+    // Every commit main pointed to, from its reflog.
+    std::vector<std::string> main_history() {
+        const auto log =
+            sandbox.git_in(sandbox.server(), {"reflog", "show", "--format=%H", "refs/heads/main"});
+        std::vector<std::string> tips;
+        std::istringstream lines(log.out);
+        for (std::string line; std::getline(lines, line);)
+            tips.push_back(line);
+        return tips;
+    }
+};
+
+} // namespace
+
+TEST_CASE("queue: changes land in order on their tested result; a failure is ejected",
+          "[e2e][queue]") {
+    queue_fixture f;
+    REQUIRE(f.sandbox.git_in(f.sandbox.server(), {"config", "core.logAllRefUpdates", "always"})
+                .status == 0);
+    const auto initial = f.sandbox.server_rev("main");
+    const auto a = f.add(f.change("a", "a.txt", "a\n"));
+    const auto b = f.add(f.change("b", "b.txt", "b\n"));
+    const auto c = f.add(f.change("c", "c.txt", "c\n"));
+    CHECK(a == "q-0001");
+    CHECK(f.entry(c)["position"] == 3);
+
+    const auto first = f.run();
+    for (const auto& id : {a, b, c}) {
+        INFO(id);
+        CHECK(f.entry(id)["state"] == "testing");
+        CHECK(f.sandbox.server_rev("refs/heads/trunkgate/queue/main/" + id) == f.speculative(id));
+    }
+    CHECK_THAT(first.out, Contains(a + ": testing "));
+    // The train: b is tested on a's result, c on b's.
+    CHECK(f.sandbox.server_rev(f.speculative(b) + "^") == f.speculative(a));
+    CHECK(f.sandbox.server_rev(f.speculative(c) + "^") == f.speculative(b));
+    CHECK(f.sandbox.server_rev("main") == initial); // nothing passed yet
+
+    const auto tested_a = f.speculative(a), tested_b = f.speculative(b);
+    f.ci(tested_a, "success");
+    f.ci(tested_b, "failure");
+    f.ci(f.speculative(c), "success"); // built on b: worthless once b is out
+    const auto second = f.run();
+    CHECK_THAT(second.out, Contains(a + ": landed"));
+    CHECK_THAT(second.out, Contains(b + ": ejected: check build is failure"));
+    CHECK(f.sandbox.server_rev("main") == tested_a);
+    CHECK(f.entry(a)["state"] == "landed");
+    CHECK(f.entry(b)["state"] == "ejected");
+    CHECK(f.entry(b)["reason"] == "check build is failure");
+    CHECK(f.sandbox.server_rev("refs/heads/trunkgate/queue/main/" + a).empty());
+    CHECK(f.sandbox.server_rev("refs/heads/trunkgate/queue/main/" + b).empty());
+    // c was rebuilt on main without b, and waits for its own verdict.
+    CHECK(f.entry(c)["state"] == "testing");
+    CHECK(f.sandbox.server_rev(f.speculative(c) + "^") == tested_a);
+
+    const auto tested_c = f.speculative(c);
+    f.ci(tested_c, "success");
+    CHECK_THAT(f.run().out, Contains(c + ": landed"));
+    CHECK(f.sandbox.server_rev("main") == tested_c);
+    CHECK(f.sandbox.server_rev("main:b.txt").empty());
+    CHECK_FALSE(f.sandbox.server_rev("main:c.txt").empty());
+    // Trunk was never red: every commit main pointed to since is one CI passed.
+    const auto history = f.main_history();
+    CHECK(std::count(history.begin(), history.end(), tested_a) == 1);
+    CHECK(std::count(history.begin(), history.end(), tested_c) == 1);
+    for (const auto& tip : history) {
+        if (tip == initial)
+            continue;
+        INFO(tip);
+        CHECK(
+            f.sandbox
+                .trunkgate({"status", "get", "--repo", f.sandbox.server(), tip, "--format", "json"})
+                .out.find("\"success\"") != std::string::npos);
+    }
+    // The audit log has each landing.
+    const auto audit = f.sandbox.trunkgate({"audit", "--repo", f.sandbox.server()});
+    CHECK_THAT(audit.out, Contains("trunkgate-queue  landed  refs/heads/main"));
+}
+
+TEST_CASE("queue: a change that no longer applies is ejected with the paths", "[e2e][queue]") {
+    queue_fixture f;
+    const auto first = f.add(f.change("one", "shared.txt", "one\n"));
+    const auto second = f.add(f.change("two", "shared.txt", "two\n"));
+    f.run();
+    CHECK(f.entry(first)["state"] == "testing");
+    // Both built: the second on the first, where it conflicts.
+    CHECK(f.entry(second)["state"] == "ejected");
+    CHECK_THAT(f.entry(second)["reason"].get<std::string>(), Contains("conflicts: shared.txt"));
+    f.ci(f.speculative(first), "success");
+    f.run();
+    CHECK(f.entry(first)["state"] == "landed");
+}
+
+TEST_CASE("queue: cancel, by its pusher or an admin only", "[e2e][queue]") {
+    queue_fixture f;
+    const auto id = f.add(f.change("x", "x.txt", "x\n"));
+    f.run();
+    const auto branch = "refs/heads/trunkgate/queue/main/" + id;
+    CHECK_FALSE(f.sandbox.server_rev(branch).empty());
+    const auto refused = f.queue({"cancel", id}, "mallory");
+    CHECK(refused.status == 2);
+    CHECK_THAT(refused.err, Contains("only they or an identity of [bypass] identities"));
+    const auto cancelled = f.queue({"cancel", id}, "release-manager");
+    INFO(cancelled.all());
+    CHECK(cancelled.status == 0);
+    CHECK(f.entry(id)["state"] == "cancelled");
+    CHECK(f.sandbox.server_rev(branch).empty());
+    CHECK(f.queue({"cancel", id}).status == 2); // ended already
+    SECTION("without a verdict, nothing lands") {
+        const auto other = f.add(f.change("y", "y.txt", "y\n"));
+        f.run();
+        f.run();
+        CHECK(f.entry(other)["state"] == "testing");
+        CHECK(f.sandbox.server_rev("main") != f.speculative(other));
+    }
+}
+
+TEST_CASE("queue: the policy's [[queue]] is checked", "[e2e][queue]") {
+    git_sandbox sandbox;
+    write_file(sandbox.dir() + "/bad.toml", "[[queue]]\ntarget = \"main\"\n");
+    const auto linted = sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/bad.toml"});
+    CHECK(linted.status == 3);
+    CHECK_THAT(linted.err, Contains("'queue.target' is one full branch name"));
+    write_file(sandbox.dir() + "/batch.toml",
+               "[[queue]]\ntarget = \"refs/heads/main\"\nbatch_size = 4\n");
+    CHECK_THAT(sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/batch.toml"}).err,
+               Contains("'queue.batch_size' must be between 1 and 1"));
+}
