@@ -21,8 +21,10 @@ std::vector<std::size_t> matching_refs(const push_view& push, const commit_walk_
     std::vector<std::size_t> indexes;
     for (std::size_t i = 0; i < push.refs.size(); ++i) {
         const auto& ref = push.refs[i];
+        // A queue submission's commits are judged as its target's would be.
+        const auto& judged_as = ref.queue_target.empty() ? ref.update.ref : ref.queue_target;
         if (ref.kind != update_kind::remove && ref.new_target.commit &&
-            glob_match_any(options.refs, ref.update.ref))
+            glob_match_any(options.refs, judged_as))
             indexes.push_back(i);
     }
     return indexes;

@@ -126,9 +126,14 @@ ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_upda
     facts.update = update;
     facts.kind = update.kind();
     facts.protections = rules_policy.protections_for(update.ref);
-    facts.short_lived = update.is_branch() && update.ref != rules_policy.trunk_ref() &&
-                        facts.protections.empty() &&
-                        glob_match_any(rules_policy.branches.refs, update.ref);
+    if (const auto* queue = rules_policy.queue_for_submission(update.ref))
+        facts.queue_target = queue->target;
+    // A change submitted to a queue is judged as the short-lived branch it is, measured against
+    // the queue's target.
+    facts.short_lived =
+        !facts.queue_target.empty() ||
+        (update.is_branch() && update.ref != rules_policy.trunk_ref() &&
+         facts.protections.empty() && glob_match_any(rules_policy.branches.refs, update.ref));
     if (update.new_hex.size() != GIT_OID_HEXSZ) {
         facts.rejected_before_measuring =
             "SHA-256 object ids are not supported by this build (libgit2 reads SHA-1 repositories)";
@@ -149,9 +154,11 @@ ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_upda
         facts.merges = find_merge_commits(repo, *new_commit, exclude, view.context.developer_clone,
                                           linear_refs(rules_policy), merges_listed);
     }
-    if (facts.short_lived && view.trunk_tip)
-        facts.branch = measure_branch(repo, *new_commit, *view.trunk_tip,
-                                      limits_for(rules_policy, view.context.now));
+    const auto base = facts.queue_target.empty() ? view.trunk_tip
+                                                 : tip_after_push(repo, view, facts.queue_target);
+    if (facts.short_lived && base)
+        facts.branch =
+            measure_branch(repo, *new_commit, *base, limits_for(rules_policy, view.context.now));
     gather_gates(repo, view, facts, *new_commit, lookups);
     return facts;
 }

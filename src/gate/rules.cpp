@@ -137,10 +137,20 @@ void check_linear_history(const push_view& push, const ref_facts& ref, finding_s
     }
 }
 
+// The branch a short-lived branch is measured against: trunk, or the queue it is submitted to.
+std::string measured_against(const push_view& push, const ref_facts& ref) {
+    return ref.queue_target.empty() ? push.rules_policy.trunk_branch
+                                    : ref.queue_target.substr(std::string("refs/heads/").size());
+}
+
 std::string rebase_hint(const push_view& push, const ref_facts& ref) {
-    const auto trunk = shell_quote(push.rules_policy.trunk_branch);
-    return "git fetch " + std::string(remote) + " && git rebase " + std::string(remote) + "/" +
-           trunk + " && git push --force-with-lease " + std::string(remote) +
+    const auto base = shell_quote(measured_against(push, ref));
+    const auto fetch_and_rebase =
+        "git fetch " + std::string(remote) + " && git rebase " + std::string(remote) + "/" + base;
+    if (!ref.queue_target.empty())
+        return fetch_and_rebase + " && git push " + std::string(remote) +
+               " HEAD:" + shell_quote(ref.update.ref);
+    return fetch_and_rebase + " && git push --force-with-lease " + std::string(remote) +
            " HEAD:" + branch_name(ref);
 }
 
@@ -157,7 +167,7 @@ void check_up_to_date(const push_view& push, const ref_facts& ref, finding_sink&
     found.value = ref.branch->behind.count;
     found.limit = *limit;
     found.message = "branch is " + count_text(ref.branch->behind) + " commits behind " +
-                    push.rules_policy.trunk_branch + " (limit " + std::to_string(*limit) + ")";
+                    measured_against(push, ref) + " (limit " + std::to_string(*limit) + ")";
     found.hint = rebase_hint(push, ref);
     out.add(std::move(found));
 }
@@ -182,11 +192,11 @@ void check_branch_age(const push_view& push, const ref_facts& ref, finding_sink&
     found.commit = to_hex(*ref.branch->oldest);
     found.value = age_seconds / 3600; // hours, like the limit below
     found.limit = *max_days * 24;
-    found.message = std::string("oldest commit not on ") + push.rules_policy.trunk_branch + " (" +
+    found.message = "oldest commit not on " + measured_against(push, ref) + " (" +
                     short_id(*ref.branch->oldest) + ") is " +
                     (ref.branch->oldest_at_least ? "at least " : "") + age_text(age_seconds) +
                     " old (limit " + count_noun(*max_days, "day", "days") + ")";
-    found.hint = "merge small and often: land what is ready on " + push.rules_policy.trunk_branch +
+    found.hint = "merge small and often: land what is ready on " + measured_against(push, ref) +
                  " and start a fresh branch for the rest (" + rebase_hint(push, ref) + ")";
     out.add(std::move(found));
 }
@@ -200,7 +210,7 @@ void check_branch_size(const push_view& push, const ref_facts& ref, finding_sink
     found.value = ref.branch->ahead.count;
     found.limit = *limit;
     found.message = "branch has " + count_text(ref.branch->ahead) + " commits not on " +
-                    push.rules_policy.trunk_branch + " (limit " + std::to_string(*limit) + ")";
+                    measured_against(push, ref) + " (limit " + std::to_string(*limit) + ")";
     found.hint = "split the work into smaller branches and merge each to " +
                  push.rules_policy.trunk_branch + " on its own";
     out.add(std::move(found));
@@ -360,6 +370,21 @@ void check_approval(const push_view& push, const ref_facts& ref, finding_sink& o
     }
 }
 
+// A branch with a merge queue moves only to what CI tested: the queue moves it, not pushes.
+void check_queue_required(const push_view& push, const ref_facts& ref, finding_sink& out) {
+    if (ref.kind == update_kind::remove || !push.rules_policy.queue_for(ref.update.ref))
+        return;
+    auto found = make("queue-required", ref);
+    found.commit = ref.update.new_hex;
+    const auto branch = ref.update.short_name();
+    found.message = branch + " has a merge queue: changes land through it, on the commit CI " +
+                    "tested, never by a direct push";
+    found.hint = "queue the change: git push " + std::string(remote) +
+                 " HEAD:" + shell_quote("refs/for/" + branch) +
+                 " (trunkgate queue shows where it stands)";
+    out.add(std::move(found));
+}
+
 void check_status_write(const push_view& push, const ref_facts& ref, finding_sink& out) {
     const auto& name = ref.update.ref;
     if (name != push.rules_policy.checks.notes_ref && name != approvals_ref)
@@ -408,6 +433,8 @@ const std::vector<rule>& rule_table() {
         {"approval", "a protected ref moved to a commit without a valid approval", check_approval},
         {"status-write", "a push to the CI status or approvals notes by someone outside writers",
          check_status_write},
+        {"queue-required", "a direct push to a branch that has a merge queue ([[queue]] target)",
+         check_queue_required},
     };
     return table;
 }

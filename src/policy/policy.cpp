@@ -62,6 +62,29 @@ const queue_rule* policy::queue_for(std::string_view ref) const {
     return nullptr;
 }
 
+const queue_rule* policy::queue_for_submission(std::string_view ref, std::string* topic) const {
+    constexpr std::string_view submissions = "refs/for/";
+    if (ref.substr(0, submissions.size()) != submissions)
+        return nullptr;
+    const auto rest = ref.substr(submissions.size());
+    const queue_rule* found = nullptr;
+    std::size_t found_length = 0;
+    for (const auto& queue : queues) {
+        const auto branch =
+            std::string_view(queue.target).substr(std::string_view("refs/heads/").size());
+        const bool matches = rest == branch || (rest.size() > branch.size() + 1 &&
+                                                rest.substr(0, branch.size()) == branch &&
+                                                rest[branch.size()] == '/');
+        if (matches && branch.size() > found_length) {
+            found = &queue;
+            found_length = branch.size();
+        }
+    }
+    if (found && topic)
+        *topic = std::string(rest.size() > found_length ? rest.substr(found_length + 1) : "");
+    return found;
+}
+
 level policy::level_of(std::string_view id, level fallback) const {
     const auto override = enforcement.find(id);
     return override == enforcement.end() ? fallback : override->second;

@@ -6,12 +6,11 @@ namespace trunkgate {
 
 const std::vector<std::string_view>& rule_ids() {
     static const std::vector<std::string_view> ids{
-        "ref-target",     "protected-delete", "force-push",    "push-restricted",
-        "linear-history", "up-to-date",       "branch-age",    "branch-size",
-        "branch-name",    "tag-name",         "tag-immutable", "required-checks",
-        "promotion",      "approval",         "status-write",  "commit-message",
-        "author-email",   "committer-email",  "file-size",     "forbidden-path",
-        "changed-files",  "bypass-denied",    "policy-error"};
+        "ref-target",     "protected-delete", "force-push",    "push-restricted", "linear-history",
+        "up-to-date",     "branch-age",       "branch-size",   "branch-name",     "tag-name",
+        "tag-immutable",  "required-checks",  "promotion",     "approval",        "status-write",
+        "queue-required", "commit-message",   "author-email",  "committer-email", "file-size",
+        "forbidden-path", "changed-files",    "bypass-denied", "policy-error"};
     return ids;
 }
 

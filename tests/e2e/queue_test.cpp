@@ -228,3 +228,63 @@ TEST_CASE("queue: the policy's [[queue]] is checked", "[e2e][queue]") {
     CHECK_THAT(sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/batch.toml"}).err,
                Contains("'queue.batch_size' must be between 1 and 1"));
 }
+
+TEST_CASE("queue: a direct push to a queued branch is refused with queue-required",
+          "[e2e][queue]") {
+    queue_fixture f;
+    REQUIRE(f.sandbox.git({"checkout", "-q", "-B", "main", "origin/main"}).status == 0);
+    f.sandbox.commit("straight to main", "direct.txt");
+    const auto before = f.sandbox.server_rev("main");
+    const auto pushed = f.sandbox.push({"origin", "main"}, as("alice"));
+    CHECK(pushed.status != 0);
+    CHECK(f.sandbox.server_rev("main") == before);
+    const auto text = remote_text(pushed);
+    CHECK_THAT(text, Contains("[queue-required] main has a merge queue: changes land through it"));
+    CHECK_THAT(text, Contains("hint: queue the change: git push origin HEAD:refs/for/main"));
+    SECTION("[bypass] still works, and is audited") {
+        const auto bypassed =
+            f.sandbox.push({"-o", "trunkgate.bypass=hotfix for the outage", "origin", "main"},
+                           as("release-manager"));
+        INFO(bypassed.all());
+        CHECK(bypassed.status == 0);
+        CHECK(f.sandbox.server_rev("main") == f.sandbox.clone_rev("HEAD"));
+        CHECK_THAT(f.sandbox.trunkgate({"audit", "--repo", f.sandbox.server()}).out,
+                   Contains("bypass: \"hotfix for the outage\""));
+    }
+}
+
+TEST_CASE("queue: a change sent to refs/for/<branch> meets the branch and commit rules of its "
+          "target",
+          "[e2e][queue]") {
+    queue_fixture f(queue_policy + R"(
+[branches]
+max_behind = 2
+
+[commits]
+message_pattern = '^(feat|fix): '
+)");
+    // A change made on main, then main moves on by three commits.
+    REQUIRE(f.sandbox.git({"checkout", "-q", "-B", "old", "origin/main"}).status == 0);
+    const auto change = f.sandbox.commit("wip", "w.txt");
+    const auto zero = std::string(40, '0');
+    REQUIRE(f.sandbox.git({"checkout", "-q", "-B", "moving", "origin/main"}).status == 0);
+    f.sandbox.commits(3, "feat: more");
+    REQUIRE(f.sandbox
+                .push({"-o", "trunkgate.bypass=setting up the test", "origin", "moving:main"},
+                      as("release-manager"))
+                .status == 0);
+    // Judged from the developer's clone, as the hook would judge the push.
+    const auto checked =
+        f.sandbox.trunkgate({"check", "--policy", f.sandbox.server() + "/trunkgate.toml", zero,
+                             change, "refs/for/main/topic"},
+                            "", as("alice"));
+    INFO(checked.all());
+    CHECK(checked.status == 1);
+    // "3" or "at least 3": the walk may stop once the limit is passed.
+    CHECK_THAT(checked.out, Contains("[up-to-date] branch is "));
+    CHECK_THAT(checked.out, Contains("3 commits behind main (limit 2)"));
+    CHECK_THAT(checked.out, Contains("git rebase origin/main && git push origin "
+                                     "HEAD:refs/for/main/topic"));
+    CHECK_THAT(checked.out, Contains("[commit-message]"));
+    CHECK(checked.out.find("queue-required") == std::string::npos);
+}

@@ -290,7 +290,7 @@ TEST_CASE("rules: the table and ids are stable", "[rules]") {
                                           "push-restricted", "linear-history", "up-to-date",
                                           "branch-age", "branch-size", "branch-name", "tag-name",
                                           "tag-immutable", "required-checks", "promotion",
-                                          "approval", "status-write"});
+                                          "approval", "status-write", "queue-required"});
     std::vector<std::string> commit_ids;
     for (const auto& entry : commit_rule_table())
         commit_ids.emplace_back(entry.id);

@@ -45,6 +45,9 @@ struct ref_facts {
     update_kind kind = update_kind::update;
     std::vector<const protect_rule*> protections; ///< [[protect]] entries matching the ref
     bool short_lived = false;                     ///< a branch that [branches] rules apply to
+    /// A push to refs/for/<branch>[/<topic>] that enters a merge queue: the queue's target
+    /// ("refs/heads/<branch>"), which its branch and commit rules measure against; "" otherwise.
+    std::string queue_target;
     target_info old_target;
     target_info new_target;
     std::optional<bool> fast_forward;      ///< updates of commits only

@@ -198,6 +198,10 @@ struct policy {
     std::vector<const protect_rule*> protections_for(std::string_view ref) const;
     /// The [[queue]] entry whose target is `ref`, or null.
     const queue_rule* queue_for(std::string_view ref) const;
+    /// For a push to refs/for/<branch>[/<topic>]: the [[queue]] of refs/heads/<branch> (the
+    /// longest <branch> that has one), or null; `topic` gets the rest ("" for none).
+    const queue_rule* queue_for_submission(std::string_view ref,
+                                           std::string* topic = nullptr) const;
     /// The level of rule `id`: the [enforcement] override, else `fallback`.
     level level_of(std::string_view id, level fallback) const;
 };
