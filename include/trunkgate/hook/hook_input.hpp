@@ -28,4 +28,12 @@ struct hook_input {
 hook_input read_hook_input(std::string_view program, const std::vector<std::string>& args,
                            std::istream& in, std::ostream& out, std::ostream& err);
 
+/// The command line of a hook that takes no arguments and converses with git on its standard
+/// input (proc-receive), which is left unread: `--version` prints `PROGRAM VERSION` to `out`
+/// (returns 0); any other argument prints the usage to `err` (returns exit_usage); nullopt when
+/// there are none and the program goes on. Never throws.
+std::optional<int> read_conversing_hook_arguments(std::string_view program,
+                                                  const std::vector<std::string>& args,
+                                                  std::ostream& out, std::ostream& err);
+
 } // namespace trunkgate
