@@ -12,7 +12,8 @@ using trunkgate::testing::write_file;
 
 TEST_CASE("version: the programs of this build carry this build's version", "[version]") {
     CHECK(trunkgate_version() == TRUNKGATE_TEST_VERSION);
-    for (const char* program : {"trunkgate", "trunkgate-pre-receive", "trunkgate-post-receive"}) {
+    for (const char* program : {"trunkgate", "trunkgate-pre-receive", "trunkgate-post-receive",
+                                "trunkgate-proc-receive"}) {
         INFO(program);
         CHECK(program_version(bin_path(program)) == std::string(trunkgate_version()));
     }
