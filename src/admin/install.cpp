@@ -145,15 +145,87 @@ std::string install_policy(git_repository* repo, const install_options& options)
            note;
 }
 
+config_ptr repository_config(git_repository* repo) {
+    git_config* raw = nullptr;
+    check(git_repository_config(&raw, repo), "open the repository's git config");
+    return config_ptr(raw);
+}
+
 std::string enable_push_options(git_repository* repo) {
     if (config_string(repo, "receive.advertisePushOptions") == std::optional<std::string>("true"))
         return "receive.advertisePushOptions: unchanged";
-    git_config* raw = nullptr;
-    check(git_repository_config(&raw, repo), "open the repository's git config");
-    config_ptr config(raw);
+    const auto config = repository_config(repo);
     check(git_config_set_bool(config.get(), "receive.advertisePushOptions", 1),
           "set receive.advertisePushOptions");
     return "receive.advertisePushOptions: set to true";
+}
+
+constexpr const char* proc_receive_refs = "receive.procReceiveRefs";
+constexpr const char* queue_refs = "refs/for";
+constexpr const char* queue_refs_pattern = "^refs/for$";
+
+// A proc-receive hook converses with git on stdin and stdout: a foreign one cannot run after
+// trunkgate's, so it stays where it is and keeps refs/for (or whatever it serves).
+bool foreign_hook_at(const std::string& path) {
+    if (!path_exists(path))
+        return false;
+    const auto current = read_file(path);
+    return !current || !is_trunkgate_hook(*current);
+}
+
+std::string keep_foreign_proc_receive() {
+    return "proc-receive: not installed; the existing hook is not trunkgate's and a proc-receive "
+           "hook cannot be chained, so pushes to refs/for/ stay with it (no merge queue by push)";
+}
+
+// Whether the repository's config (any level) routes refs/for to proc-receive.
+bool routes_queue_refs(git_config* config) {
+    bool found = false;
+    const int rc = git_config_get_multivar_foreach(
+        config, proc_receive_refs, queue_refs_pattern,
+        [](const git_config_entry*, void* payload) {
+            *static_cast<bool*>(payload) = true;
+            return 0;
+        },
+        &found);
+    if (rc != GIT_ENOTFOUND)
+        check(rc, "read git config receive.procReceiveRefs");
+    return found;
+}
+
+// Set whether or not the policy has a [[queue]], as receive.advertisePushOptions is: a push to
+// refs/for/<branch> without a queue is then refused by name instead of creating a stray ref.
+std::string enable_queue_refs(git_repository* repo) {
+    const auto config = repository_config(repo);
+    if (routes_queue_refs(config.get()))
+        return std::string(proc_receive_refs) + ": unchanged";
+    check(git_config_set_multivar(config.get(), proc_receive_refs, queue_refs_pattern, queue_refs),
+          "set receive.procReceiveRefs");
+    return std::string(proc_receive_refs) +
+           ": refs/for added (pushes to refs/for/<branch> go to the proc-receive hook and the "
+           "merge queue; set whether or not the policy has a [[queue]])";
+}
+
+std::string disable_queue_refs(git_repository* repo) {
+    const auto config = repository_config(repo);
+    const int rc = git_config_delete_multivar(config.get(), proc_receive_refs, queue_refs_pattern);
+    if (rc == GIT_ENOTFOUND)
+        return std::string(proc_receive_refs) + ": refs/for not set";
+    check(rc, "unset receive.procReceiveRefs");
+    return std::string(proc_receive_refs) + ": refs/for removed";
+}
+
+// The three wrappers; a foreign proc-receive is left alone. Returns whether proc-receive is ours.
+bool install_hooks(const std::string& dir, const install_options& options,
+                   std::vector<std::string>& report) {
+    report.push_back(install_hook(dir, "pre-receive", options));
+    report.push_back(install_hook(dir, "post-receive", options));
+    if (foreign_hook_at(dir + "/proc-receive")) {
+        report.push_back(keep_foreign_proc_receive());
+        return false;
+    }
+    report.push_back(install_hook(dir, "proc-receive", options));
+    return true;
 }
 
 // Takes one wrapper out of `dir`: the chained hook, if any, goes back in its place in one rename,
@@ -186,6 +258,11 @@ std::string uninstall_hook(const std::string& dir, const std::string& name) {
     return name + ": removed";
 }
 
+std::vector<std::string> uninstall_hooks(const std::string& dir) {
+    return {uninstall_hook(dir, "pre-receive"), uninstall_hook(dir, "post-receive"),
+            uninstall_hook(dir, "proc-receive")};
+}
+
 } // namespace
 
 bool is_trunkgate_hook(std::string_view hook_text) {
@@ -210,9 +287,10 @@ std::vector<std::string> install_into(const std::string& repo_path,
     const auto dir = hooks_dir(repo.get());
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         throw internal_error("cannot create " + dir + ": " + std::strerror(errno));
-    report.push_back(install_hook(dir, "pre-receive", options));
-    report.push_back(install_hook(dir, "post-receive", options));
+    const bool proc_receive = install_hooks(dir, options, report);
     report.push_back(enable_push_options(repo.get()));
+    if (proc_receive)
+        report.push_back(enable_queue_refs(repo.get()));
     return report;
 }
 
@@ -223,15 +301,17 @@ std::vector<std::string> install_into_hooks_dir(const std::string& hooks_dir,
                           std::strerror(errno));
     if (!is_directory(hooks_dir))
         throw input_error(hooks_dir + " is not a directory");
-    const auto dir = absolute_path(hooks_dir);
-    return {install_hook(dir, "pre-receive", options), install_hook(dir, "post-receive", options)};
+    std::vector<std::string> report;
+    install_hooks(absolute_path(hooks_dir), options, report);
+    return report;
 }
 
 std::vector<std::string> uninstall_from(const std::string& repo_path) {
     const auto repo = open_repository_at(repo_path, false);
     const auto dir = hooks_dir(repo.get());
     if (!is_directory(dir))
-        return {"pre-receive: not installed", "post-receive: not installed"};
+        return {"pre-receive: not installed", "post-receive: not installed",
+                "proc-receive: not installed", disable_queue_refs(repo.get())};
     // A core.hooksPath outside the repository may serve others too: taking trunkgate out of it
     // for one repository would ungate all of them.
     const auto repository = absolute_path(git_dir(repo.get())) + "/";
@@ -243,13 +323,18 @@ std::vector<std::string> uninstall_from(const std::string& repo_path) {
                           dir +
                           "` to take trunkgate out of it for every repository that uses it, or "
                           "unset core.hooksPath for this one");
-    return {uninstall_hook(dir, "pre-receive"), uninstall_hook(dir, "post-receive")};
+    const bool foreign_proc_receive = foreign_hook_at(dir + "/proc-receive");
+    auto report = uninstall_hooks(dir);
+    // refs/for stays routed to a foreign proc-receive hook: it was there for that hook.
+    if (!foreign_proc_receive)
+        report.push_back(disable_queue_refs(repo.get()));
+    return report;
 }
 
 std::vector<std::string> uninstall_from_hooks_dir(const std::string& hooks_dir) {
     if (!is_directory(hooks_dir))
         throw input_error(hooks_dir + " is not a directory");
-    return {uninstall_hook(hooks_dir, "pre-receive"), uninstall_hook(hooks_dir, "post-receive")};
+    return uninstall_hooks(hooks_dir);
 }
 
 } // namespace trunkgate

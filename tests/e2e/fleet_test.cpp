@@ -74,12 +74,13 @@ TEST_CASE("fleet: one hooks directory shared through core.hooksPath gates every 
                                "pre-receive.chained and runs after trunkgate\n" +
                                shared +
                                ": post-receive: installed; the existing hook is kept as "
-                               "post-receive.chained and runs after trunkgate\n");
+                               "post-receive.chained and runs after trunkgate\n" +
+                               shared + ": proc-receive: installed\n");
     CHECK(read_file(shared + "/pre-receive.chained") ==
           "#!/bin/sh\necho \"the shared pre-receive ran\"\n");
     const auto again = sandbox.trunkgate({"install", "--hooks-dir", shared});
-    CHECK(again.out ==
-          shared + ": pre-receive: unchanged\n" + shared + ": post-receive: unchanged\n");
+    CHECK(again.out == shared + ": pre-receive: unchanged\n" + shared +
+                           ": post-receive: unchanged\n" + shared + ": proc-receive: unchanged\n");
 
     // Two repositories, neither installed into: only core.hooksPath and a policy each.
     const auto first = sandbox.server();
@@ -164,7 +165,8 @@ TEST_CASE("fleet: one hooks directory shared through core.hooksPath gates every 
                                  "again\n" +
                                  shared +
                                  ": post-receive: removed; post-receive.chained is post-receive "
-                                 "again\n");
+                                 "again\n" +
+                                 shared + ": proc-receive: removed\n");
         const auto ungated = sandbox.push({"origin", "HEAD:refs/heads/scratch"});
         CHECK(ungated.status == 0);
         CHECK(remote_text(ungated) == "the shared pre-receive ran\nthe shared post-receive ran\n");
@@ -203,7 +205,9 @@ TEST_CASE("fleet: uninstall puts back the hooks install found, byte for byte and
     CHECK(removed.out ==
           sandbox.server() + ": pre-receive: removed; pre-receive.chained is pre-receive again\n" +
               sandbox.server() +
-              ": post-receive: removed; post-receive.chained is post-receive again\n");
+              ": post-receive: removed; post-receive.chained is post-receive again\n" +
+              sandbox.server() + ": proc-receive: removed\n" + sandbox.server() +
+              ": receive.procReceiveRefs: refs/for removed\n");
     for (const auto* name : {"pre-receive", "post-receive"}) {
         INFO(name);
         CHECK(run({"cmp", sandbox.dir() + "/" + name + ".orig", hooks + name}).status == 0);
@@ -220,7 +224,9 @@ TEST_CASE("fleet: uninstall puts back the hooks install found, byte for byte and
 
         CHECK(again.status == 0);
         CHECK(again.out == sandbox.server() + ": pre-receive: not trunkgate's, left alone\n" +
-                               sandbox.server() + ": post-receive: not trunkgate's, left alone\n");
+                               sandbox.server() + ": post-receive: not trunkgate's, left alone\n" +
+                               sandbox.server() + ": proc-receive: not installed\n" +
+                               sandbox.server() + ": receive.procReceiveRefs: refs/for not set\n");
         CHECK(state_of(hooks + "pre-receive") == pre_before);
         CHECK(state_of(hooks + "post-receive") == post_before);
     }
@@ -238,7 +244,9 @@ TEST_CASE("fleet: uninstall puts back the hooks install found, byte for byte and
 
         CHECK(plain_removed.status == 0);
         CHECK(plain_removed.out == plain.server() + ": pre-receive: removed\n" + plain.server() +
-                                       ": post-receive: removed\n");
+                                       ": post-receive: removed\n" + plain.server() +
+                                       ": proc-receive: removed\n" + plain.server() +
+                                       ": receive.procReceiveRefs: refs/for removed\n");
         CHECK_FALSE(exists(plain.server() + "/hooks/pre-receive"));
         CHECK_FALSE(exists(plain.server() + "/hooks/post-receive"));
     }
@@ -269,11 +277,12 @@ TEST_CASE("fleet: --all-under installs into every bare repository below DIR and 
     CHECK(installed.status == 0);
     CHECK(installed.err.empty());
     for (const auto& repo : {first, nested})
-        for (const auto* step :
-             {"trunkgate.toml: installed from", "pre-receive: installed\n",
-              "post-receive: installed\n", "receive.advertisePushOptions: set to true\n"})
+        for (const auto* step : {"trunkgate.toml: installed from", "pre-receive: installed\n",
+                                 "post-receive: installed\n", "proc-receive: installed\n",
+                                 "receive.advertisePushOptions: set to true\n",
+                                 "receive.procReceiveRefs: refs/for added"})
             CHECK_THAT(installed.out, Contains(repo + ": " + step));
-    CHECK(count_of(installed.out, "\n") == 8);
+    CHECK(count_of(installed.out, "\n") == 12);
     CHECK_THAT(read_file(hooks_of(first)), Contains("trunkgate-managed"));
     CHECK_THAT(read_file(hooks_of(nested)), Contains("trunkgate-managed"));
     CHECK_FALSE(exists(hooks_of(outside)));
@@ -314,8 +323,11 @@ TEST_CASE("fleet: --all-under installs into every bare repository below DIR and 
 
         CHECK(removed.status == 0);
         CHECK(removed.out == first + ": pre-receive: removed\n" + first +
-                                 ": post-receive: removed\n" + nested + ": pre-receive: removed\n" +
-                                 nested + ": post-receive: removed\n");
+                                 ": post-receive: removed\n" + first + ": proc-receive: removed\n" +
+                                 first + ": receive.procReceiveRefs: refs/for removed\n" + nested +
+                                 ": pre-receive: removed\n" + nested + ": post-receive: removed\n" +
+                                 nested + ": proc-receive: removed\n" + nested +
+                                 ": receive.procReceiveRefs: refs/for removed\n");
         CHECK_FALSE(exists(hooks_of(first)));
         CHECK_FALSE(exists(hooks_of(nested)));
         CHECK(state_of(outside + "/hooks/pre-receive") == outside_hook);
