@@ -10,36 +10,23 @@
 #include <sstream>
 
 #include "support/gates_support.hpp"
+#include "support/queue_support.hpp"
 #include "support/sandbox.hpp"
 
 using namespace trunkgate::testing;
 using Catch::Contains;
 using trunkgate::testing::gates::as;
+using trunkgate::testing::queues::queue_policy;
+using trunkgate::testing::queues::start_queue;
 using json = nlohmann::json;
 
 namespace {
-
-const std::string queue_policy = R"(
-[[protect]]
-refs = ["refs/heads/main"]
-required_checks = ["build"]
-
-[[queue]]
-target = "refs/heads/main"
-method = "rebase"
-max_parallel = 4
-
-[bypass]
-identities = ["release-manager"]
-)";
 
 struct queue_fixture {
     git_sandbox sandbox;
 
     explicit queue_fixture(const std::string& policy = queue_policy) {
-        sandbox.commit("initial", "README");
-        REQUIRE(sandbox.push({"origin", "main"}).status == 0);
-        sandbox.install(policy);
+        start_queue(sandbox, policy);
     }
 
     // A branch off main's current tip in the clone with one commit to `file`, pushed; its id.

@@ -1,0 +1,157 @@
+// End-to-end: entering the merge queue with a real `git push origin HEAD:refs/for/main` through
+// git's proc-receive hook (receive.procReceiveRefs = refs/for, written by `trunkgate install`).
+// git creates no refs/for ref; the pusher sees the queue position and an honest result line.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/gates_support.hpp"
+#include "support/queue_support.hpp"
+#include "support/sandbox.hpp"
+
+using namespace trunkgate::testing;
+using Catch::Contains;
+using trunkgate::testing::gates::as;
+using trunkgate::testing::queues::queue_policy;
+using trunkgate::testing::queues::start_queue;
+using json = nlohmann::json;
+
+namespace {
+
+struct push_fixture {
+    git_sandbox sandbox;
+
+    push_fixture() { start_queue(sandbox, queue_policy); }
+
+    // A new commit on the clone's main, not pushed to any branch; its id.
+    std::string change(const std::string& file) { return sandbox.commit("change " + file, file); }
+
+    run_result push_for(const std::string& ref, const std::vector<std::string>& options = {},
+                        const std::string& identity = "alice") {
+        std::vector<std::string> args;
+        for (const auto& option : options)
+            args.insert(args.end(), {"-o", option});
+        args.insert(args.end(), {"origin", "HEAD:" + ref});
+        return sandbox.push(args, as(identity));
+    }
+
+    // Checks that `pushed` went through with `remote` as what the hook said, that git reported
+    // `ref` as a new reference, and that no such ref exists on the server.
+    void check_queued(const run_result& pushed, const std::string& ref, const std::string& remote) {
+        INFO(pushed.all());
+        CHECK(pushed.status == 0);
+        CHECK(remote_text(pushed) == remote);
+        CHECK_THAT(pushed.err, Contains(" * [new reference]   HEAD -> " + ref));
+        CHECK(sandbox.server_rev(ref).empty());
+    }
+
+    json entries() {
+        const auto listed =
+            sandbox.trunkgate({"queue", "--repo", sandbox.server(), "--format", "json"});
+        INFO(listed.all());
+        REQUIRE(listed.status == 0);
+        return json::parse(listed.out)["queues"][0]["entries"];
+    }
+};
+
+} // namespace
+
+TEST_CASE("queue push: git push HEAD:refs/for/main enters the queue and creates no ref",
+          "[e2e][queue][push]") {
+    push_fixture fixture;
+    const auto commit = fixture.change("a.txt");
+
+    const auto pushed = fixture.push_for("refs/for/main");
+
+    fixture.check_queued(pushed, "refs/for/main",
+                         "trunkgate: queued for main at position 1 (id q-0001); CI runs on "
+                         "refs/heads/trunkgate/queue/main/q-0001\n");
+    const auto entries = fixture.entries();
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0]["id"] == "q-0001");
+    CHECK(entries[0]["state"] == "waiting");
+    CHECK(entries[0]["commit"] == commit);
+    CHECK(entries[0]["pusher"] == "alice");
+    CHECK(entries[0]["topic"] == "");
+    CHECK(fixture.sandbox.server_rev("refs/trunkgate/queue/q-0001") == commit);
+}
+
+TEST_CASE("queue push: the same topic pushed again replaces the change", "[e2e][queue][push]") {
+    push_fixture fixture;
+    fixture.change("a.txt");
+    const auto first = fixture.push_for("refs/for/main/fix-1");
+    INFO(first.all());
+    REQUIRE(first.status == 0);
+    CHECK_THAT(remote_text(first), Contains("queued for main at position 1 (id q-0001)"));
+    const auto second_commit = fixture.change("b.txt");
+
+    const auto second = fixture.push_for("refs/for/main/fix-1");
+
+    fixture.check_queued(second, "refs/for/main/fix-1",
+                         "trunkgate: queued for main at position 1 (id q-0002); CI runs on "
+                         "refs/heads/trunkgate/queue/main/q-0002; it replaces q-0001\n");
+    const auto entries = fixture.entries();
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0]["id"] == "q-0002");
+    CHECK(entries[0]["commit"] == second_commit);
+    CHECK(entries[0]["topic"] == "fix-1");
+    CHECK(entries[1]["id"] == "q-0001");
+    CHECK(entries[1]["state"] == "cancelled");
+}
+
+TEST_CASE("queue push: refs/for/<branch> without a queue is rejected with the reason",
+          "[e2e][queue][push]") {
+    push_fixture fixture;
+    fixture.change("a.txt");
+
+    const auto pushed = fixture.push_for("refs/for/nope");
+
+    INFO(pushed.all());
+    CHECK(pushed.status != 0);
+    CHECK_THAT(pushed.err, Contains(" ! [remote rejected] HEAD -> refs/for/nope (refs/heads/nope "
+                                    "has no merge queue (queued branches: main))"));
+    CHECK(fixture.sandbox.server_rev("refs/for/nope").empty());
+    CHECK(fixture.entries().empty());
+}
+
+TEST_CASE("queue push: -o trunkgate.priority=high", "[e2e][queue][push]") {
+    push_fixture fixture;
+    fixture.change("a.txt");
+    REQUIRE(fixture.push_for("refs/for/main/one").status == 0);
+    fixture.change("b.txt");
+
+    SECTION("by an identity not allowed priority: queued at the end, and told so") {
+        const auto pushed = fixture.push_for("refs/for/main/two", {"trunkgate.priority=high"});
+
+        INFO(pushed.all());
+        CHECK(pushed.status == 0);
+        CHECK(remote_text(pushed) ==
+              "trunkgate: alice may not ask for priority ([[queue]] priority); queued at the end\n"
+              "trunkgate: queued for main at position 2 (id q-0002); CI runs on "
+              "refs/heads/trunkgate/queue/main/q-0002\n");
+        CHECK(fixture.entries()[1]["priority"] == false);
+    }
+    SECTION("by a priority identity: ahead of the queue") {
+        const auto pushed =
+            fixture.push_for("refs/for/main/two", {"trunkgate.priority=high"}, "release-manager");
+
+        INFO(pushed.all());
+        CHECK(pushed.status == 0);
+        CHECK(remote_text(pushed) == "trunkgate: queued for main at position 1 (id q-0002); CI "
+                                     "runs on refs/heads/trunkgate/queue/main/q-0002\n");
+        CHECK(fixture.entries()[0]["priority"] == true);
+    }
+}
+
+TEST_CASE("queue push: an --atomic push cannot enter the queue", "[e2e][queue][push]") {
+    push_fixture fixture;
+    fixture.change("a.txt");
+
+    const auto pushed =
+        fixture.sandbox.push({"--atomic", "origin", "HEAD:refs/for/main"}, as("alice"));
+
+    INFO(pushed.all());
+    CHECK(pushed.status != 0);
+    CHECK_THAT(pushed.err, Contains("(atomic pushes cannot enter the merge queue; push "
+                                    "refs/for/... on its own)"));
+    CHECK(fixture.entries().empty());
+}
