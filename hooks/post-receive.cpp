@@ -3,6 +3,7 @@
 // background (the push does not wait) or inline. The refs have already moved, so nothing here can
 // reject a push; failures are reported, and an event that cannot be delivered stays queued for
 // `trunkgate deliver`.
+#include <algorithm>
 #include <ctime>
 #include <exception>
 #include <iostream>
@@ -69,15 +70,28 @@ void report_unrecorded_landing(const std::string& where, const std::string& inpu
                  "log; tell them)\n";
 }
 
+// The update lines without the pushes that entered a merge queue (refs/for/<branch>): git
+// reports them to post-receive because the proc-receive hook accepted them, but no ref moved.
+std::vector<ref_update> moved_refs(const std::string& input, const policy* rules_policy) {
+    std::istringstream lines(input);
+    auto updates = parse_updates(lines);
+    if (rules_policy)
+        updates.erase(std::remove_if(updates.begin(), updates.end(),
+                                     [&](const ref_update& update) {
+                                         return rules_policy->queue_for_submission(update.ref);
+                                     }),
+                      updates.end());
+    return updates;
+}
+
 // Appends the refs that moved (git gives post-receive exactly those) to the audit log, under the
 // push id the pre-receive hook recorded its decision with, so `trunkgate audit` can show an
 // accepted push that a later hook (git's update hook, gitolite's access rules) refused. Never
 // throws: nothing can undo the push any more.
-void record_landed(const std::string& dir, const std::string& input,
+void record_landed(const std::string& dir, const std::string& input, const policy* rules_policy,
                    const std::string& identity) noexcept {
     try {
-        std::istringstream lines(input);
-        const auto updates = parse_updates(lines);
+        const auto updates = moved_refs(input, rules_policy);
         if (updates.empty())
             return;
         append_audit(dir, landed_line(static_cast<std::int64_t>(std::time(nullptr)),
@@ -92,8 +106,9 @@ int queue_events(git_repository* repo, const std::string& dir, const policy& rul
     if (rules_policy.events.endpoints.empty())
         return exit_ok;
     const auto env = process_environment();
-    std::istringstream lines(input);
-    const auto updates = parse_updates(lines);
+    const auto updates = moved_refs(input, &rules_policy);
+    if (updates.empty())
+        return exit_ok;
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     const event_context context{resolve_identity(rules_policy.identity_env, env),
                                 read_push_options(env), dir, now};
@@ -168,7 +183,7 @@ int main(int argc, char** argv) {
             policy_failure = std::current_exception();
         }
         record_landed(
-            dir, input,
+            dir, input, rules_policy ? &*rules_policy : nullptr,
             resolve_identity((rules_policy ? *rules_policy : policy{}).identity_env, env));
         landing_recorded = true;
         if (policy_failure)

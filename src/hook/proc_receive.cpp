@@ -194,20 +194,11 @@ void write_proc_receive_report(std::ostream& out, const std::vector<proc_receive
 
 std::optional<queue_destination> queue_destination_of(const policy& rules_policy,
                                                       std::string_view ref) {
-    if (ref.substr(0, for_prefix.size()) != for_prefix)
+    std::string topic;
+    const auto* queue = rules_policy.queue_for_submission(ref, &topic);
+    if (!queue)
         return std::nullopt;
-    const auto rest = std::string(ref.substr(for_prefix.size()));
-    std::optional<queue_destination> found;
-    for (const auto& rule : rules_policy.queues) {
-        if (rule.target.rfind(heads_prefix, 0) != 0)
-            continue;
-        const auto branch = branch_name(rule.target);
-        const bool whole = rest == branch;
-        const bool with_topic = rest.size() > branch.size() + 1 && rest.rfind(branch + "/", 0) == 0;
-        if ((whole || with_topic) && (!found || rule.target.size() > found->target.size()))
-            found = queue_destination{rule.target, whole ? "" : rest.substr(branch.size() + 1)};
-    }
-    return found;
+    return queue_destination{queue->target, topic};
 }
 
 queue_push_answer enqueue_pushed(git_repository* repo, const policy& rules_policy,

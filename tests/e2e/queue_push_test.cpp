@@ -73,6 +73,13 @@ TEST_CASE("queue push: git push HEAD:refs/for/main enters the queue and creates 
     CHECK(entries[0]["pusher"] == "alice");
     CHECK(entries[0]["topic"] == "");
     CHECK(fixture.sandbox.server_rev("refs/trunkgate/queue/q-0001") == commit);
+    // post-receive hears of refs/for/main, but nothing landed there: the audit log says so.
+    const auto audit = fixture.sandbox.trunkgate(
+        {"audit", "--repo", fixture.sandbox.server(), "--format", "json"});
+    const auto decision = nlohmann::json::parse(audit.out.substr(0, audit.out.find('\n')));
+    CHECK(decision["decision"] == "accept");
+    CHECK(decision["refs"][0]["ref"] == "refs/for/main");
+    CHECK(decision["landed"] == nlohmann::json::array()); // no ref moved
 }
 
 TEST_CASE("queue push: the same topic pushed again replaces the change", "[e2e][queue][push]") {
