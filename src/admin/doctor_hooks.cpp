@@ -212,7 +212,9 @@ void check_config(examination& exam) {
                                " config receive.advertisePushOptions true") +
                      " (gitolite: `config receive.advertisePushOptions = true` in gitolite.conf)",
                  exam.git_dir + "config");
-    if (const auto proc = config_string(exam.repo.get(), "receive.procReceiveRefs"))
+    // refs/for is trunkgate's own: install routes it to trunkgate-proc-receive (the merge queue).
+    const auto proc = config_string(exam.repo.get(), "receive.procReceiveRefs");
+    if (proc && *proc != "refs/for")
         exam.add("proc-receive-refs",
                  "receive.procReceiveRefs = " + *proc +
                      ": a proc-receive hook, not git, updates the refs it matches; trunkgate's "

@@ -145,7 +145,8 @@ deploy_expect_contains "trunkgate audit says so" "  bob  accept, not landed  ref
 common_hooks=$home/.gitolite/hooks/common
 deploy_expect_eq "trunkgate install --hooks-dir into gitolite's common hooks, as $serving_user" \
     "$common_hooks: pre-receive: installed
-$common_hooks: post-receive: installed" \
+$common_hooks: post-receive: installed
+$common_hooks: proc-receive: installed" \
     "$(deploy_as "$serving_user" "$trunkgate" install --hooks-dir "$common_hooks")"
 deploy_as "$serving_user" gitolite setup >>"$deploy_root/gitolite-setup.log" 2>&1 ||
     deploy_fail "gitolite setup (common hooks) failed: $(<"$deploy_root/gitolite-setup.log")"

@@ -295,15 +295,17 @@ TEST_CASE("doctor: the policy and git config", "[e2e][doctor][policy]") {
                   "receive.advertisePushOptions = true` in gitolite.conf)");
     }
     SECTION("proc-receive-refs is a note: worth knowing, exit 0") {
-        REQUIRE(sandbox.git_in(server, {"config", "receive.procReceiveRefs", "refs/for"}).status ==
-                0);
+        // refs/for is trunkgate's own (the merge queue); another prefix is someone else's hook.
+        REQUIRE(
+            sandbox.git_in(server, {"config", "receive.procReceiveRefs", "refs/review"}).status ==
+            0);
         const auto checked = doctor(sandbox, {server});
         INFO(checked.all());
         CHECK(checked.status == 0);
         const auto found = lines_of_id(checked, "proc-receive-refs");
         REQUIRE(found.size() == 1);
         CHECK_THAT(found[0], StartsWith(server + ": [proc-receive-refs] note: "
-                                                 "receive.procReceiveRefs = refs/for: a "
+                                                 "receive.procReceiveRefs = refs/review: a "
                                                  "proc-receive hook, not git, updates the refs"));
         CHECK_THAT(checked.out, Contains(server + ": ok\n"));
         const auto report = json::parse(doctor(sandbox, {server, "--format", "json"}).out);
