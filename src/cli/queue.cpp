@@ -210,8 +210,13 @@ int cmd_queue(const cli_io& streams, const parsed_args& parsed) {
         return add_to_queue(streams, parsed, opened);
     if (action == "cancel" && args.size() == 2) {
         const auto by = resolve_identity(opened.rules_policy.identity_env, streams.env);
-        cancel_change(opened.repo.get(), opened.rules_policy, opened.store, args[1], by,
-                      static_cast<std::int64_t>(std::time(nullptr)));
+        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        queue_run_report cancelled;
+        cancelled.updates =
+            cancel_change(opened.repo.get(), opened.rules_policy, opened.store, args[1], by, now);
+        // CI hears that the speculative branch is gone, as it hears of every branch the queue
+        // moves.
+        record_run(streams, opened, cancelled, now);
         streams.out << "cancelled " << args[1] << "\n";
         return exit_ok;
     }
