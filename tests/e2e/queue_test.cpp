@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "support/gates_support.hpp"
+#include "support/http_receiver.hpp"
 #include "support/queue_support.hpp"
 #include "support/sandbox.hpp"
 
@@ -274,4 +276,32 @@ message_pattern = '^(feat|fix): '
                                      "HEAD:refs/for/main/topic"));
     CHECK_THAT(checked.out, Contains("[commit-message]"));
     CHECK(checked.out.find("queue-required") == std::string::npos);
+}
+
+TEST_CASE("queue: CI hears of every branch the queue makes, lands and deletes", "[e2e][queue]") {
+    http_receiver receiver;
+    queue_fixture f(queue_policy +
+                    "\n[events]\ndeliver = \"inline\"\n\n[[events.endpoint]]\nurl = \"" +
+                    receiver.url() + "\"\n");
+    const auto landing = f.add(f.change("a", "a.txt", "a\n"));
+    const auto cancelled = f.add(f.change("b", "b.txt", "b\n"));
+    const auto before = receiver.request_count(); // the pushes of the branches above
+    f.run();
+    REQUIRE(receiver.wait_for_requests(before + 2, std::chrono::seconds(10)));
+    f.ci(f.speculative(landing), "success");
+    REQUIRE(f.queue({"cancel", cancelled}).status == 0);
+    f.run();
+    // Created: both speculative branches; then the cancelled one deleted, main moved and the
+    // landed one's branch deleted.
+    REQUIRE(receiver.wait_for_requests(before + 5, std::chrono::seconds(10)));
+    std::multiset<std::string> seen;
+    for (const auto& request : receiver.requests()) {
+        const auto body = json::parse(request.body);
+        seen.insert(body["ref"].get<std::string>() + (body["deleted"] == true ? " deleted" : ""));
+    }
+    CHECK(seen.count("refs/heads/trunkgate/queue/main/" + landing) == 1);
+    CHECK(seen.count("refs/heads/trunkgate/queue/main/" + landing + " deleted") == 1);
+    CHECK(seen.count("refs/heads/trunkgate/queue/main/" + cancelled) == 1);
+    CHECK(seen.count("refs/heads/trunkgate/queue/main/" + cancelled + " deleted") == 1);
+    CHECK(seen.count("refs/heads/main") == 1);
 }
