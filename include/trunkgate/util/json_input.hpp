@@ -1,8 +1,8 @@
 #pragma once
 // Reading JSON that comes from outside (notes, a status API, spool files): every error, whatever
 // nlohmann's kind (parse_error, out_of_range for 1e400, type_error), becomes one input_error that
-// names the field and what is wrong. Internal to trunkgate_core (nlohmann is a private
-// dependency, so this header stays out of include/).
+// names the field and what is wrong. For trunkgate_core's own files: nlohmann is a private
+// dependency of the core, so whatever else includes this header must link it itself.
 
 #include <nlohmann/json.hpp>
 
