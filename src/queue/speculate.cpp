@@ -9,6 +9,14 @@ namespace trunkgate {
 
 namespace {
 
+// libgit2's defaults (find renames), set by its init function: the INIT macro leaves fields to
+// the compiler, which clang's -Wextra rightly calls out.
+git_merge_options default_merge_options() {
+    git_merge_options options;
+    check(git_merge_options_init(&options, GIT_MERGE_OPTIONS_VERSION), "set up a merge");
+    return options;
+}
+
 commit_ptr lookup(git_repository* repo, const git_oid& id) {
     auto commit = find_commit(repo, id);
     if (!commit)
@@ -91,7 +99,7 @@ speculation rebase(git_repository* repo, const git_oid& onto, const queued_chang
         const auto pick = lookup(repo, id);
         const auto base = lookup(repo, running);
         git_index* raw = nullptr;
-        git_merge_options options = GIT_MERGE_OPTIONS_INIT;
+        const auto options = default_merge_options();
         check(git_cherrypick_commit(&raw, repo, pick.get(), base.get(), 0, &options),
               "apply " + short_id(id));
         index_ptr index(raw);
@@ -122,7 +130,7 @@ speculation merge(git_repository* repo, const git_oid& onto, const queued_change
     const auto ours = lookup(repo, onto);
     const auto theirs = lookup(repo, change.tip);
     git_index* raw = nullptr;
-    git_merge_options options = GIT_MERGE_OPTIONS_INIT;
+    const auto options = default_merge_options();
     check(git_merge_commits(&raw, repo, ours.get(), theirs.get(), &options),
           "merge " + change.label);
     index_ptr index(raw);
