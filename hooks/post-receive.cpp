@@ -18,6 +18,7 @@
 #include "trunkgate/gate/audit.hpp"
 #include "trunkgate/gate/push_id.hpp"
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/history/policy_lookup.hpp"
 #include "trunkgate/hook/hook_input.hpp"
 #include "trunkgate/util/exit_code.hpp"
 #include "trunkgate/util/identity.hpp"
@@ -177,8 +178,7 @@ int main(int argc, char** argv) {
         std::optional<policy> rules_policy;
         std::exception_ptr policy_failure;
         try {
-            rules_policy = load_policy(locate_policy(
-                env("TRUNKGATE_POLICY"), config_string(repo.get(), "trunkgate.policy"), dir));
+            rules_policy = load_repository_policy(repo.get(), env);
         } catch (const policy_error&) {
             policy_failure = std::current_exception();
         }

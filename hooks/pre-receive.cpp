@@ -12,6 +12,7 @@
 #include "trunkgate/gate/feedback.hpp"
 #include "trunkgate/gate/push_id.hpp"
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/history/policy_lookup.hpp"
 #include "trunkgate/hook/hook_input.hpp"
 #include "trunkgate/util/exit_code.hpp"
 #include "trunkgate/util/identity.hpp"
@@ -43,8 +44,7 @@ verdict judge_push(git_repository* repo, const std::string& dir, const std::stri
     record.updates = parse_updates(lines);
     verdict result;
     try {
-        auto rules_policy = load_policy(
-            locate_policy(env("TRUNKGATE_POLICY"), config_string(repo, "trunkgate.policy"), dir));
+        auto rules_policy = load_repository_policy(repo, env);
         record.contact = rules_policy.contact;
         record.identity = resolve_identity(rules_policy.identity_env, env);
         push_context context{record.identity, read_push_options(env), now};

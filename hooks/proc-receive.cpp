@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/history/policy_lookup.hpp"
 #include "trunkgate/hook/hook_input.hpp"
 #include "trunkgate/hook/proc_receive.hpp"
 #include "trunkgate/util/error.hpp"
@@ -34,8 +35,7 @@ std::vector<proc_receive_result> answer(const proc_receive_request& request) {
         const auto repo = open_repository_from_env();
         const auto dir = git_dir(repo.get());
         const auto env = process_environment();
-        const auto rules_policy = load_policy(locate_policy(
-            env("TRUNKGATE_POLICY"), config_string(repo.get(), "trunkgate.policy"), dir));
+        const auto rules_policy = load_repository_policy(repo.get(), env);
         const auto pusher = resolve_identity(rules_policy.identity_env, env);
         queue_store store(dir + "trunkgate/queue");
         const auto now = static_cast<std::int64_t>(std::time(nullptr));

@@ -8,6 +8,7 @@
 #include "trunkgate/cli/commands.hpp"
 #include "trunkgate/cli/repositories.hpp"
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/history/policy_lookup.hpp"
 #include "trunkgate/policy/policy.hpp"
 #include "trunkgate/util/text.hpp"
 #include "trunkgate/util/unix_time.hpp"
@@ -29,9 +30,7 @@ gate_repository open_gate(const cli_io& streams, const parsed_args& parsed, bool
     act_as_owner(streams, path, writes);
     gate_repository opened{open_repository_at(path, true), policy{}};
     try {
-        opened.rules_policy = load_policy(locate_policy(
-            env("TRUNKGATE_POLICY"), config_string(opened.repo.get(), "trunkgate.policy"),
-            git_dir(opened.repo.get())));
+        opened.rules_policy = load_repository_policy(opened.repo.get(), env);
     } catch (const missing_policy_error&) {
         // None at all is fine here (a CI clone); one that exists but does not load is an error.
     }

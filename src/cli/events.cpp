@@ -12,6 +12,7 @@
 #include "trunkgate/events/delivery.hpp"
 #include "trunkgate/events/spool.hpp"
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/history/policy_lookup.hpp"
 #include "trunkgate/policy/policy.hpp"
 #include "trunkgate/util/http.hpp"
 #include "trunkgate/util/text.hpp"
@@ -33,11 +34,7 @@ repository_spool open_spool(const std::string& path, const env_lookup& env,
                             bool only_if_used = false) {
     const auto repo = open_repository_at(path, true);
     const auto dir = git_dir(repo.get());
-    repository_spool opened{
-        path,
-        load_policy(locate_policy(env("TRUNKGATE_POLICY"),
-                                  config_string(repo.get(), "trunkgate.policy"), dir)),
-        std::nullopt};
+    repository_spool opened{path, load_repository_policy(repo.get(), env), std::nullopt};
     const auto spool_dir = spool_dir_for(opened.rules_policy, dir);
     struct stat info {};
     if (only_if_used && opened.rules_policy.events.endpoints.empty() &&

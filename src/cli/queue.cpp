@@ -10,6 +10,7 @@
 #include "trunkgate/events/delivery.hpp"
 #include "trunkgate/gate/audit.hpp"
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/history/policy_lookup.hpp"
 #include "trunkgate/policy/policy.hpp"
 #include "trunkgate/queue/queue.hpp"
 #include "trunkgate/util/text.hpp"
@@ -30,8 +31,7 @@ struct queue_repository {
 queue_repository open_queue(const cli_io& streams, const std::string& path) {
     auto repo = open_repository_at(path, true);
     const auto dir = git_dir(repo.get());
-    auto rules_policy = load_policy(locate_policy(
-        streams.env("TRUNKGATE_POLICY"), config_string(repo.get(), "trunkgate.policy"), dir));
+    auto rules_policy = load_repository_policy(repo.get(), streams.env);
     return {std::move(repo), dir, std::move(rules_policy), queue_store(dir + "trunkgate/queue")};
 }
 
