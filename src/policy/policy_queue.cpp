@@ -20,6 +20,14 @@ queue_method read_method(table_reader& reader, const toml::table& table) {
                 "'queue.method' is \"rebase\", \"merge\" or \"fast-forward-only\"");
 }
 
+// runner = "auto" (the default) or "manual".
+bool read_runner(table_reader& reader, const toml::table& table) {
+    const auto runner = reader.string("runner").value_or("auto");
+    if (runner != "auto" && runner != "manual")
+        reader.fail(table.get("runner")->source(), "'queue.runner' is \"auto\" or \"manual\"");
+    return runner == "auto";
+}
+
 // The integer at `key` within [low, high], or `fallback` when absent.
 std::int64_t bounded(table_reader& reader, const toml::table& table, const std::string& key,
                      std::int64_t fallback, std::int64_t low, std::int64_t high) {
@@ -67,6 +75,7 @@ queue_rule read_queue(const toml::table& table, const std::string& file) {
     rule.retries = bounded(reader, table, "retries", 0, 0, most_retries);
     if (auto priority = reader.strings("priority"))
         rule.priority = *priority;
+    rule.automatic_runner = read_runner(reader, table);
     reader.finish();
     return rule;
 }

@@ -216,6 +216,10 @@ TEST_CASE("queue: the policy's [[queue]] is checked", "[e2e][queue]") {
                "[[queue]]\ntarget = \"refs/heads/main\"\nbatch_size = 4\n");
     CHECK_THAT(sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/batch.toml"}).err,
                Contains("'queue.batch_size' must be between 1 and 1"));
+    write_file(sandbox.dir() + "/runner.toml",
+               "[[queue]]\ntarget = \"refs/heads/main\"\nrunner = \"cron\"\n");
+    CHECK_THAT(sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/runner.toml"}).err,
+               Contains("'queue.runner' is \"auto\" or \"manual\""));
 }
 
 TEST_CASE("queue: a direct push to a queued branch is refused with queue-required",

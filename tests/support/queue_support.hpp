@@ -13,7 +13,8 @@
 namespace trunkgate::testing::queues {
 
 /// main protected by the check "build" and queued with rebase; release-manager may bypass the
-/// gate and ask for priority. No [branches]: the gate has nothing to say about refs/for/*.
+/// gate and ask for priority. No [branches]: the gate has nothing to say about refs/for/*. The
+/// runner is manual: these tests start `queue run` themselves and read what it printed.
 inline const std::string queue_policy = R"(
 [[protect]]
 refs = ["refs/heads/main"]
@@ -24,6 +25,7 @@ target = "refs/heads/main"
 method = "rebase"
 max_parallel = 4
 priority = ["release-manager"]
+runner = "manual"
 
 [bypass]
 identities = ["release-manager"]
