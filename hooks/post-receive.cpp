@@ -13,6 +13,7 @@
 #include <string>
 #include <syslog.h>
 
+#include "trunkgate/admin/queue_runner.hpp"
 #include "trunkgate/events/delivery.hpp"
 #include "trunkgate/events/events.hpp"
 #include "trunkgate/gate/audit.hpp"
@@ -189,6 +190,12 @@ int main(int argc, char** argv) {
         if (policy_failure)
             std::rethrow_exception(policy_failure);
         status = queue_events(repo.get(), dir, *rules_policy, input);
+        // A push can change what the merge queue reads (a change, a status note, the target).
+        const auto problem = start_queue_runner(dir, *rules_policy, env);
+        if (!problem.empty()) {
+            std::cerr << "trunkgate: " << problem << "\n";
+            status = std::max<int>(status, exit_error);
+        }
     } catch (const std::exception& e) {
         if (!landing_recorded)
             report_unrecorded_landing(process_environment()("GIT_DIR").value_or("a repository"),

@@ -2,6 +2,7 @@
 
 #include <ctime>
 
+#include "trunkgate/admin/queue_runner.hpp"
 #include "trunkgate/checks/approvals.hpp"
 #include "trunkgate/checks/notes.hpp"
 #include "trunkgate/checks/status.hpp"
@@ -82,6 +83,10 @@ int cmd_status(const cli_io& streams, const parsed_args& parsed) {
                         << printable(*damage) << "); its other statuses were lost\n";
         streams.out << to_hex(commit).substr(0, 12) << "  " << printable(args[2]) << "  " << args[3]
                     << "\n";
+        // A merge queue waiting for this status moves now (runner = "auto").
+        const auto problem = start_queue_runner(git_dir(repo), opened.rules_policy, streams.env);
+        if (!problem.empty())
+            streams.err << "trunkgate: " << printable(problem) << "\n";
         return exit_ok;
     }
     if (args[0] == "get") {

@@ -148,12 +148,14 @@ and the command that fixes it. Exit 0 when nothing is wrong, 1 when something is
           {"--format", true},
           {"--target", true},
           {"--topic", true},
-          {"--priority", false}},
+          {"--priority", false},
+          {"--all-under", true}},
          {{"queue [--repo DIR] [--format text|json]", "the merge queue: entries, states, checks"},
           {"queue add [--repo DIR] --target BRANCH COMMIT [--topic TOPIC] [--priority]",
            "queue a change for BRANCH"},
           {"queue cancel [--repo DIR] ID", "take a change out of the queue"},
-          {"queue run [--repo DIR]...", "build, judge and land what the queue holds"}},
+          {"queue run [--repo DIR]... [--all-under DIR]...",
+           "build, judge and land what the queue holds"}},
          R"(Shows and moves the merge queues of [[queue]] in the policy (docs/queue.md). Each
 change is tested as a speculative commit, the target's tip plus every change ahead plus this
 one, published as refs/heads/trunkgate/queue/<branch>/<id> for CI; the target moves only to a
@@ -166,8 +168,11 @@ speculative commit whose required checks ([[protect]] required_checks) all passe
                     for identities in [[queue]] priority
   queue cancel ID   by the identity that queued it, or one of [bypass] identities
   queue run         one pass: lands what passed, ejects what failed, conflicted or timed out,
-                    builds what comes next; safe to run at any time (cron, a timer, after
-                    trunkgate status set)
+                    builds what comes next; safe to run at any time (a timer, cron); with
+                    [[queue]] runner = "auto" it also starts on its own after every push,
+                    trunkgate status set, queue add and queue cancel
+
+  --all-under DIR   queue run: every repository below DIR that has a [[queue]] (repeatable)
 
   --format FORMAT   text (default) or json
 )",

@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <ctime>
+#include <sstream>
 
+#include "trunkgate/admin/fleet.hpp"
+#include "trunkgate/admin/queue_runner.hpp"
 #include "trunkgate/cli/commands.hpp"
 #include "trunkgate/cli/repositories.hpp"
-#include "trunkgate/events/delivery.hpp"
-#include "trunkgate/gate/audit.hpp"
 #include "trunkgate/history/git.hpp"
 #include "trunkgate/history/policy_lookup.hpp"
 #include "trunkgate/policy/policy.hpp"
@@ -134,46 +135,76 @@ int add_to_queue(const cli_io& streams, const parsed_args& parsed, queue_reposit
     return exit_ok;
 }
 
-// Records what the run landed in the audit log and queues push events for every ref it moved.
-void record_run(const cli_io& streams, queue_repository& opened, const queue_run_report& report,
-                std::int64_t now) {
-    if (!report.landings.empty())
-        append_audit(opened.git_dir,
-                     landed_line(now, std::nullopt, "trunkgate-queue", report.landings));
-    if (report.updates.empty() || opened.rules_policy.events.endpoints.empty())
-        return;
-    const spool queue(spool_dir_for(opened.rules_policy, opened.git_dir));
-    const event_context context{"trunkgate-queue", {}, opened.git_dir, now};
-    const auto queued = queue_push_events(queue, opened.repo.get(), opened.rules_policy,
-                                          report.updates, context, now);
-    if (!queued.problem.empty())
-        streams.err << "trunkgate: push events of the queue were not all queued: "
-                    << printable(queued.problem) << "\n";
-    delivery_options options;
-    options.now = now;
-    options.max_age_hours = opened.rules_policy.events.max_age_hours;
-    options.ignore_schedule = true;
-    for (const auto& entry : queued.queued)
-        options.only_ids.push_back(entry.id);
-    const auto client = make_curl_client();
-    for (const auto& line : deliver_due(queue, *client, streams.env, options).lines)
-        streams.out << printable(line) << "\n";
+// One repository's `queue run`: its lines, each prefixed with `path`. Below --all-under
+// (`discovered`), a repository without a policy or without a [[queue]] is not the queue's
+// business and is passed over in silence.
+int run_queues_of(const cli_io& streams, const std::string& path, bool discovered) {
+    try {
+        const auto repo = open_repository_at(path, true);
+        const auto dir = git_dir(repo.get());
+        const auto rules_policy = load_repository_policy(repo.get(), streams.env);
+        if (rules_policy.queues.empty()) {
+            if (!discovered)
+                streams.out << printable(path) << ": no [[queue]] in the policy; nothing to do\n";
+            return exit_ok;
+        }
+        // Asked first: a runner at work finds the request after its pass and passes again.
+        queue_store(dir + "trunkgate/queue").request_run();
+        std::ostringstream lines;
+        const bool ran =
+            run_queue_until_settled(repo.get(), dir, rules_policy, lines, streams.err, streams.env);
+        std::istringstream said(lines.str());
+        for (std::string line; std::getline(said, line);)
+            streams.out << printable(path) << ": " << line << "\n";
+        if (!ran)
+            streams.out << printable(path)
+                        << ": another queue run is at work; it passes once more for this one\n";
+    } catch (const missing_policy_error& e) {
+        if (discovered)
+            return exit_ok;
+        streams.err << "trunkgate: " << printable(path) << ": " << e.what() << "\n";
+        return exit_error;
+    } catch (const input_error& e) {
+        streams.err << "trunkgate: " << printable(path) << ": " << printable(e.what()) << "\n";
+        return exit_usage;
+    } catch (const std::exception& e) {
+        // One repository that cannot be served does not stop the others.
+        streams.err << "trunkgate: " << printable(path) << ": " << printable(e.what()) << "\n";
+        return exit_error;
+    }
+    return exit_ok;
 }
 
-int run_queue_once(const cli_io& streams, const std::string& path) {
-    auto opened = open_queue(streams, path);
-    const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    queue_run_options options;
-    options.now = now;
-    const auto report = run_queue(opened.repo.get(), opened.rules_policy, opened.store, options);
-    if (report.busy) {
-        streams.out << printable(path) << ": another queue run is at work; nothing to do\n";
-        return exit_ok;
+int run_queues(const cli_io& streams, const parsed_args& parsed) {
+    auto paths = parsed.values("--repo");
+    const auto named = paths.size();
+    int status = exit_ok;
+    for (const auto& root : parsed.values("--all-under")) {
+        try {
+            const auto below = find_repositories_under(root);
+            paths.insert(paths.end(), below.begin(), below.end());
+        } catch (const input_error&) {
+            streams.err << "trunkgate: --all-under " << printable(root) << ": not a directory\n";
+            status = exit_usage;
+        }
     }
-    for (const auto& line : report.lines)
-        streams.out << printable(path) << ": " << line << "\n";
-    record_run(streams, opened, report, now);
-    return exit_ok;
+    if (paths.empty() && parsed.values("--all-under").empty())
+        paths.emplace_back(".");
+    const auto decisions = decide_owners(paths, true, [](const std::string& path) {
+        return std::vector<std::string>{"queue", "run", "--repo", path};
+    });
+    for (std::size_t i = 0; i < paths.size(); ++i)
+        status = std::max(status, serve_as_owner(streams, decisions[i], [&](const cli_io& out) {
+                              return run_queues_of(out, paths[i], i >= named);
+                          }));
+    return status;
+}
+
+// After `queue add` and `queue cancel`: the runner builds what comes next (runner = "auto").
+void start_runner(const cli_io& streams, const queue_repository& opened) {
+    const auto problem = start_queue_runner(opened.git_dir, opened.rules_policy, streams.env);
+    if (!problem.empty())
+        streams.err << "trunkgate: " << printable(problem) << "\n";
 }
 
 } // namespace
@@ -184,18 +215,11 @@ int cmd_queue(const cli_io& streams, const parsed_args& parsed) {
     const auto repos = parsed.values("--repo");
     if (action == "run") {
         if (args.size() != 1)
-            throw usage_error("usage: trunkgate queue run [--repo DIR]...");
-        auto paths = repos.empty() ? std::vector<std::string>{"."} : repos;
-        const auto decisions = decide_owners(paths, true, [](const std::string& path) {
-            return std::vector<std::string>{"queue", "run", "--repo", path};
-        });
-        int status = exit_ok;
-        for (std::size_t i = 0; i < paths.size(); ++i)
-            status = std::max(status, serve_as_owner(streams, decisions[i], [&](const cli_io& out) {
-                                  return run_queue_once(out, paths[i]);
-                              }));
-        return status;
+            throw usage_error("usage: trunkgate queue run [--repo DIR]... [--all-under DIR]...");
+        return run_queues(streams, parsed);
     }
+    if (!parsed.values("--all-under").empty())
+        throw usage_error("--all-under is for queue run only");
     if (repos.size() > 1)
         throw usage_error("queue " + action + " takes one --repo");
     const auto path = repos.empty() ? std::string(".") : repos.front();
@@ -206,18 +230,22 @@ int cmd_queue(const cli_io& streams, const parsed_args& parsed) {
         require_text_or_json(format);
         return list_queue(streams, opened, format);
     }
-    if (action == "add")
-        return add_to_queue(streams, parsed, opened);
+    if (action == "add") {
+        const int status = add_to_queue(streams, parsed, opened);
+        start_runner(streams, opened);
+        return status;
+    }
     if (action == "cancel" && args.size() == 2) {
         const auto by = resolve_identity(opened.rules_policy.identity_env, streams.env);
         const auto now = static_cast<std::int64_t>(std::time(nullptr));
-        queue_run_report cancelled;
-        cancelled.updates =
+        const auto deleted =
             cancel_change(opened.repo.get(), opened.rules_policy, opened.store, args[1], by, now);
         // CI hears that the speculative branch is gone, as it hears of every branch the queue
         // moves.
-        record_run(streams, opened, cancelled, now);
+        publish_queue_updates(opened.repo.get(), opened.git_dir, opened.rules_policy, deleted,
+                              streams.out, streams.err, streams.env);
         streams.out << "cancelled " << args[1] << "\n";
+        start_runner(streams, opened); // what stood behind it is rebuilt
         return exit_ok;
     }
     throw usage_error("usage: trunkgate queue [add|cancel|run] ... (see trunkgate queue --help)");

@@ -272,6 +272,7 @@ queue_run_report run_queue(git_repository* repo, const policy& rules_policy, que
         report.busy = true;
         return report;
     }
+    store.take_run_request(); // this pass reads everything written before the request
     status_source statuses(repo, rules_policy, options.status_client);
     for (const auto& rule : rules_policy.queues)
         queue_pass(repo, rules_policy, rule, store, statuses, options, report).run();

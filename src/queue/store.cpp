@@ -368,6 +368,28 @@ bool queue_store::cancel(const std::string& id, const std::string& reason, std::
     });
 }
 
+void queue_store::request_run() const {
+    const auto path = dir_ + "/run-requested";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        throw file_error("cannot write " + path + ": " + std::strerror(errno), errno);
+    ::close(fd);
+}
+
+bool queue_store::take_run_request() const {
+    const auto path = dir_ + "/run-requested";
+    if (::unlink(path.c_str()) == 0)
+        return true;
+    if (errno != ENOENT)
+        throw file_error("cannot remove " + path + ": " + std::strerror(errno), errno);
+    return false;
+}
+
+bool queue_store::run_requested() const {
+    struct stat info {};
+    return ::stat((dir_ + "/run-requested").c_str(), &info) == 0;
+}
+
 std::optional<runner_hold> queue_store::try_hold_runner() const {
     file_lock lock(dir_ + "/runner.lock", false);
     if (!lock.held())

@@ -162,3 +162,57 @@ TEST_CASE("queue push: an --atomic push cannot enter the queue", "[e2e][queue][p
                                     "refs/for/... on its own)"));
     CHECK(fixture.entries().empty());
 }
+
+TEST_CASE("queue push: with runner = \"auto\" pushes and statuses move the queue on their own",
+          "[e2e][queue][push]") {
+    git_sandbox sandbox;
+    auto automatic = queue_policy;
+    automatic.replace(automatic.find("runner = \"manual\""), 17, "runner = \"auto\"");
+    start_queue(sandbox, automatic + "\n[checks]\nwriters = [\"ci-bot\"]\n");
+    const auto speculative_of = [&](const std::string& id) {
+        std::string built;
+        wait_until(
+            [&] {
+                built = sandbox.server_rev("refs/heads/trunkgate/queue/main/" + id);
+                return !built.empty();
+            },
+            std::chrono::seconds(20));
+        return built;
+    };
+
+    // The push that queues a change starts the runner, which builds it: nobody ran `queue run`.
+    sandbox.commit("change a", "a.txt");
+    REQUIRE(sandbox.push({"origin", "HEAD:refs/for/main"}, gates::as("alice")).status == 0);
+    const auto first = speculative_of("q-0001");
+    REQUIRE_FALSE(first.empty());
+
+    SECTION("trunkgate status set on the server lands it") {
+        const auto set = sandbox.trunkgate(
+            {"status", "set", "--repo", sandbox.server(), first, "build", "success"});
+        REQUIRE(set.status == 0);
+        CHECK(wait_until([&] { return sandbox.server_rev("main") == first; },
+                         std::chrono::seconds(20)));
+    }
+    SECTION("a pushed status note lands it") {
+        REQUIRE(sandbox.git({"fetch", "-q", "origin", first}).status == 0);
+        REQUIRE(
+            sandbox
+                .trunkgate({"status", "set", "--repo", sandbox.clone(), first, "build", "success"})
+                .status == 0);
+        const auto pushed =
+            sandbox.push({"origin", "refs/notes/trunkgate/checks"}, gates::as("ci-bot"));
+        INFO(pushed.all());
+        REQUIRE(pushed.status == 0);
+        CHECK(wait_until([&] { return sandbox.server_rev("main") == first; },
+                         std::chrono::seconds(20)));
+    }
+    // The landing was audited as the queue's, and the runner left its log.
+    CHECK(wait_until(
+        [&] {
+            return read_file(sandbox.server() + "/trunkgate/audit.log").find("trunkgate-queue") !=
+                   std::string::npos;
+        },
+        std::chrono::seconds(5)));
+    CHECK_THAT(read_file(sandbox.server() + "/trunkgate/queue/runner.log"),
+               Contains("q-0001: landed: refs/heads/main is now " + first.substr(0, 7)));
+}

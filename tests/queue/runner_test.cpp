@@ -171,10 +171,17 @@ TEST_CASE("queue runner: one runner at a time, and no queue lands without checks
     SECTION("busy") {
         runner_fixture f;
         f.add("a.txt");
-        const auto hold = f.store.try_hold_runner();
-        REQUIRE(hold);
-        CHECK(f.run().busy);
-        CHECK(f.entry("q-0001").state == queue_state::waiting);
+        f.store.request_run();
+        {
+            const auto hold = f.store.try_hold_runner();
+            REQUIRE(hold);
+            CHECK(f.run().busy);
+            CHECK(f.entry("q-0001").state == queue_state::waiting);
+            CHECK(f.store.run_requested()); // left for the runner at work
+        }
+        CHECK_FALSE(f.run().busy);
+        CHECK_FALSE(f.store.run_requested()); // taken by the run that held the queue
+        CHECK(f.entry("q-0001").state == queue_state::testing);
     }
     SECTION("no required checks") {
         runner_fixture f;

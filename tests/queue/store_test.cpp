@@ -130,3 +130,15 @@ TEST_CASE("queue store: one runner at a time", "[queue][store]") {
     }
     CHECK(store.try_hold_runner());
 }
+
+TEST_CASE("queue store: a run asked for stays asked until a runner takes it", "[queue][store]") {
+    testing::temp_dir dir;
+    queue_store store(dir / "queue");
+    CHECK_FALSE(store.run_requested());
+    store.request_run();
+    store.request_run(); // asking twice is one request
+    CHECK(store.run_requested());
+    CHECK(store.take_run_request());
+    CHECK_FALSE(store.run_requested());
+    CHECK_FALSE(store.take_run_request());
+}

@@ -113,6 +113,18 @@ class queue_store {
     /// The runner's hold, or nullopt when another runner has it (it never waits).
     std::optional<runner_hold> try_hold_runner() const;
 
+    // A run asked for (the file run-requested). Whoever changes what the queue reads asks for a
+    // run, then starts one; a runner takes the request once it holds the queue, and passes once
+    // more when it finds a new one after its pass. So a start that finds the queue busy is never
+    // lost: either the runner at work takes its request, or the start gets the hold itself.
+
+    /// Asks for a run. Throws file_error when the file cannot be written.
+    void request_run() const;
+    /// Takes the request (true when there was one). Call it while holding the runner.
+    bool take_run_request() const;
+    /// True when a run was asked for and no runner has taken the request yet.
+    bool run_requested() const;
+
   private:
     template <class Change> bool transition(const std::string& id, Change change);
     std::string entry_path(const std::string& id) const;
