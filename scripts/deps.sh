@@ -8,8 +8,9 @@ trunkgate_packages=(
 # Peers the end-to-end tests start on loopback (scripts/test passes these to trunkgate_install_packages),
 # and the servers of the transport suites (tests/deploy): nginx, fcgiwrap, sshd and gitolite3,
 # each started by its test on its own port and configuration, never as the system's service;
-# jq reads trunkgate's JSON there.
-trunkgate_test_packages=(webhook nginx fcgiwrap openssh-server openssh-client gitolite3 jq)
+# jq reads trunkgate's JSON there; strace kills the merge queue's runner at a chosen system call
+# (tests/e2e/queue_pipeline_test.cpp).
+trunkgate_test_packages=(webhook nginx fcgiwrap openssh-server openssh-client gitolite3 jq strace)
 # The libFuzzer targets (scripts/fuzz): clang and its libFuzzer and sanitizer runtimes.
 trunkgate_fuzz_packages=(clang libclang-rt-14-dev)
 # The conformance test (tests/conformance) runs GitHub's own JavaScript libraries under Node.js.

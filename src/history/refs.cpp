@@ -1,6 +1,13 @@
 #include "trunkgate/history/refs.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/util/error.hpp"
+#include "trunkgate/util/files.hpp"
 
 namespace trunkgate {
 
@@ -64,6 +71,17 @@ swap_outcome swap_ref(git_repository* repo, const std::string& name, const git_o
     }
     check(rc, "move " + name);
     return swap_outcome::modified;
+}
+
+bool remove_abandoned_ref_lock(git_repository* repo, const std::string& name,
+                               const git_oid& target) {
+    const auto path = git_dir(repo) + name + ".lock";
+    const auto held = read_file(path);
+    if (!held || held->substr(0, GIT_OID_HEXSZ) != to_hex(target))
+        return false;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        throw file_error("cannot remove " + path + ": " + std::strerror(errno), errno);
+    return true;
 }
 
 } // namespace trunkgate

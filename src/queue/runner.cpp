@@ -78,6 +78,11 @@ class queue_pass {
             if (entry.speculative == tip_) {
                 finish_landing(entry);
             } else {
+                // Killed between writing git's lock of the target and renaming it: the lock,
+                // holding our own commit, would stop every writer of the target for good.
+                if (remove_abandoned_ref_lock(repo_, rule_.target, oid_of(entry.speculative)))
+                    say(entry.id + ": removed the lock of " + rule_.target +
+                        " an interrupted landing left");
                 store_.abort_landing(entry.id);
                 say(entry.id + ": an interrupted landing did not move " + rule_.target +
                     "; it is judged again");
@@ -176,8 +181,13 @@ class queue_pass {
             eject(entry, "its commits are gone (" + change_ref(entry.id) + " is missing)");
             return false;
         }
+        // Each build is a fresh commit: CI keys its builds, and the notes their statuses, on the
+        // commit id, and a retry made again within the second would be the commit that failed.
+        // A committer time after the last build's makes it another commit.
+        const auto when =
+            entry.builds > 0 ? std::max(options_.now, entry.testing_since + 1) : options_.now;
         git_signature* raw = nullptr;
-        check(git_signature_new(&raw, "trunkgate", "trunkgate@localhost", options_.now, 0),
+        check(git_signature_new(&raw, "trunkgate", "trunkgate@localhost", when, 0),
               "make the queue's committer");
         const signature_ptr committer(raw);
         queued_change change{*change_tip, entry.id,

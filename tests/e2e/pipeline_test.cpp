@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "support/ci_receiver.hpp"
 #include "support/gates_support.hpp"
 #include "support/http_receiver.hpp"
 #include "support/sandbox.hpp"
@@ -56,70 +57,6 @@ else
     report failure --description "./test.sh failed" --url "file://$log"
 fi
 )";
-
-std::string substitute(std::string text, const std::string& placeholder, const std::string& value) {
-    for (auto at = text.find(placeholder); at != std::string::npos;
-         at = text.find(placeholder, at + value.size()))
-        text.replace(at, placeholder.size(), value);
-    return text;
-}
-
-// adnanh/webhook on a free loopback port with one hook, "ci", that runs ci_script for payloads
-// signed with `secret`. Killed, with every CI run it started, when it goes out of scope.
-class ci_receiver {
-  public:
-    explicit ci_receiver(const std::string& server) {
-        auto script = substitute(ci_script, "@CI@", dir_.path());
-        script = substitute(script, "@SERVER@", server);
-        script = substitute(script, "@TRUNKGATE@", bin_path("trunkgate"));
-        write_file(dir_ / "ci.sh", script);
-        std::filesystem::permissions(dir_ / "ci.sh", std::filesystem::perms::owner_all);
-        const auto payload = [](const std::string& name) {
-            return json{{"source", "payload"}, {"name", name}};
-        };
-        const json hooks = json::array(
-            {{{"id", "ci"},
-              {"execute-command", dir_ / "ci.sh"},
-              {"command-working-directory", dir_.path()},
-              {"pass-arguments-to-command", {payload("ref"), payload("after")}},
-              {"trigger-rule-mismatch-http-response-code", 403},
-              {"trigger-rule",
-               {{"match",
-                 {{"type", "payload-hmac-sha256"},
-                  {"secret", secret},
-                  {"parameter", {{"source", "header"}, {"name", "X-Hub-Signature-256"}}}}}}}}});
-        write_file(dir_ / "hooks.json", hooks.dump(2));
-        // Another program may take the free port before webhook binds it: try a few.
-        for (int attempt = 0; attempt < 3; ++attempt) {
-            port_ = unused_port();
-            webhook_ = std::make_unique<process_group>(
-                std::vector<std::string>{"webhook", "-hooks", dir_ / "hooks.json", "-ip",
-                                         "127.0.0.1", "-port", std::to_string(port_), "-verbose"},
-                dir_.path(), std::map<std::string, std::string>{}, dir_ / "webhook.log");
-            if (wait_until([&] { return !webhook_->running() || wait_for_port(port_, 0ms); }, 5s) &&
-                webhook_->running())
-                return;
-            webhook_.reset();
-        }
-        throw std::runtime_error("webhook did not start (Debian package webhook; scripts/test "
-                                 "installs it): " +
-                                 log());
-    }
-
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hooks/ci"; }
-    std::string log() const { return read_file(dir_ / "webhook.log"); }
-    std::string run_log(const std::string& sha) const {
-        return read_file(dir_ / ("logs/" + sha + ".log"));
-    }
-    /// CI runs started from now on wait after reporting `pending`, until release().
-    void hold() const { write_file(dir_ / "hold", ""); }
-    void release() const { std::filesystem::remove(dir_ / "hold"); }
-
-  private:
-    temp_dir dir_;
-    int port_ = 0;
-    std::unique_ptr<process_group> webhook_; // destroyed (killed) before dir_
-};
 
 std::string pipeline_policy(const std::string& url) {
     return R"(
@@ -186,7 +123,7 @@ std::string commit_project(git_sandbox& sandbox, const std::string& message,
 TEST_CASE("pipeline: main moves to a pushed commit only after CI behind webhook passed it",
           "[e2e][pipeline]") {
     git_sandbox sandbox;
-    ci_receiver ci(sandbox.server());
+    ci_receiver ci(sandbox.server(), ci_script, secret);
     sandbox.install(pipeline_policy(ci.url()));
 
     const auto good = commit_project(sandbox, "feat: the service says ok", "ok");

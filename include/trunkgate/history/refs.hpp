@@ -34,4 +34,11 @@ enum class swap_outcome {
 swap_outcome swap_ref(git_repository* repo, const std::string& name, const git_oid& target,
                       const git_oid& expected, const std::string& log);
 
+/// Removes git's lock file of `name` ($GIT_DIR/<name>.lock) when it holds exactly `target`: the
+/// lock a swap_ref() to `target` left when its process was killed between writing the lock and
+/// renaming it into place. True when it removed one; a lock with anything else in it is left.
+/// Throws file_error when it cannot be read or removed.
+bool remove_abandoned_ref_lock(git_repository* repo, const std::string& name,
+                               const git_oid& target);
+
 } // namespace trunkgate
