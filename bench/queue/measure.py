@@ -506,9 +506,12 @@ def verdicts(bench, by_key):
         builds = max(o.builds_per_landed() for o in four.results)
         all_landed = all(o.landed == o.changes for o in one.results + four.results)
         ok = ratio >= 3 and builds <= 1.1 and all_landed
+        rounds = [a.total_s / b.total_s for a, b in zip(one.results, four.results)]
         out.append((target, "PASS" if ok else "MISS",
-                    f"{ratio:.2f}x faster, {builds:.2f} builds per landed change (worst round), "
-                    f"{'all' if all_landed else 'NOT all'} landed" + caveat))
+                    f"{ratio:.2f}x faster (medians; round by round "
+                    f"{', '.join(f'{r:.2f}x' for r in rounds)}), {builds:.2f} builds per landed "
+                    f"change (worst round), {'all' if all_landed else 'NOT all'} landed"
+                    + caveat))
     else:
         out.append((target, "NOT RUN", "needs scenarios (1) and (2) (BENCH_ONLY)"))
     for key in ("5", "6"):
