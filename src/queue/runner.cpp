@@ -3,11 +3,13 @@
 
 #include <algorithm>
 
+#include "trunkgate/checks/status.hpp"
 #include "trunkgate/checks/status_source.hpp"
 #include "trunkgate/history/git.hpp"
 #include "trunkgate/history/refs.hpp"
 #include "trunkgate/queue/speculate.hpp"
 #include "trunkgate/util/text.hpp"
+#include "trunkgate/util/unix_time.hpp"
 
 namespace trunkgate {
 
@@ -49,7 +51,8 @@ class queue_pass {
                queue_store& store, status_source& statuses, const queue_run_options& options,
                queue_run_report& report)
         : repo_(repo), rule_(rule), store_(store), statuses_(statuses), options_(options),
-          report_(report), required_(required_checks_of(rules_policy, rule.target)) {}
+          report_(report), required_(required_checks_of(rules_policy, rule.target)),
+          notes_ref_(rules_policy.checks.notes_ref) {}
 
     void run() {
         const auto tip = read_ref(repo_, rule_.target);
@@ -244,12 +247,16 @@ class queue_pass {
         publish(moved);
         tip_ = entry.speculative;
         retire_refs(entry);
+        tell_pusher(entry, "success",
+                    entry.id + " landed on " + rule_.target + " as " +
+                        short_hex(entry.speculative));
         say(entry.id + ": landed: " + rule_.target + " is now " + short_hex(entry.speculative));
     }
 
     void eject(const queue_entry& entry, const std::string& reason) {
         store_.eject(entry.id, reason, options_.now);
         retire_refs(entry);
+        tell_pusher(entry, "failure", entry.id + " ejected: " + reason);
         say(entry.id + ": ejected: " + reason);
     }
 
@@ -257,6 +264,20 @@ class queue_pass {
         if (auto deleted = delete_ref(repo_, speculative_ref(rule_.target, entry.id)))
             publish(std::move(*deleted));
         delete_ref(repo_, change_ref(entry.id));
+    }
+
+    // The status `trunkgate/queue` on the pusher's own commit: how it left the queue, readable
+    // with `trunkgate status get` and pushed notes by someone who cannot run `trunkgate queue`.
+    // A note that cannot be written does not undo what the queue did.
+    void tell_pusher(const queue_entry& entry, const std::string& state,
+                     const std::string& description) {
+        try {
+            record_status(repo_, notes_ref_, oid_of(entry.commit), queue_status_context,
+                          {state, description, "", iso8601(options_.now, 0), "trunkgate-queue"});
+        } catch (const std::exception& e) {
+            say(entry.id + ": the " + queue_status_context + " status of " +
+                short_hex(entry.commit) + " was not recorded: " + e.what());
+        }
     }
 
     void publish(ref_update update) { report_.updates.push_back(std::move(update)); }
@@ -269,6 +290,7 @@ class queue_pass {
     const queue_run_options& options_;
     queue_run_report& report_;
     std::vector<std::string> required_;
+    std::string notes_ref_;
     std::string tip_;
 };
 

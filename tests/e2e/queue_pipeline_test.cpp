@@ -159,12 +159,14 @@ struct pipeline_fixture {
         return listed;
     }
 
-    std::string build_state(const std::string& sha) const {
+    json statuses(const std::string& sha) const {
         const auto got = sandbox.trunkgate(
             {"status", "get", "--repo", sandbox.server(), sha, "--format", "json"});
-        if (got.status != 0)
-            return "";
-        return json::parse(got.out).value("/build/state"_json_pointer, "");
+        return got.status == 0 ? json::parse(got.out) : json::object();
+    }
+
+    std::string build_state(const std::string& sha) const {
+        return statuses(sha).value("/build/state"_json_pointer, "");
     }
 
     // Every commit main pointed to after the project's first commit, from the server's reflog.
@@ -218,12 +220,18 @@ TEST_CASE("queue pipeline: five developers queue at once; the broken change is e
     const auto broken = entry_by_pusher(entries, "dev3");
     CHECK(broken["state"] == "ejected");
     CHECK(broken["reason"] == "check build is failure: ./test.sh failed");
+    // Its pusher reads why on their own commit, as a status of the queue.
+    const auto told = fixture.statuses(broken["commit"])["trunkgate/queue"];
+    CHECK(told["state"] == "failure");
+    CHECK(told["description"] ==
+          broken["id"].get<std::string>() + " ejected: check build is failure: ./test.sh failed");
     std::set<std::string> landed;
     for (const auto& name : names)
         if (name != "dev3") {
             const auto entry = entry_by_pusher(entries, name);
             CHECK(entry["state"] == "landed");
             landed.insert(entry["speculative"].get<std::string>());
+            CHECK(fixture.statuses(entry["commit"])["trunkgate/queue"]["state"] == "success");
         }
 
     // Main holds the four good changes and not the broken one.

@@ -25,6 +25,10 @@ std::string speculative_ref(const std::string& target, const std::string& id);
 /// refs/trunkgate/queue/<id>.
 std::string change_ref(const std::string& id);
 
+/// The status context the queue records on a change's own commit when it lands ("success") or
+/// is ejected ("failure"), with the reason as its description.
+inline const std::string queue_status_context = "trunkgate/queue";
+
 /// What asks to enter a queue.
 struct change_request {
     std::string target; ///< "refs/heads/main"; must have a [[queue]]
