@@ -110,6 +110,14 @@ bool is_active(queue_state state) {
            state == queue_state::landing;
 }
 
+std::string batch_of(const queue_entry& entry) {
+    return entry.batch.empty() ? entry.id : entry.batch;
+}
+
+std::int64_t batch_size_of(const queue_entry& entry) {
+    return std::max<std::int64_t>(entry.batch_size, 1);
+}
+
 bool is_queue_id(std::string_view text) {
     return text.size() > 2 && text.size() <= 22 && text.substr(0, 2) == "q-" &&
            text.find_first_not_of("0123456789", 2) == std::string_view::npos;
@@ -136,7 +144,10 @@ std::string queue_entry_json(const queue_entry& entry) {
                                       {"checks", checks},
                                       {"landing_from", entry.landing_from},
                                       {"reason", entry.reason},
-                                      {"ended_at", entry.ended_at}};
+                                      {"ended_at", entry.ended_at},
+                                      {"batch", entry.batch},
+                                      {"batch_size", entry.batch_size},
+                                      {"batch_limit", entry.batch_limit}};
     return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
@@ -182,6 +193,12 @@ queue_entry parse_queue_entry(std::string_view text) {
     entry.landing_from = hex_field(json, "landing_from");
     entry.reason = optional_string(json, "reason", "queue entry: ");
     entry.ended_at = integer_field(json, "ended_at");
+    // Journals written before batches have none of these: each entry reads as a batch of one.
+    entry.batch = optional_string(json, "batch", "queue entry: ");
+    if (!entry.batch.empty() && !is_queue_id(entry.batch))
+        throw input_error("queue entry: 'batch' is not a queue id");
+    entry.batch_size = integer_field(json, "batch_size");
+    entry.batch_limit = integer_field(json, "batch_limit");
     if ((entry.state == queue_state::testing || entry.state == queue_state::landing) &&
         entry.speculative.empty())
         throw input_error("queue entry: a " + std::string(to_string(entry.state)) +
@@ -274,16 +291,20 @@ template <class Change> bool queue_store::transition(const std::string& id, Chan
 }
 
 bool queue_store::start_testing(const std::string& id, const std::string& speculative,
-                                const std::string& built_on, std::int64_t now) {
+                                const std::string& built_on, std::int64_t now,
+                                const std::string& batch, std::int64_t batch_size) {
     return transition(id, [&](queue_entry& entry) {
         if (entry.state != queue_state::waiting && entry.state != queue_state::testing)
             return false;
+        const auto named = batch.empty() ? id : batch;
         if (entry.state == queue_state::testing && entry.speculative == speculative &&
-            entry.built_on == built_on)
+            entry.built_on == built_on && batch_of(entry) == named)
             return false; // already so
         entry.state = queue_state::testing;
         entry.speculative = speculative;
         entry.built_on = built_on;
+        entry.batch = named;
+        entry.batch_size = std::max<std::int64_t>(batch_size, 1);
         entry.testing_since = now;
         entry.checks.clear();
         ++entry.builds;
@@ -308,9 +329,21 @@ bool queue_store::rebuild(const std::string& id, const std::string& reason, bool
         entry.state = queue_state::waiting;
         entry.speculative.clear();
         entry.built_on.clear();
+        entry.batch.clear();
+        entry.batch_size = 0;
         entry.checks.clear();
         entry.reason = reason;
         entry.failed_builds += failed ? 1 : 0;
+        return true;
+    });
+}
+
+bool queue_store::limit_batch(const std::string& id, std::int64_t limit) {
+    return transition(id, [&](queue_entry& entry) {
+        if (entry.state != queue_state::testing || limit < 1 ||
+            (entry.batch_limit != 0 && entry.batch_limit <= limit))
+            return false;
+        entry.batch_limit = limit;
         return true;
     });
 }

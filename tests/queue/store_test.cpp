@@ -101,6 +101,36 @@ TEST_CASE("queue store: each transition from its states only, and safe twice", "
     }
 }
 
+TEST_CASE("queue store: batches and their limits", "[queue][store]") {
+    testing::temp_dir dir;
+    queue_store store(dir / "queue");
+    const auto id = store.enqueue(change(commit_a), 100).id;
+    CHECK_FALSE(store.limit_batch(id, 2)); // waiting: not built in a batch yet
+    CHECK(store.start_testing(id, commit_b, commit_c, 110, "q-0009", 4));
+    CHECK_FALSE(store.start_testing(id, commit_b, commit_c, 111, "q-0009", 4)); // already so
+    auto entry = *store.find(id);
+    CHECK(entry.batch == "q-0009");
+    CHECK(batch_size_of(entry) == 4);
+    CHECK(store.limit_batch(id, 2));
+    CHECK_FALSE(store.limit_batch(id, 3)); // a limit only shrinks
+    CHECK(store.limit_batch(id, 1));
+    CHECK(store.find(id)->batch_limit == 1);
+    CHECK(store.rebuild(id, "rebuilt: batch q-0001..q-0009 failed; bisecting", false));
+    entry = *store.find(id);
+    CHECK(entry.batch.empty());
+    CHECK(batch_of(entry) == id);
+    CHECK(batch_size_of(entry) == 1);
+    CHECK(entry.batch_limit == 1);   // stays with the entry
+    CHECK(entry.failed_builds == 0); // a batch's failure is nobody's
+    CHECK(store.start_testing(id, commit_b, commit_c, 120));
+    CHECK(batch_of(*store.find(id)) == id); // built alone
+    auto text = queue_entry_json(*store.find(id));
+    const auto field = "\"batch\": \"" + id + "\"";
+    REQUIRE(text.find(field) != std::string::npos);
+    text.replace(text.find(field), field.size(), "\"batch\": \"main\"");
+    CHECK_THROWS_WITH(parse_queue_entry(text), Contains("'batch' is not a queue id"));
+}
+
 TEST_CASE("queue store: damaged entries are named, never taken", "[queue][store]") {
     testing::temp_dir dir;
     queue_store store(dir / "queue");

@@ -41,7 +41,19 @@ struct queue_entry {
     std::string landing_from;                  ///< landing: the target's tip it moves from (hex)
     std::string reason; ///< ended: why (ejected, cancelled); waiting: why it was rebuilt
     std::int64_t ended_at = 0;
+    /// The batch it is built in (testing, landing; kept once landed): the id of the batch's
+    /// last entry, which names its branch. "" (journals before batches): a batch of its own.
+    std::string batch;
+    std::int64_t batch_size = 0; ///< entries in that batch when it was built; 0 reads as 1
+    /// The largest batch it may be built in from now on, set by bisection (and to 1 for a
+    /// retry); 0: only the policy's batch_size bounds it. It never grows while the entry waits.
+    std::int64_t batch_limit = 0;
 };
+
+/// The id of the batch `entry` is built in: `batch`, or its own id when that is empty.
+std::string batch_of(const queue_entry& entry);
+/// How many entries were built with it: `batch_size`, at least 1.
+std::int64_t batch_size_of(const queue_entry& entry);
 
 /// The entry as its journal file holds it (JSON), and back. parse_queue_entry throws
 /// input_error naming what is wrong.
@@ -91,14 +103,21 @@ class queue_store {
     // transition starts from (else returns false and changes nothing), writes it durably and
     // returns true. Running one twice is harmless: the second finds the entry already moved.
 
-    /// waiting or testing -> testing on `speculative`, built on `built_on`.
+    /// waiting or testing -> testing on `speculative`, built on `built_on`, as one of the
+    /// `batch_size` entries of the batch `batch` ("" or its own id with 1: built alone).
+    /// Counts one build for the entry.
     bool start_testing(const std::string& id, const std::string& speculative,
-                       const std::string& built_on, std::int64_t now);
+                       const std::string& built_on, std::int64_t now, const std::string& batch = {},
+                       std::int64_t batch_size = 1);
     /// testing -> testing: records the required checks as last read.
     bool record_checks(const std::string& id, const std::map<std::string, std::string>& checks);
     /// testing -> waiting: its build is void (something ahead changed, or a retry); `failed`
     /// counts it as a failed build.
     bool rebuild(const std::string& id, const std::string& reason, bool failed);
+    /// testing -> testing: from now on it is built in batches of at most `limit` entries (a
+    /// limit it already has that is smaller stays). Written before a bisection rebuilds it, so
+    /// a runner killed in between still never merges the halves again.
+    bool limit_batch(const std::string& id, std::int64_t limit);
     /// testing -> landing: about to move the target from `from` to the speculative commit.
     bool begin_landing(const std::string& id, const std::string& from);
     /// landing -> landed.
