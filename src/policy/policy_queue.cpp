@@ -7,6 +7,7 @@ namespace {
 
 constexpr std::int64_t most_parallel_builds = 64;
 constexpr std::int64_t most_retries = 10;
+constexpr std::int64_t most_batched_changes = 64;
 
 queue_method read_method(table_reader& reader, const toml::table& table) {
     const auto method = reader.string("method").value_or("rebase");
@@ -67,9 +68,7 @@ queue_rule read_queue(const toml::table& table, const std::string& file) {
     rule.target = *target;
     rule.method = read_method(reader, table);
     rule.max_parallel = bounded(reader, table, "max_parallel", 4, 1, most_parallel_builds);
-    // Batches (several changes in one build, bisected on failure) are not built yet: a policy
-    // must not ask for what the queue would silently not do.
-    rule.batch_size = bounded(reader, table, "batch_size", 1, 1, 1);
+    rule.batch_size = bounded(reader, table, "batch_size", 1, 1, most_batched_changes);
     rule.check_timeout_minutes =
         bounded(reader, table, "check_timeout_minutes", 60, 1, 7 * 24 * 60);
     rule.retries = bounded(reader, table, "retries", 0, 0, most_retries);

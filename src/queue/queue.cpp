@@ -90,7 +90,9 @@ std::vector<ref_update> cancel_change(git_repository* repo, const policy& rules_
     if (!store.cancel(id, "cancelled by " + by, now))
         throw input_error(id + " changed state while it was being cancelled; look again");
     std::vector<ref_update> updates;
-    if (auto deleted = delete_ref(repo, speculative_ref(entry->target, id)))
+    // The branch of its batch: the other entries of the batch cannot land without it either,
+    // and the next run rebuilds them.
+    if (auto deleted = delete_ref(repo, speculative_ref(entry->target, batch_of(*entry))))
         updates.push_back(std::move(*deleted));
     delete_ref(repo, change_ref(id));
     return updates;

@@ -214,8 +214,11 @@ TEST_CASE("queue: the policy's [[queue]] is checked", "[e2e][queue]") {
     CHECK_THAT(linted.err, Contains("'queue.target' is one full branch name"));
     write_file(sandbox.dir() + "/batch.toml",
                "[[queue]]\ntarget = \"refs/heads/main\"\nbatch_size = 4\n");
+    CHECK(sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/batch.toml"}).status == 0);
+    write_file(sandbox.dir() + "/batch.toml",
+               "[[queue]]\ntarget = \"refs/heads/main\"\nbatch_size = 65\n");
     CHECK_THAT(sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/batch.toml"}).err,
-               Contains("'queue.batch_size' must be between 1 and 1"));
+               Contains("'queue.batch_size' must be between 1 and 64"));
     write_file(sandbox.dir() + "/runner.toml",
                "[[queue]]\ntarget = \"refs/heads/main\"\nrunner = \"cron\"\n");
     CHECK_THAT(sandbox.trunkgate({"policy", "lint", sandbox.dir() + "/runner.toml"}).err,

@@ -57,7 +57,7 @@ struct queue_rule {
     std::string target; ///< full ref name, "refs/heads/main"
     queue_method method = queue_method::rebase;
     std::int64_t max_parallel = 4;           ///< speculative builds under test at once
-    std::int64_t batch_size = 1;             ///< changes per speculative build (1 for now)
+    std::int64_t batch_size = 1;             ///< changes per speculative build, bisected on failure
     std::int64_t check_timeout_minutes = 60; ///< no verdict by then: ejected (or retried)
     std::int64_t retries = 0;                ///< fresh builds before a failure ejects
     std::vector<std::string> priority;       ///< identity globs whose priority=high counts

@@ -17,8 +17,8 @@
 
 namespace trunkgate {
 
-/// The branch CI builds for entry `id` of the queue of `target`:
-/// refs/heads/trunkgate/queue/<branch>/<id>.
+/// The branch CI builds for the batch `id` of the queue of `target` (a batch is named after its
+/// last entry; a batch of one after its only entry): refs/heads/trunkgate/queue/<branch>/<id>.
 std::string speculative_ref(const std::string& target, const std::string& id);
 
 /// The hidden ref that keeps a queued change's commits in the repository while it waits:
@@ -74,10 +74,13 @@ struct queue_run_options {
 
 /// One pass over every [[queue]] of the policy, single-flight per repository (a second runner
 /// returns at once with `busy`): recovers an interrupted landing, reads the required checks of
-/// the speculative commits under test, lands the head when all passed (a compare-and-swap of
-/// the target), ejects on failure, conflict or timeout (after `retries` fresh builds), rebuilds
-/// what stood behind, and builds speculative commits for up to max_parallel entries. Safe to
-/// run at any time and to kill at any point. Throws libgit2_error and internal_error.
+/// the speculative commits under test, lands the head batch when all passed (one
+/// compare-and-swap of the target for all its entries), bisects a failed batch of several,
+/// ejects a batch of one on failure or timeout (after `retries` fresh builds) and a change on
+/// conflict, rebuilds what stood behind, builds batches of up to batch_size waiting entries
+/// for up to max_parallel speculative builds, and deletes speculative branches no longer under
+/// test. Safe to run at any time and to kill at any point. Throws libgit2_error and
+/// internal_error.
 queue_run_report run_queue(git_repository* repo, const policy& rules_policy, queue_store& store,
                            const queue_run_options& options);
 
