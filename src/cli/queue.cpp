@@ -51,8 +51,11 @@ nlohmann::ordered_json entry_json(const queue_entry& entry, std::size_t position
             {"state", to_string(entry.state)},
             {"commit", entry.commit},
             {"speculative", entry.speculative},
-            {"speculative_ref",
-             entry.speculative.empty() ? std::string() : speculative_ref(entry.target, entry.id)},
+            {"speculative_ref", entry.speculative.empty()
+                                    ? std::string()
+                                    : speculative_ref(entry.target, batch_of(entry))},
+            {"batch", entry.speculative.empty() ? std::string() : batch_of(entry)},
+            {"batch_size", entry.speculative.empty() ? 0 : batch_size_of(entry)},
             {"pusher", entry.pusher},
             {"topic", entry.topic},
             {"priority", entry.priority},
@@ -69,6 +72,9 @@ std::string entry_line(const queue_entry& entry, std::size_t position) {
                        entry.commit.substr(0, 7);
     if (!entry.speculative.empty())
         line += " -> " + entry.speculative.substr(0, 7);
+    if (!entry.speculative.empty() && batch_size_of(entry) > 1)
+        line += "  batch " + batch_of(entry) + " (" + std::to_string(batch_size_of(entry)) +
+                " changes)";
     line += "  " + printable(entry.pusher) + "  " + time_text(entry.enqueued_at);
     for (const auto& [context, state] : entry.checks)
         line += "  " + printable(context) + "=" + state;

@@ -168,6 +168,93 @@ TEST_CASE("queue: changes land in order on their tested result; a failure is eje
     CHECK_THAT(audit.out, Contains("trunkgate-queue  landed  refs/heads/main"));
 }
 
+TEST_CASE("queue: a batch with a failing change is bisected; the others land", "[e2e][queue]") {
+    auto policy = queue_policy;
+    policy.replace(policy.find("max_parallel = 4"), 16, "max_parallel = 4\nbatch_size = 3");
+    queue_fixture f(policy);
+    REQUIRE(f.sandbox.git_in(f.sandbox.server(), {"config", "core.logAllRefUpdates", "always"})
+                .status == 0);
+    const auto initial = f.sandbox.server_rev("main");
+    const auto a = f.add(f.change("a", "a.txt", "a\n"));
+    const auto bad = f.add(f.change("bad", "bad.txt", "bad\n"));
+    const auto c = f.add(f.change("c", "c.txt", "c\n"));
+    std::set<std::string> builds; // distinct speculative commits CI was given
+
+    CHECK_THAT(f.run().out, Contains(a + ".." + c + ": testing "));
+    const auto together = f.speculative(a);
+    builds.insert(together);
+    for (const auto& id : {a, bad, c}) {
+        INFO(id);
+        const auto entry = f.entry(id);
+        CHECK(entry["state"] == "testing");
+        CHECK(entry["speculative"] == together);
+        CHECK(entry["batch"] == c);
+        CHECK(entry["batch_size"] == 3);
+        CHECK(entry["speculative_ref"] == "refs/heads/trunkgate/queue/main/" + c);
+        CHECK(entry["builds"] == 1);
+    }
+    CHECK(f.sandbox.server_rev("refs/heads/trunkgate/queue/main/" + c) == together);
+    CHECK(f.sandbox.server_rev("refs/heads/trunkgate/queue/main/" + a).empty());
+    CHECK_THAT(f.queue({}).out, Contains("batch " + c + " (3 changes)"));
+
+    f.ci(together, "failure");
+    CHECK_THAT(f.run().out, Contains(a + ".." + c +
+                                     ": failed (check build is failure); bisected "
+                                     "into " +
+                                     a + ".." + bad + " and " + c));
+    CHECK(f.entry(a)["reason"] ==
+          "rebuilt: batch " + a + ".." + c + " failed (check build is failure); bisecting");
+    CHECK(f.entry(a)["batch"] == bad);
+    CHECK(f.entry(c)["batch"] == c);
+    CHECK(f.sandbox.server_rev(f.speculative(c) + "^") == f.speculative(bad));
+    const auto first_half = f.speculative(a);
+    builds.insert(first_half);
+    builds.insert(f.speculative(c));
+
+    f.ci(first_half, "failure");
+    f.run();
+    CHECK(f.entry(a)["batch"] == a);
+    CHECK(f.entry(bad)["batch"] == bad);
+    CHECK(f.entry(bad)["state"] == "testing"); // not ejected for a batch's failure
+    for (const auto& id : {a, bad, c})
+        builds.insert(f.speculative(id));
+
+    f.ci(f.speculative(a), "success");
+    f.ci(f.speculative(bad), "failure");
+    const auto fourth = f.run();
+    CHECK_THAT(fourth.out, Contains(a + ": landed"));
+    CHECK_THAT(fourth.out, Contains(bad + ": ejected: check build is failure"));
+    CHECK(f.entry(bad)["state"] == "ejected");
+    CHECK(f.entry(c)["state"] == "testing");
+    CHECK(f.sandbox.server_rev(f.speculative(c) + "^") == f.sandbox.server_rev("main"));
+    builds.insert(f.speculative(c));
+
+    f.ci(f.speculative(c), "success");
+    CHECK_THAT(f.run().out, Contains(c + ": landed"));
+    CHECK(f.entry(a)["state"] == "landed");
+    CHECK(f.entry(c)["state"] == "landed");
+    CHECK(f.sandbox.server_rev("main:bad.txt").empty());
+    CHECK_FALSE(f.sandbox.server_rev("main:a.txt").empty());
+    CHECK_FALSE(f.sandbox.server_rev("main:c.txt").empty());
+    // [a bad c] [a bad] [c on a+bad] [a] [bad] [c on bad] [c on a]: seven builds, two landed.
+    CHECK(builds.size() == 7);
+    // Trunk was never red.
+    const auto history = f.main_history();
+    CHECK(history.size() == 2); // logged from after main was made
+    for (const auto& tip : history) {
+        if (tip == initial)
+            continue;
+        INFO(tip);
+        CHECK(
+            f.sandbox
+                .trunkgate({"status", "get", "--repo", f.sandbox.server(), tip, "--format", "json"})
+                .out.find("\"success\"") != std::string::npos);
+    }
+    const auto left =
+        f.sandbox.git_in(f.sandbox.server(), {"for-each-ref", "refs/heads/trunkgate/"});
+    CHECK(left.out.empty());
+}
+
 TEST_CASE("queue: a change that no longer applies is ejected with the paths", "[e2e][queue]") {
     queue_fixture f;
     const auto first = f.add(f.change("one", "shared.txt", "one\n"));
