@@ -6,9 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "support/gates_support.hpp"
 #include "support/http_receiver.hpp"
@@ -179,6 +182,15 @@ TEST_CASE("queue: a batch with a failing change is bisected; the others land", "
     const auto bad = f.add(f.change("bad", "bad.txt", "bad\n"));
     const auto c = f.add(f.change("c", "c.txt", "c\n"));
     std::set<std::string> builds; // distinct speculative commits CI was given
+    // Speculative commits are deterministic: a half rebuilt within the same second as the
+    // batch can be the very commit built before (keeping its verdict). A new second makes
+    // every build a new commit, so the count below is exact.
+    const auto run_in_a_new_second = [&f] {
+        const auto start = std::time(nullptr);
+        while (std::time(nullptr) == start)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return f.run();
+    };
 
     CHECK_THAT(f.run().out, Contains(a + ".." + c + ": testing "));
     const auto together = f.speculative(a);
@@ -198,10 +210,10 @@ TEST_CASE("queue: a batch with a failing change is bisected; the others land", "
     CHECK_THAT(f.queue({}).out, Contains("batch " + c + " (3 changes)"));
 
     f.ci(together, "failure");
-    CHECK_THAT(f.run().out, Contains(a + ".." + c +
-                                     ": failed (check build is failure); bisected "
-                                     "into " +
-                                     a + ".." + bad + " and " + c));
+    CHECK_THAT(run_in_a_new_second().out, Contains(a + ".." + c +
+                                                   ": failed (check build is failure); bisected "
+                                                   "into " +
+                                                   a + ".." + bad + " and " + c));
     CHECK(f.entry(a)["reason"] ==
           "rebuilt: batch " + a + ".." + c + " failed (check build is failure); bisecting");
     CHECK(f.entry(a)["batch"] == bad);
@@ -212,7 +224,7 @@ TEST_CASE("queue: a batch with a failing change is bisected; the others land", "
     builds.insert(f.speculative(c));
 
     f.ci(first_half, "failure");
-    f.run();
+    run_in_a_new_second();
     CHECK(f.entry(a)["batch"] == a);
     CHECK(f.entry(bad)["batch"] == bad);
     CHECK(f.entry(bad)["state"] == "testing"); // not ejected for a batch's failure
