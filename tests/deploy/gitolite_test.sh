@@ -5,7 +5,10 @@
 # authorized_keys lines. trunkgate is installed per repository by the gitolite account; the
 # identity is GL_USER. Then trunkgate goes into gitolite's common hooks, and a repository added
 # to gitolite.conf afterwards, and a wild repository, are gated by the server-wide policy without
-# `trunkgate install` ever running on them.
+# `trunkgate install` ever running on them. The merge queue: a repository with a [[queue]] that
+# people enter by pushing to refs/for/main through gitolite (its proc-receive hook and
+# receive.procReceiveRefs kept by `gitolite setup` and gitolite.conf's compile), and one that gets
+# both from the common hooks and a gitolite.conf `config` line alone.
 # usage: gitolite_test.sh CMAKE BUILD_DIR
 set -euo pipefail
 # shellcheck source=tests/deploy/lib.sh
@@ -80,9 +83,14 @@ repo app
     RW+     =   alice
     RW      =   bob
     config receive.advertisePushOptions = true
+
+repo queue
+    RW+                     =   alice
+    RW  refs/heads/feature/ =   bob
+    config receive.advertisePushOptions = true
 EOF
 git -C "$admin_clone" add -A
-git -C "$admin_clone" commit -q -m "app: alice and bob"
+git -C "$admin_clone" commit -q -m "app and queue: alice and bob"
 admin_status=0
 admin_output=$(GIT_SSH_COMMAND=$(deploy_ssh_command admin) git -C "$admin_clone" push origin master 2>&1) ||
     admin_status=$?
@@ -100,12 +108,36 @@ deploy_expect_contains "trunkgate install, as $serving_user, keeps push options 
     "receive.advertisePushOptions: unchanged" \
     "$(deploy_as "$serving_user" "$trunkgate" install --policy "$deploy_root/etc/policy.toml" "$deploy_repo")"
 
+# queue: a gitolite repository in use (alice pushed its main through gitolite) that gets
+# trunkgate with a merge queue, installed by gitolite's account: the proc-receive hook and
+# receive.procReceiveRefs, as in any repository.
+queue_repo=$deploy_repos_dir/queue.git
+deploy_queue_seed
+GIT_SSH_COMMAND=$(deploy_ssh_command alice) git -C "$deploy_queue_seed" push -q "$gitolite_url/queue" main ||
+    deploy_fail "alice cannot push the first commit of queue through gitolite"
+deploy_expect_eq "trunkgate install of a queue policy, as $serving_user" \
+    "$queue_repo: trunkgate.toml: installed from $deploy_root/etc/queue-policy.toml
+$queue_repo: pre-receive: installed
+$queue_repo: post-receive: installed
+$queue_repo: proc-receive: installed
+$queue_repo: receive.advertisePushOptions: unchanged
+$queue_repo: receive.procReceiveRefs: refs/for added (pushes to refs/for/<branch> go to the proc-receive hook and the merge queue; set whether or not the policy has a [[queue]])" \
+    "$(deploy_as "$serving_user" "$trunkgate" install --policy "$deploy_root/etc/queue-policy.toml" "$queue_repo")"
+
 # An admin runs `gitolite setup` again (after an upgrade, or to fix hooks): gitolite relinks its
 # own update hook and leaves trunkgate's pre-receive and post-receive alone.
 deploy_as "$serving_user" gitolite setup >>"$deploy_root/gitolite-setup.log" 2>&1 ||
     deploy_fail "gitolite setup (again) failed: $(<"$deploy_root/gitolite-setup.log")"
-deploy_expect_eq "gitolite setup keeps trunkgate's hooks" "trunkgate-managed trunkgate-managed" \
-    "$(grep -ho trunkgate-managed "$deploy_repo/hooks/pre-receive" "$deploy_repo/hooks/post-receive" | xargs)"
+deploy_expect_eq "gitolite setup keeps trunkgate's hooks, proc-receive included" \
+    "6 trunkgate-managed" \
+    "$(for repo in "$deploy_repo" "$queue_repo"; do
+        grep -ho trunkgate-managed "$repo/hooks/pre-receive" "$repo/hooks/post-receive" \
+            "$repo/hooks/proc-receive"
+    done | uniq -c | xargs)"
+# gitolite setup compiles gitolite.conf and sets each repository's `config` lines
+# (update-git-configs): it sets what gitolite.conf names and leaves other keys alone.
+deploy_expect_eq "and receive.procReceiveRefs, which gitolite.conf does not name" "refs/for" \
+    "$(deploy_as "$serving_user" git config --file "$queue_repo/config" --get-all receive.procReceiveRefs)"
 
 gitolite_repo=app
 transport_url() {
@@ -137,6 +169,23 @@ deploy_expect_eq "the audit shows trunkgate's accept of the rewrite, and nothing
         jq -r '"\(.identity) \(.decision) \([.refs[].ref] | join(",")) landed: \(.landed | tojson)"')"
 deploy_expect_contains "trunkgate audit says so" "  bob  accept, not landed  refs/heads/feature/bob " \
     "$(deploy_as "$serving_user" "$trunkgate" audit --repo "$deploy_repo" | tail -n 1)"
+
+# The merge queue through gitolite: GL_USER is the queued change's pusher.
+gitolite_repo=queue
+deploy_queue_scenario "$queue_repo"
+
+# gitolite lets bob write refs/heads/feature/ only, and its update hook refuses him anything
+# else; but git runs no update hook for the refs a proc-receive hook takes (refs/for/), so
+# gitolite checked only that bob may write to the repository at all, and his change landed on
+# main above. Who may queue is the business of trunkgate's policy, not of gitolite's ref rules.
+git -C "$deploy_root/queue-clone" switch -q -c elsewhere origin/main
+deploy_clone=$deploy_root/queue-clone deploy_push bob 0 HEAD:refs/heads/elsewhere
+deploy_expect_push 1 "bob's push of a branch outside refs/heads/feature/ is rejected"
+deploy_expect_contains "by gitolite's update hook" \
+    "FATAL: W refs/heads/elsewhere queue bob DENIED by fallthru" "$(deploy_remote_lines "$push_output")"
+deploy_expect_eq "the queue landed bob's change on main all the same" "q-0002 bob landed" \
+    "$("$trunkgate" queue --repo "$queue_repo" --format json |
+        jq -r '.queues[0].entries[] | select(.pusher == "bob") | "\(.id) \(.pusher) \(.state)"')"
 
 # ---------------------------------------------------------------------------------------------
 # The fleet: trunkgate in gitolite's common hooks, which gitolite links into every repository,

@@ -92,7 +92,7 @@ EOF
 done
 
 transport_url() {
-    echo "http://$1:${passwords[$1]}@127.0.0.1:$port/app.git"
+    echo "http://$1:${passwords[$1]}@127.0.0.1:$port/${http_repo:-app.git}"
 }
 transport_env() {
     :
@@ -109,5 +109,11 @@ deploy_scenario
 deploy_expect_contains "nginx logged the pushes with their REMOTE_USER" \
     "\"POST /app.git/git-receive-pack HTTP/1.1\" 200" \
     "$(grep ' - alice ' "$nginx_dir/access.log")"
+
+# The merge queue over smart HTTP: REMOTE_USER is the queued change's pusher, and the push
+# option asking for priority reaches the hook through git-http-backend.
+queue_repo=$deploy_repos_dir/queue.git
+deploy_queue_repository "$queue_repo"
+http_repo=queue.git deploy_queue_scenario "$queue_repo"
 deploy_check_ownership
 deploy_done

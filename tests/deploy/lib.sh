@@ -502,6 +502,209 @@ $deploy_repo: 1 delivered, 0 retrying, 0 failed, 0 dead, 0 busy, 0 unreadable" "
             jq -c '"\(.events) \(.delivered)"' -r)"
 }
 
+# ---------------------------------------------------------------------------------------------
+# The merge queue through the transport (docs/queue.md): `git push origin HEAD:refs/for/main`
+# goes to git's proc-receive hook (git >= 2.29, receive.procReceiveRefs = refs/for), which the
+# transport runs as the serving user with the pusher's identity, as it runs pre-receive.
+
+# deploy_queue_policy IDENTITY_VARIABLE: main protected by the required check `build`, with a
+# merge queue in front of it that only a person starts (runner = "manual": the suites run
+# `trunkgate queue run` themselves); bob may ask for priority.
+deploy_queue_policy() {
+    cat <<EOF
+# tests/deploy: the policy of the merge queue repository.
+[trunk]
+branch = "main"
+
+[[protect]]
+refs = ["refs/heads/main"]
+allow_force_push = false
+required_checks = ["build"]
+
+[[queue]]
+target = "refs/heads/main"
+method = "rebase"
+runner = "manual"
+priority = ["bob"]
+
+[identity]
+env = ["$1"]
+
+[feedback]
+contact = "#git-admins"
+EOF
+}
+
+# deploy_queue_seed: the queued repository's first commit on main (the queue needs a target to
+# land on), in a clone at $deploy_queue_seed, and deploy_queue_policy in
+# $deploy_root/etc/queue-policy.toml, readable by the serving user. Sets deploy_queue_base.
+deploy_queue_seed() {
+    deploy_queue_seed=$deploy_root/queue-seed
+    git init -q "$deploy_queue_seed"
+    echo "seed" >"$deploy_queue_seed/README"
+    git -C "$deploy_queue_seed" add README
+    git -C "$deploy_queue_seed" commit -q -m "chore: the first commit"
+    deploy_queue_base=$(git -C "$deploy_queue_seed" rev-parse HEAD)
+    deploy_queue_policy "$identity_variable" >"$deploy_root/etc/queue-policy.toml"
+    chmod 0644 "$deploy_root/etc/queue-policy.toml"
+}
+
+# deploy_queue_repository REPO: what an admin does, as root, for a repository with a queue: a
+# bare repository with the first commit on main (pushed before any hook exists), trunkgate
+# installed with deploy_queue_policy, then handed to the serving user.
+deploy_queue_repository() {
+    local repo=$1
+    deploy_queue_seed
+    git init -q --bare "$repo"
+    git -C "$deploy_queue_seed" push -q "$repo" main
+    "$trunkgate" install --policy "$deploy_root/etc/queue-policy.toml" "$repo" >/dev/null
+    chown -R "$serving_user:" "$repo"
+}
+
+# deploy_git USER GIT_ARGUMENTS...: git with the transport's environment for USER.
+deploy_git() {
+    local user=$1
+    shift
+    local -a environment=()
+    mapfile -t environment < <(transport_env "$user")
+    env "${environment[@]}" git "$@"
+}
+
+# deploy_queue_commit FILE MESSAGE: a commit adding FILE in the clone; prints its id. (Each
+# change touches a file of its own, so the queue's rebase of one onto another never conflicts.)
+deploy_queue_commit() {
+    echo "$2" >"$deploy_clone/$1"
+    git -C "$deploy_clone" add "$1"
+    git -C "$deploy_clone" commit -q -m "$2"
+    git -C "$deploy_clone" rev-parse HEAD
+}
+
+# The refs `git ls-remote` shows alice through the transport, one name a line.
+deploy_remote_refs() {
+    deploy_git alice ls-remote --refs "$(transport_url alice)" | cut -f2
+}
+
+# deploy_queue_scenario REPO: alice and bob enter the merge queue of main by pushing to
+# refs/for/main through the transport, with the real git client; root runs the queue, CI's
+# status is recorded, and main lands where the developers fetch it. REPO (the served
+# repository, made by deploy_queue_repository or the suite's own way, with deploy_queue_base on
+# main) is what transport_url names.
+deploy_queue_scenario() {
+    local repo=$1
+    local base=$deploy_queue_base
+    # deploy_push, deploy_queue_commit and deploy_server_rev use the queued repository and its
+    # clone.
+    local deploy_repo=$repo deploy_clone=$deploy_root/queue-clone
+    local speculative=refs/heads/trunkgate/queue/main
+    # (--branch: a repository gitolite creates has HEAD on master)
+    deploy_git alice clone -q --branch main "$(transport_url alice)" "$deploy_clone" ||
+        deploy_fail "alice cannot clone $repo through the transport"
+    deploy_expect_eq "alice clones main through the transport" "$base" \
+        "$(git -C "$deploy_clone" rev-parse HEAD)"
+
+    # alice queues a change: git hands refs/for/main to the proc-receive hook, which queues it
+    # and creates no ref; the pusher reads the position, git a new reference.
+    local alice_change bob_change
+    git -C "$deploy_clone" switch -q -c alice-change
+    alice_change=$(deploy_queue_commit alice.txt "feat: alice's queued change")
+    deploy_push alice 0 HEAD:refs/for/main
+    deploy_expect_push 0 "alice's push to refs/for/main is accepted"
+    deploy_expect_eq "its remote: line is the queue position" \
+        "trunkgate: queued for main at position 1 (id q-0001); CI runs on $speculative/q-0001" \
+        "$(deploy_remote_lines "$push_output")"
+    deploy_expect_contains "git's result line reports the reference proc-receive accepted" \
+        " * [new reference]   HEAD -> refs/for/main" "$push_output"
+
+    # bob queues a topic, over protocol v2, asking for priority (a push option: it reaches the
+    # hook only where receive.advertisePushOptions is true), which the policy grants him.
+    git -C "$deploy_clone" switch -q -c bob-login "$base"
+    bob_change=$(deploy_queue_commit bob.txt "feat: bob's login")
+    deploy_push bob 2 HEAD:refs/for/main/login -o trunkgate.priority=high
+    deploy_expect_push 0 "bob's push to refs/for/main/login with -o trunkgate.priority=high is accepted"
+    deploy_expect_eq "its remote: line puts him first" \
+        "trunkgate: queued for main at position 1 (id q-0002); CI runs on $speculative/q-0002" \
+        "$(deploy_remote_lines "$push_output")"
+    deploy_expect_contains "git's result line" " * [new reference]   HEAD -> refs/for/main/login" \
+        "$push_output"
+
+    deploy_expect_eq "no refs/for/ ref exists: ls-remote shows main and the queue's own refs" \
+        "refs/heads/main
+refs/trunkgate/queue/q-0001
+refs/trunkgate/queue/q-0002" "$(deploy_remote_refs)"
+    deploy_expect_eq "trunkgate queue --format json (root): each entry with the transport's identity" \
+        "q-0002 bob login true waiting $bob_change
+q-0001 alice  false waiting $alice_change" \
+        "$("$trunkgate" queue --repo "$repo" --format json |
+            jq -r '.queues[0].entries[] | "\(.id) \(.pusher) \(.topic) \(.priority) \(.state) \(.commit)"')"
+    deploy_expect_eq "the hook wrote both entries to the journal as $serving_user" 2 \
+        "$(find "$repo/trunkgate/queue/entries" -name '*.json' -user "$serving_user" | wc -l)"
+    deploy_expect_eq "nothing in the journal belongs to another user" "" \
+        "$(find "$repo/trunkgate/queue" ! -user "$serving_user")"
+
+    # main has a queue: a direct push to it is refused, and main stays.
+    git -C "$deploy_clone" switch -q main
+    local direct
+    direct=$(deploy_queue_commit direct.txt "feat: straight to main")
+    deploy_push alice 0 main
+    deploy_expect_push 1 "alice's direct push to main is rejected"
+    deploy_expect_eq "by queue-required, whose hint is the queue (and CI has not passed it either)" \
+        "trunkgate: push rejected: 2 problems (policy trunkgate.toml)
+  refs/heads/main  [required-checks] check 'build' is missing for ${direct:0:7}
+      hint: the CI job that reports this context has not run for this commit: start it (or ask why it did not), wait for success, then push again
+  refs/heads/main  [queue-required] main has a merge queue: changes land through it, on the commit CI tested, never by a direct push
+      hint: queue the change: git push origin HEAD:refs/for/main (trunkgate queue shows where it stands)
+  questions: #git-admins" "$(deploy_remote_lines "$push_output")"
+    deploy_expect_contains "git reports the pre-receive hook's refusal" \
+        " ! [remote rejected] main -> main (pre-receive hook declined)" "$push_output"
+    deploy_expect_eq "main did not move" "$base" "$(deploy_server_rev refs/heads/main)"
+    git -C "$deploy_clone" reset -q --hard "$base"
+
+    # root runs the queue (it acts as the repository's owner): a train, bob's change on main,
+    # alice's on bob's, each published as a branch CI fetches through the transport.
+    local ran run_status=0 bob_build alice_build
+    ran=$("$trunkgate" queue run --repo "$repo" 2>&1) || run_status=$?
+    bob_build=$(deploy_server_rev "$speculative/q-0002")
+    alice_build=$(deploy_server_rev "$speculative/q-0001")
+    deploy_expect_eq "trunkgate queue run, as root, builds the train" \
+        "$repo: q-0002: testing ${bob_build:0:7} on $speculative/q-0002
+$repo: q-0001: testing ${alice_build:0:7} on $speculative/q-0001
+exit 0" "$ran
+exit $run_status"
+    deploy_expect_eq "bob's speculative commit is built on main, alice's on bob's" "$base $bob_build" \
+        "$(deploy_as "$serving_user" git -C "$repo" rev-parse "$bob_build^" "$alice_build^" | xargs)"
+    deploy_git alice -C "$deploy_clone" fetch -q origin "$speculative/q-0001" ||
+        deploy_fail "alice cannot fetch $speculative/q-0001"
+    deploy_expect_eq "CI fetches the speculative branch through the transport" "$alice_build" \
+        "$(git -C "$deploy_clone" rev-parse FETCH_HEAD)"
+
+    # CI's verdict on the exact commits it built, then the next run lands both, in order.
+    local build
+    for build in "$bob_build" "$alice_build"; do
+        env "$identity_variable=ci" "$trunkgate" status set --repo "$repo" "$build" build success >/dev/null ||
+            deploy_fail "trunkgate status set $build build success (as root) failed"
+    done
+    run_status=0
+    ran=$("$trunkgate" queue run --repo "$repo" 2>&1) || run_status=$?
+    deploy_expect_eq "the next queue run lands both on main" \
+        "$repo: q-0002: landed: refs/heads/main is now ${bob_build:0:7}
+$repo: q-0001: landed: refs/heads/main is now ${alice_build:0:7}
+exit 0" "$ran
+exit $run_status"
+    deploy_expect_eq "main is the commit CI tested last" "$alice_build" \
+        "$(deploy_server_rev refs/heads/main)"
+
+    # The developers see it the ordinary way.
+    deploy_git alice -C "$deploy_clone" fetch -q origin || deploy_fail "alice cannot fetch"
+    deploy_expect_eq "alice fetches main through the transport: both changes, in queue order" \
+        "$alice_build feat: alice's queued change
+$bob_build feat: bob's login
+$base chore: the first commit" "$(git -C "$deploy_clone" log --format='%H %s' origin/main)"
+    deploy_expect_eq "the queue's refs are gone once the entries landed" "refs/heads/main
+refs/notes/trunkgate/checks" "$(deploy_remote_refs)"
+    deploy_expect_eq "every file in the queued repository belongs to $serving_user" "" \
+        "$(find "$repo" ! -user "$serving_user")"
+}
+
 # After all the pushes, deliveries and admin commands, every file in the repository still
 # belongs to the serving user (a root-owned file in it breaks the next push or delivery).
 deploy_check_ownership() {

@@ -73,6 +73,11 @@ transport_env() {
 
 deploy_scenario
 
+# The merge queue over ssh: the forced command's TRUNKGATE_USER is the queued change's pusher.
+queue_repo=$deploy_repos_dir/queue.git
+deploy_queue_repository "$queue_repo"
+ssh_repo=$queue_repo deploy_queue_scenario "$queue_repo"
+
 # The audit line of the latest push: identity and decision.
 last_audit() {
     deploy_as "$serving_user" "$trunkgate" audit --repo "$deploy_repo" --format json |
