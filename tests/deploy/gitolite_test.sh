@@ -200,8 +200,9 @@ $common_hooks: proc-receive: installed" \
 deploy_as "$serving_user" gitolite setup >>"$deploy_root/gitolite-setup.log" 2>&1 ||
     deploy_fail "gitolite setup (common hooks) failed: $(<"$deploy_root/gitolite-setup.log")"
 deploy_expect_eq "gitolite setup links the common hooks into app (replacing its own wrappers)" \
-    "$common_hooks/pre-receive $common_hooks/post-receive" \
-    "$(readlink "$deploy_repo/hooks/pre-receive") $(readlink "$deploy_repo/hooks/post-receive")"
+    "$common_hooks/pre-receive $common_hooks/post-receive $common_hooks/proc-receive" \
+    "$(readlink "$deploy_repo/hooks/pre-receive") $(readlink "$deploy_repo/hooks/post-receive") $(
+        readlink "$deploy_repo/hooks/proc-receive")"
 
 # A new repository and a wild one, added the gitolite way: a push to gitolite-admin, which the
 # common hooks now gate too (the server-wide policy lets the admin update master).
@@ -210,6 +211,7 @@ cat >>"$admin_clone/conf/gitolite.conf" <<'EOF'
 repo fleet
     RW+     =   alice
     RW      =   bob
+    config receive.procReceiveRefs = refs/for
 
 repo users/CREATOR/[a-z]+
     C       =   alice
@@ -228,9 +230,15 @@ fleet_repo=$deploy_repos_dir/fleet.git
 deploy_expect_contains "gitolite creates fleet" "Initialized empty Git repository in $fleet_repo/" \
     "$admin_output"
 deploy_expect_eq "fleet got trunkgate's hooks from gitolite, and no install ran on it" \
-    "$common_hooks/pre-receive $common_hooks/post-receive no-trunkgate.toml" \
+    "$common_hooks/pre-receive $common_hooks/post-receive $common_hooks/proc-receive no-trunkgate.toml" \
     "$(readlink "$fleet_repo/hooks/pre-receive") $(readlink "$fleet_repo/hooks/post-receive") $(
+        readlink "$fleet_repo/hooks/proc-receive") $(
         [ -e "$fleet_repo/trunkgate.toml" ] && echo trunkgate.toml || echo no-trunkgate.toml)"
+deploy_expect_eq "gitolite.conf gave it receive.procReceiveRefs (the rc line allows the key)" \
+    "refs/for" \
+    "$(deploy_as "$serving_user" git config --file "$fleet_repo/config" --get-all receive.procReceiveRefs)"
+deploy_expect_eq "the compile left queue's receive.procReceiveRefs as install set it" "refs/for" \
+    "$(deploy_as "$serving_user" git config --file "$queue_repo/config" --get-all receive.procReceiveRefs)"
 
 gitolite_repo=fleet
 deploy_push alice 0 main
@@ -246,6 +254,17 @@ deploy_expect_eq "by trunkgate with the server-wide policy, naming bob" \
   questions: #git-admins (server-wide policy)" "$(deploy_remote_lines "$push_output")"
 deploy_expect_contains "git reports the pre-receive hook's refusal" \
     " ! [remote rejected] feature/bob -> main (pre-receive hook declined)" "$push_output"
+
+# A push to refs/for/main of fleet reaches trunkgate-proc-receive through the common hook and the
+# gitolite.conf line alone. The server-wide policy has no [[queue]], so it is refused by name,
+# and no refs/for/main is created.
+deploy_push alice 0 HEAD:refs/for/main
+deploy_expect_push 1 "alice's push to refs/for/main of fleet is rejected"
+deploy_expect_contains "by trunkgate-proc-receive: main has no queue there" \
+    " ! [remote rejected] HEAD -> refs/for/main (refs/heads/main has no merge queue (queued branches: none))" \
+    "$push_output"
+deploy_expect_eq "fleet has no refs/for/main" "" \
+    "$(deploy_as "$serving_user" git -C "$fleet_repo" for-each-ref refs/for/)"
 
 # A wild repository: gitolite creates it when alice first pushes to it, links the common hooks,
 # and trunkgate judges that very push.
