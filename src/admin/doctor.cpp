@@ -325,8 +325,10 @@ std::optional<doctor_report> diagnose(const std::string& path, const doctor_opti
         }
         guarded(exam, "policy", [&] { check_policy(exam, has_policy); });
         guarded(exam, "git config", [&] { check_config(exam); });
+        guarded(exam, "merge queue", [&] { check_queue(exam, dir); });
         guarded(exam, "audit log", [&] { check_audit_log(exam); });
         guarded(exam, "ownership", [&] { check_state(exam); });
+        guarded(exam, "queue journal", [&] { check_queue_journal(exam); });
         guarded(exam, "spool", [&] { check_spool(exam); });
         guarded(exam, "deliver timer", [&] { check_deliver_timer(exam); });
     } catch (const std::exception& e) {

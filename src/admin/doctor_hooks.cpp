@@ -95,9 +95,11 @@ void check_chained_hook(examination& exam, const std::string& chained) {
 void check_hook(examination& exam, const std::string& dir, const std::string& name) {
     const auto path = dir + "/" + name;
     const auto chained = path + ".chained";
-    const std::string purpose = name == "pre-receive"
-                                    ? "pushes are not checked and no decision is audited"
-                                    : "no push event is sent and what landed is not audited";
+    const bool proc_receive = name == "proc-receive";
+    const std::string purpose =
+        name == "pre-receive"    ? "pushes are not checked and no decision is audited"
+        : name == "post-receive" ? "no push event is sent and what landed is not audited"
+                                 : "a push to refs/for/<branch> does not enter the merge queue";
     if (!exists_link(path)) {
         exam.add("hook-missing", path + " does not exist: " + purpose, exam.install_fix(), path);
         check_chained_hook(exam, chained);
@@ -105,11 +107,21 @@ void check_hook(examination& exam, const std::string& dir, const std::string& na
     }
     const auto text = read_file(path);
     if (!text || text->find("trunkgate-managed") == std::string::npos) {
-        exam.add("hook-missing",
-                 path + (text ? " is not trunkgate's wrapper" : " cannot be read") + ": " +
-                     purpose + " (install keeps a hook of yours as " + name +
-                     ".chained, run after trunkgate)",
-                 exam.install_fix(), path);
+        // git talks with a proc-receive hook on stdin and stdout: nothing can run after it, so
+        // install leaves one that is not trunkgate's where it is.
+        exam.add(
+            "hook-missing",
+            path + (text ? " is not trunkgate's wrapper" : " cannot be read") + ": " + purpose +
+                (proc_receive ? " (a proc-receive hook cannot be chained: install leaves "
+                                "yours alone, and it answers for refs/for)"
+                              : " (install keeps a hook of yours as " + name +
+                                    ".chained, run after trunkgate)"),
+            proc_receive
+                ? "if the merge queue is to take refs/for: " +
+                      exam.as_owner("mv " + shell_quote(path) + " " + shell_quote(path + ".orig")) +
+                      " && " + exam.install_fix()
+                : exam.install_fix(),
+            path);
         check_chained_hook(exam, chained);
         return;
     }

@@ -29,30 +29,47 @@ std::string spool_dir(const examination& exam) {
                                            : exam.git_dir + "trunkgate/spool");
 }
 
-// Everything below `root` (not following symbolic links) that the owner does not own, or cannot
-// read and write (directories: also enter).
-void check_state_tree(examination& exam, const std::string& root) {
+std::string queue_journal_dir(const examination& exam) {
+    return state_dir(exam) + "/queue";
+}
+
+// What a walk below a directory found: files the owner does not own, and files it owns but
+// cannot read and write (directories: also enter); the first of each named.
+struct tree_survey {
     std::size_t foreign = 0, locked = 0;
     std::string first_foreign, first_locked;
-    const auto audit_log = state_dir(exam) + "/audit.log"; // its own check
+};
+
+// Walks everything below `root` (not following symbolic links) but the paths in `skip`.
+tree_survey survey_tree(const examination& exam, const std::string& root,
+                        const std::vector<std::string>& skip) {
+    tree_survey found;
     std::function<void(const std::string&, int)> walk = [&](const std::string& path, int depth) {
         struct stat info {};
-        if (::lstat(path.c_str(), &info) != 0 || S_ISLNK(info.st_mode) || path == audit_log)
+        if (::lstat(path.c_str(), &info) != 0 || S_ISLNK(info.st_mode) ||
+            std::find(skip.begin(), skip.end(), path) != skip.end())
             return;
         if (info.st_uid != exam.owner.uid) {
-            if (!foreign++)
-                first_foreign = path + ", " + owner_and_mode(info);
+            if (!found.foreign++)
+                found.first_foreign = path + ", " + owner_and_mode(info);
         } else if (!allowed(exam.owner, info,
                             S_ISDIR(info.st_mode) ? want_read | want_write | want_search
                                                   : want_read | want_write)) {
-            if (!locked++)
-                first_locked = path + ", " + owner_and_mode(info);
+            if (!found.locked++)
+                found.first_locked = path + ", " + owner_and_mode(info);
         }
         if (S_ISDIR(info.st_mode) && depth < 8)
             for (const auto& name : names_in(path))
                 walk(path + "/" + name, depth + 1);
     };
     walk(root, 0);
+    return found;
+}
+
+void check_state_tree(examination& exam, const std::string& root) {
+    // The audit log and the queue's journal have checks of their own.
+    const auto [foreign, locked, first_foreign, first_locked] =
+        survey_tree(exam, root, {state_dir(exam) + "/audit.log", queue_journal_dir(exam)});
     if (foreign)
         exam.add(
             "state-wrong-owner",
@@ -115,6 +132,32 @@ void check_state(examination& exam) {
     const auto spool = spool_dir(exam);
     if (spool.rfind(state_dir(exam) + "/", 0) != 0 && is_directory(spool))
         check_state_tree(exam, spool);
+}
+
+void check_queue_journal(examination& exam) {
+    const auto dir = queue_journal_dir(exam);
+    if (!is_directory(dir))
+        return; // made by the first change queued
+    const auto found = survey_tree(exam, dir, {});
+    const auto consequence = std::string(": the proc-receive hook, which runs as ") +
+                             exam.owner.name +
+                             ", cannot queue a push to refs/for/, and `trunkgate queue run` as " +
+                             exam.owner.name + " cannot record what it does";
+    if (found.foreign)
+        exam.add("queue-journal-wrong-owner",
+                 count_noun(found.foreign, "file", "files") + " of the merge queue's journal " +
+                     dir + " " + (found.foreign == 1 ? "belongs" : "belong") +
+                     " to someone other than " + exam.owner.name +
+                     " (first: " + found.first_foreign + ")" + consequence,
+                 exam.as_root("chown -R " + shell_quote(exam.owner.name) + ": " + shell_quote(dir)),
+                 dir);
+    if (found.locked)
+        exam.add("queue-journal-not-writable",
+                 count_noun(found.locked, "file", "files") + " of the merge queue's journal " +
+                     dir + " " + (found.locked == 1 ? "is" : "are") +
+                     " not readable and writable by " + exam.owner.name +
+                     " (first: " + found.first_locked + ")" + consequence,
+                 exam.as_owner("chmod -R u+rwX " + shell_quote(dir)), dir);
 }
 
 void check_spool(examination& exam) {

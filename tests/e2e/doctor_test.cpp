@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "support/gates_support.hpp"
 #include "support/http_receiver.hpp"
+#include "support/queue_support.hpp"
 #include "support/sandbox.hpp"
 
 using namespace trunkgate::testing;
@@ -608,6 +610,210 @@ TEST_CASE("doctor: the deliver timer, when events are configured", "[e2e][doctor
                                            trunkgate_program + " deliver --repo " + server +
                                            " >/dev/null\n");
         CHECK(doctor(sandbox, {server}).status == 0);
+    }
+}
+
+namespace {
+
+bool file_exists(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0;
+}
+
+// A repository with a merge queue on main (queue_support's policy) and one change queued by a
+// push to refs/for/main, so the journal exists.
+void queued_with_a_push(git_sandbox& sandbox) {
+    trunkgate::testing::queues::start_queue(sandbox, trunkgate::testing::queues::queue_policy);
+    sandbox.commit("feat: queued", "b.txt");
+    const auto pushed =
+        sandbox.push({"origin", "HEAD:refs/for/main"}, trunkgate::testing::gates::as("alice"));
+    INFO(pushed.all());
+    REQUIRE(pushed.status == 0);
+    REQUIRE(file_exists(sandbox.server() + "/trunkgate/queue/entries/q-0001.json"));
+}
+
+} // namespace
+
+TEST_CASE("doctor: the merge queue's way in, when the policy has a [[queue]]",
+          "[e2e][doctor][queue]") {
+    git_sandbox sandbox;
+    queued_with_a_push(sandbox);
+    const auto server = sandbox.server();
+    const auto hook = server + "/hooks/proc-receive";
+    const auto install_fix = trunkgate_program + " install " + server;
+
+    SECTION("healthy: the hook, refs/for routed, required checks, the journal") {
+        const auto checked = doctor(sandbox, {server});
+        INFO(checked.all());
+        CHECK(checked.status == 0);
+        CHECK(checked.out == server + ": ok\n");
+    }
+    SECTION("hook-missing: no proc-receive wrapper") {
+        REQUIRE(::unlink(hook.c_str()) == 0);
+        const auto checked = doctor(sandbox, {server});
+        CHECK(checked.status == 1);
+        CHECK(problem_line(checked, server, "hook-missing") ==
+              server + ": [hook-missing] " + hook +
+                  " does not exist: a push to refs/for/<branch> does not enter the merge queue; "
+                  "fix: " +
+                  install_fix);
+    }
+    SECTION("hook-missing: a proc-receive hook that is not trunkgate's, which install keeps") {
+        write_executable(hook, "#!/bin/sh\nexec /usr/local/bin/review-proc-receive\n");
+        const auto checked = doctor(sandbox, {server});
+        CHECK(checked.status == 1);
+        CHECK(problem_line(checked, server, "hook-missing") ==
+              server + ": [hook-missing] " + hook +
+                  " is not trunkgate's wrapper: a push to refs/for/<branch> does not enter the "
+                  "merge queue (a proc-receive hook cannot be chained: install leaves yours "
+                  "alone, and it answers for refs/for); fix: if the merge queue is to take "
+                  "refs/for: mv " +
+                  hook + " " + hook + ".orig && " + install_fix);
+        // The fix it gives works: install then puts trunkgate's wrapper in place.
+        REQUIRE(::rename(hook.c_str(), (hook + ".orig").c_str()) == 0);
+        REQUIRE(sandbox.trunkgate({"install", server}).status == 0);
+        CHECK(doctor(sandbox, {server}).status == 0);
+    }
+    SECTION("hook-not-executable: proc-receive") {
+        REQUIRE(::chmod(hook.c_str(), 0644) == 0);
+        const auto checked = doctor(sandbox, {server});
+        CHECK(checked.status == 1);
+        CHECK(problem_line(checked, server, "hook-not-executable") ==
+              server + ": [hook-not-executable] " + hook +
+                  " is not run by git: root cannot execute it (owned by root, mode 0644); a push "
+                  "to refs/for/<branch> does not enter the merge queue; fix: chmod a+x " +
+                  hook);
+    }
+    SECTION("queue-refs-off: receive.procReceiveRefs is not set") {
+        REQUIRE(
+            sandbox.git_in(server, {"config", "--unset-all", "receive.procReceiveRefs"}).status ==
+            0);
+        const auto checked = doctor(sandbox, {server});
+        CHECK(checked.status == 1);
+        CHECK(problem_line(checked, server, "queue-refs-off") ==
+              server +
+                  ": [queue-refs-off] receive.procReceiveRefs is not set: git creates "
+                  "refs/for/<branch> as an ordinary ref instead of handing the push to the "
+                  "proc-receive hook, so nothing enters the merge queue; fix: git --git-dir=" +
+                  server +
+                  " config --add receive.procReceiveRefs refs/for (gitolite: `config "
+                  "receive.procReceiveRefs = refs/for` in gitolite.conf, with "
+                  "receive\\.procReceiveRefs in GIT_CONFIG_KEYS)");
+        // What it says is what git does: the push creates a ref, and nothing is queued.
+        sandbox.commit("feat: not queued", "c.txt");
+        const auto pushed =
+            sandbox.push({"origin", "HEAD:refs/for/main"}, trunkgate::testing::gates::as("alice"));
+        INFO(pushed.all());
+        CHECK(!sandbox.server_rev("refs/for/main").empty());
+        CHECK(!file_exists(server + "/trunkgate/queue/entries/q-0002.json"));
+    }
+    SECTION("queue-refs-off: values that do not route the creation of refs/for/<branch>") {
+        for (const std::string value :
+             {"refs/review", "d:refs/for", "m:refs/for", "!:refs/for", "!:refs", "refs/for/main"}) {
+            INFO(value);
+            REQUIRE(
+                sandbox
+                    .git_in(server, {"config", "--replace-all", "receive.procReceiveRefs", value})
+                    .status == 0);
+            const auto checked = doctor(sandbox, {server});
+            CHECK(checked.status == 1);
+            CHECK_THAT(problem_line(checked, server, "queue-refs-off"),
+                       StartsWith(server + ": [queue-refs-off] receive.procReceiveRefs (" + value +
+                                  ") does not route refs/for: git creates"));
+        }
+    }
+    SECTION("values that do route it, as git's receive-pack matches them") {
+        for (const std::string value :
+             {"refs/for/", "a:refs/for", "ad:refs/for", "refs", "!:refs/heads"}) {
+            INFO(value);
+            REQUIRE(
+                sandbox
+                    .git_in(server, {"config", "--replace-all", "receive.procReceiveRefs", value})
+                    .status == 0);
+            const auto checked = doctor(sandbox, {server});
+            INFO(checked.all());
+            CHECK(checked.status == 0); // proc-receive-refs is a note
+            CHECK(lines_of_id(checked, "queue-refs-off").empty());
+        }
+    }
+    SECTION("queue-no-required-checks: the queue's target has no required_checks") {
+        sandbox.write_server_policy("[[protect]]\nrefs = [\"refs/heads/main\"]\n\n[[queue]]\n"
+                                    "target = \"refs/heads/main\"\nrunner = \"manual\"\n");
+        const auto checked = doctor(sandbox, {server});
+        CHECK(checked.status == 1);
+        CHECK(problem_line(checked, server, "queue-no-required-checks") ==
+              server +
+                  ": [queue-no-required-checks] [[queue]] refs/heads/main has no required_checks "
+                  "in the [[protect]] entries that match it: `trunkgate queue run` lands nothing "
+                  "there, so changes pushed to refs/for/ wait for ever; fix: add the CI contexts "
+                  "that must pass to its [[protect]] entry (required_checks = [\"build\"]) in " +
+                  server + "/trunkgate.toml, then: " + trunkgate_program + " policy lint " +
+                  server + "/trunkgate.toml");
+        // What it says is what the runner does.
+        const auto ran = sandbox.trunkgate({"queue", "run", "--repo", server});
+        CHECK_THAT(ran.out, Contains("has no required_checks in its [[protect]] entries; its "
+                                     "queue lands nothing until it has some"));
+    }
+}
+
+TEST_CASE("doctor: without a [[queue]], no proc-receive hook and no refs/for are fine",
+          "[e2e][doctor][queue]") {
+    // install sets both up whether or not the policy has a queue; doctor asks for them only when
+    // it has one.
+    git_sandbox sandbox;
+    installed_with_a_push(sandbox);
+    const auto server = sandbox.server();
+    REQUIRE(::unlink((server + "/hooks/proc-receive").c_str()) == 0);
+    REQUIRE(sandbox.git_in(server, {"config", "--unset-all", "receive.procReceiveRefs"}).status ==
+            0);
+    const auto checked = doctor(sandbox, {server});
+    INFO(checked.all());
+    CHECK(checked.status == 0);
+    CHECK(checked.out == server + ": ok\n");
+}
+
+TEST_CASE("doctor: the merge queue's journal, owned by the user git runs as, checked by root",
+          "[e2e][doctor][queue][ownership]") {
+    require_root();
+    git_sandbox sandbox;
+    queued_with_a_push(sandbox);
+    const auto server = sandbox.server();
+    const auto journal = server + "/trunkgate/queue";
+    const auto entry = journal + "/entries/q-0001.json";
+    give_to_nobody(sandbox);
+
+    SECTION("healthy: only the owner-only note") {
+        const auto checked = doctor(sandbox, {server});
+        INFO(checked.all());
+        CHECK(checked.status == 0);
+        CHECK(lines_of(checked.out).size() == 2);
+    }
+    SECTION("queue-journal-wrong-owner: an entry root wrote") {
+        chown_root(entry);
+        const auto checked = doctor(sandbox, {server});
+        CHECK(checked.status == 1);
+        CHECK(problem_line(checked, server, "queue-journal-wrong-owner") ==
+              server + ": [queue-journal-wrong-owner] 1 file of the merge queue's journal " +
+                  journal + " belongs to someone other than nobody (first: " + entry +
+                  ", owned by root, mode 0640): the proc-receive hook, which runs as nobody, "
+                  "cannot queue a push to refs/for/, and `trunkgate queue run` as nobody cannot "
+                  "record what it does; fix: chown -R nobody: " +
+                  journal);
+        // Its own check: not counted again among $GIT_DIR/trunkgate's files.
+        CHECK(lines_of_id(checked, "state-wrong-owner").empty());
+    }
+    SECTION("queue-journal-not-writable: a journal directory the owner cannot write") {
+        REQUIRE(::chmod((journal + "/entries").c_str(), 0555) == 0);
+        const auto checked = doctor(sandbox, {server});
+        CHECK(checked.status == 1);
+        CHECK(problem_line(checked, server, "queue-journal-not-writable") ==
+              server + ": [queue-journal-not-writable] 1 file of the merge queue's journal " +
+                  journal + " is not readable and writable by nobody (first: " + journal +
+                  "/entries, owned by nobody, mode 0555): the proc-receive hook, which runs as "
+                  "nobody, cannot queue a push to refs/for/, and `trunkgate queue run` as nobody "
+                  "cannot record what it does; fix: runuser -u nobody -- chmod -R u+rwX " +
+                  journal);
+        CHECK(lines_of_id(checked, "state-not-writable").empty());
     }
 }
 

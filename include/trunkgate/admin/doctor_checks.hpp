@@ -1,6 +1,7 @@
 #pragma once
 // Inside `trunkgate doctor`: one repository's examination, the checks diagnose() runs on it
-// (doctor_hooks.cpp, doctor_state.cpp, doctor_timer.cpp) and the helpers they share (doctor.cpp).
+// (doctor_hooks.cpp, doctor_queue.cpp, doctor_state.cpp, doctor_timer.cpp) and the helpers they
+// share (doctor.cpp).
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -115,7 +116,8 @@ struct examination {
 /// Where git looks for hooks (core.hooksPath, as `trunkgate install` writes them).
 std::string hooks_dir(examination& exam);
 
-/// The hook `name` in `dir` and the hook chained after it: hook-missing, hook-not-executable,
+/// The hook `name` (pre-receive, post-receive, proc-receive) in `dir` and the hook chained after
+/// it: hook-missing, hook-not-executable,
 /// hook-missing-binary, hook-other-version, hook-other-repository, chained-hook-missing,
 /// chained-hook-not-executable. Sets exam.managed_hook when the hook is trunkgate's wrapper.
 void check_hook(examination& exam, const std::string& dir, const std::string& name);
@@ -129,12 +131,20 @@ void check_policy(examination& exam, bool found);
 /// push-options-off, and the note proc-receive-refs.
 void check_config(examination& exam);
 
+/// Only when the policy has a [[queue]]: the proc-receive hook in `hooks` (check_hook's ids),
+/// queue-refs-off, queue-no-required-checks.
+void check_queue(examination& exam, const std::string& hooks);
+
 /// audit-log-not-writable: $GIT_DIR/trunkgate/audit.log, or where the first push creates it.
 void check_audit_log(examination& exam);
 
-/// state-wrong-owner, state-not-writable: everything under $GIT_DIR/trunkgate/, and under the
-/// spool when it is elsewhere.
+/// state-wrong-owner, state-not-writable: everything under $GIT_DIR/trunkgate/ but the audit log
+/// and the queue's journal, and under the spool when it is elsewhere.
 void check_state(examination& exam);
+
+/// queue-journal-wrong-owner, queue-journal-not-writable: $GIT_DIR/trunkgate/queue/, when it
+/// exists (with or without a [[queue]] in the policy now).
+void check_queue_journal(examination& exam);
 
 /// spool-unreadable, spool-backlog, spool-failed, spool-dead, spool-abandoned.
 void check_spool(examination& exam);
