@@ -703,6 +703,12 @@ $base chore: the first commit" "$(git -C "$deploy_clone" log --format='%H %s' or
 refs/notes/trunkgate/checks" "$(deploy_remote_refs)"
     deploy_expect_eq "every file in the queued repository belongs to $serving_user" "" \
         "$(find "$repo" ! -user "$serving_user")"
+    # What doctor makes of it, run as root: the queue's hook, refs/for, required checks and
+    # journal are in order; only the note that root reads another user's repository.
+    deploy_expect_eq "trunkgate doctor (root) finds the queued repository healthy" \
+        "true [] [\"owner-only\"]" \
+        "$("$trunkgate" doctor "$repo" --format json |
+            jq -r '"\(.healthy) \([.repositories[].problems[].id] | tojson) \([.repositories[].notes[].id] | tojson)"')"
 }
 
 # After all the pushes, deliveries and admin commands, every file in the repository still
