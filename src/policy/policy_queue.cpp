@@ -74,6 +74,8 @@ queue_rule read_queue(const toml::table& table, const std::string& file) {
     rule.retries = bounded(reader, table, "retries", 0, 0, most_retries);
     if (auto priority = reader.strings("priority"))
         rule.priority = *priority;
+    if (auto allowed = reader.strings("allowed"))
+        rule.allowed = *allowed;
     rule.automatic_runner = read_runner(reader, table);
     reader.finish();
     return rule;

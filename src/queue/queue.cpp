@@ -50,6 +50,13 @@ enqueued enqueue_change(git_repository* repo, const policy& rules_policy, queue_
     const auto* rule = rules_policy.queue_for(request.target);
     if (!rule)
         throw input_error(printable(request.target) + " has no merge queue ([[queue]] target)");
+    if (!glob_match_any(rule->allowed, request.pusher))
+        throw input_error(
+            (request.pusher.empty() ? std::string("an unidentified pusher")
+                                    : "'" + printable(request.pusher) + "'") +
+            " may not queue changes for " + printable(request.target) + " (allowed: " +
+            (rule->allowed.empty() ? std::string("nobody") : join(rule->allowed, ", ")) +
+            "; [[queue]] allowed)");
     const auto commit = resolve_commit(repo, request.commit);
     enqueued made;
     made.priority_denied = request.priority && !glob_match_any(rule->priority, request.pusher);

@@ -20,7 +20,9 @@ namespace {
 struct push_fixture {
     git_sandbox sandbox;
 
-    push_fixture() { start_queue(sandbox, queue_policy); }
+    explicit push_fixture(const std::string& policy = queue_policy) {
+        start_queue(sandbox, policy);
+    }
 
     // A new commit on the clone's main, not pushed to any branch; its id.
     std::string change(const std::string& file) { return sandbox.commit("change " + file, file); }
@@ -147,6 +149,31 @@ TEST_CASE("queue push: -o trunkgate.priority=high", "[e2e][queue][push]") {
                                      "runs on refs/heads/trunkgate/queue/main/q-0002\n");
         CHECK(fixture.entries()[0]["priority"] == true);
     }
+}
+
+TEST_CASE("queue push: only the identities of [[queue]] allowed may queue", "[e2e][queue][push]") {
+    auto policy = queue_policy;
+    policy.replace(policy.find("runner = "), 0, "allowed = [\"alice\", \"release-*\"]\n");
+    push_fixture fixture(policy);
+    fixture.change("a.txt");
+
+    const auto refused = fixture.push_for("refs/for/main", {}, "bob");
+    INFO(refused.all());
+    CHECK(refused.status != 0);
+    CHECK_THAT(refused.err, Contains(" ! [remote rejected] HEAD -> refs/for/main ('bob' may not "
+                                     "queue changes for refs/heads/main (allowed: alice, "
+                                     "release-*; [[queue]] allowed))"));
+    const auto added = fixture.sandbox.trunkgate(
+        {"queue", "add", "--repo", fixture.sandbox.server(), "--target", "main", "HEAD"}, "",
+        as("bob"));
+    CHECK(added.status == 2);
+    CHECK_THAT(added.err, Contains("'bob' may not queue changes for refs/heads/main"));
+    CHECK(fixture.entries().empty());
+
+    const auto queued = fixture.push_for("refs/for/main", {}, "alice");
+    INFO(queued.all());
+    CHECK(queued.status == 0);
+    CHECK(fixture.entries().size() == 1);
 }
 
 TEST_CASE("queue push: an --atomic push cannot enter the queue", "[e2e][queue][push]") {

@@ -61,6 +61,7 @@ struct queue_rule {
     std::int64_t check_timeout_minutes = 60; ///< no verdict by then: ejected (or retried)
     std::int64_t retries = 0;                ///< fresh builds before a failure ejects
     std::vector<std::string> priority;       ///< identity globs whose priority=high counts
+    std::vector<std::string> allowed{"*"};   ///< identity globs that may queue changes
     bool automatic_runner = true; ///< runner = "auto": a queue run starts after pushes and statuses
 };
 
