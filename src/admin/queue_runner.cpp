@@ -84,7 +84,7 @@ bool run_queue_until_settled(git_repository* repo, const std::string& git_dir,
             out << line << "\n";
         if (!report.landings.empty())
             append_audit(git_dir, landed_line(options.now, std::nullopt, "trunkgate-queue",
-                                              report.landings));
+                                              report.landings, report.landed));
         publish_queue_updates(repo, git_dir, rules_policy, report.updates, out, err, env);
         // Asked again during the pass (a status, a push): pass once more. Checked after the
         // runner let go, so that a start which found it busy is either seen here or got it.

@@ -51,6 +51,14 @@ void print_audit_entry(std::ostream& out, const audit_entry& entry) {
         out << "landed";
         for (const auto& ref : record["refs"])
             out << "  " << audit_ref_text(ref);
+        if (record.contains("queue") && record["queue"].is_array()) {
+            std::vector<std::string> ids;
+            for (const auto& id : record["queue"])
+                if (id.is_string())
+                    ids.push_back(printable(id.get<std::string>()));
+            out << "  (the merge queue landed " << join(ids, ", ") << ")\n";
+            return;
+        }
         out << "  (no decision recorded for this push)\n";
         return;
     }

@@ -64,12 +64,15 @@ std::string audit_line(std::int64_t time, const std::optional<std::string>& push
 }
 
 std::string landed_line(std::int64_t time, const std::optional<std::string>& push_id,
-                        const std::string& identity, const std::vector<ref_update>& updates) {
-    const json line{{"kind", "landed"},
-                    {"time", iso8601(time, 0)},
-                    {"push", push_json(push_id)},
-                    {"identity", identity},
-                    {"refs", refs_json(updates)}};
+                        const std::string& identity, const std::vector<ref_update>& updates,
+                        const std::vector<std::string>& queue_entries) {
+    json line{{"kind", "landed"},
+              {"time", iso8601(time, 0)},
+              {"push", push_json(push_id)},
+              {"identity", identity},
+              {"refs", refs_json(updates)}};
+    if (!queue_entries.empty())
+        line["queue"] = queue_entries;
     return line.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -16,6 +16,12 @@ namespace {
 constexpr std::string_view for_prefix = "refs/for/";
 constexpr std::string_view heads_prefix = "refs/heads/";
 
+// True when the queue of `target` builds batches: an entry's branch is then its batch's.
+bool batched(const policy& rules_policy, const std::string& target) {
+    const auto* rule = rules_policy.queue_for(target);
+    return rule && rule->batch_size > 1;
+}
+
 int hex_value(char c) {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -242,6 +248,9 @@ queue_push_answer enqueue_pushed(git_repository* repo, const policy& rules_polic
                            " at position " + std::to_string(made.position) + " (id " +
                            made.entry.id + "); CI runs on " +
                            speculative_ref(request.target, made.entry.id) +
+                           (batched(rules_policy, request.target)
+                                ? " (or, in a batch, on the branch of its batch's last entry)"
+                                : "") +
                            (made.replaced.empty() ? "" : "; it replaces " + made.replaced));
     return answer;
 }

@@ -430,6 +430,8 @@ class queue_pass {
             store_.finish_landing(member.id, options_.now);
         const ref_update moved{from, speculative, rule_.target};
         report_.landings.push_back(moved);
+        for (const auto& member : members)
+            report_.landed.push_back(member.id);
         publish(moved);
         for (const auto& member : members) {
             retire_refs(member);

@@ -26,11 +26,14 @@ ejected='^  -  q-0001  ejected  .*  bob  .*build=failure  \(check build is failu
 grep -qE "$ejected" <<<"$output" || fail "bob's change is not listed as ejected with its reason"
 grep -qE '^  -  q-0002  landed  .*  alice  .*build=success$' <<<"$output" ||
     fail "alice's change is not listed as landed"
+expect "trunkgate/queue  failure  q-0001 ejected: check build is failure: ./test.sh failed" \
+    "the queue's status on bob's own commit"
 expect "FAIL tests/hello.sh" "CI's log of bob's build"
 expect "[queue-required] main has a merge queue" "the direct push to main"
 expect "[approval]" "the promotion without an approval"
 expect " * [new branch]      origin/main -> production" "the promotion with an approval"
 expect "  trunkgate-queue  landed  refs/heads/main " "the queue's landing in the audit log"
+expect "  (the merge queue landed q-0002)" "the entry the queue landed, in the audit log"
 expect "  alice  accept  refs/heads/production 0000000.." "the promotion in the audit log"
 
 port=$(sed -n 's|^CI: adnanh/webhook on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' <<<"$output")

@@ -23,9 +23,11 @@ std::string audit_line(std::int64_t time, const std::optional<std::string>& push
 
 /// The JSON line for the refs of a push that landed (the post-receive hook's update lines):
 /// {"kind": "landed", "time", "push": string or null, "identity", "refs": [{"ref", "old",
-/// "new"}]}. No trailing newline.
+/// "new"}]}, and "queue": [ids] when the merge queue moved them (`queue_entries`, the entries
+/// it landed). No trailing newline.
 std::string landed_line(std::int64_t time, const std::optional<std::string>& push_id,
-                        const std::string& identity, const std::vector<ref_update>& updates);
+                        const std::string& identity, const std::vector<ref_update>& updates,
+                        const std::vector<std::string>& queue_entries = {});
 
 /// Appends `line` and a newline to $GIT_DIR/trunkgate/audit.log under an exclusive lock, so
 /// concurrent pushes never interleave. Record-atomic: when the write fails part-way (ENOSPC, EIO)

@@ -64,6 +64,7 @@ struct queue_run_report {
     std::vector<std::string> lines;   ///< one per thing that happened, for people
     std::vector<ref_update> updates;  ///< refs the run created, moved or deleted (push events)
     std::vector<ref_update> landings; ///< of which target moves (audited)
+    std::vector<std::string> landed;  ///< the ids of the entries those moves landed
     bool busy = false;                ///< another runner holds the queue; nothing was done
 };
 
