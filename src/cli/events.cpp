@@ -101,13 +101,6 @@ int deliver_repository(const cli_io& streams, const std::string& path, bool disc
     return status;
 }
 
-// Whether trunkgate was ever set up in the repository at `git_dir`: its policy or its state.
-bool has_trunkgate(const std::string& git_dir) {
-    struct stat info {};
-    return ::stat((git_dir + "trunkgate.toml").c_str(), &info) == 0 ||
-           ::stat((git_dir + "trunkgate").c_str(), &info) == 0;
-}
-
 std::string format_time(std::int64_t time) {
     return time ? iso8601(time, 0) : "";
 }
@@ -115,29 +108,16 @@ std::string format_time(std::int64_t time) {
 } // namespace
 
 int cmd_deliver(const cli_io& streams, const parsed_args& parsed) {
-    const auto named = parsed.values("--repo");
-    std::vector<std::string> found;
     int status = exit_ok;
-    for (const auto& root : parsed.values("--all-under")) {
-        try {
-            const auto below = find_repositories_under(root);
-            found.insert(found.end(), below.begin(), below.end());
-        } catch (const input_error&) {
-            streams.err << "trunkgate: --all-under " << printable(root) << ": not a directory\n";
-            status = exit_usage;
-        }
-    }
-    std::vector<std::string> paths = named;
-    paths.insert(paths.end(), found.begin(), found.end());
-    if (paths.empty() && parsed.values("--all-under").empty())
-        paths.emplace_back(".");
+    const auto repos = named_and_found_repositories(streams, parsed, status);
+    const auto& paths = repos.paths;
     const auto decisions = decide_owners(paths, true, [](const std::string& path) {
         return std::vector<std::string>{"deliver", "--repo", path};
     });
     const auto client = make_curl_client();
     for (std::size_t i = 0; i < paths.size(); ++i) {
         const auto& path = paths[i];
-        const bool discovered = i >= named.size() && i < named.size() + found.size();
+        const bool discovered = repos.found(i);
         const auto& decision = decisions[i];
         // Below --all-under, another user's repository that never had trunkgate is none of
         // ours, as one without a policy is; one that has is refused (exit 2), never skipped.

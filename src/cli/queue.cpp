@@ -182,27 +182,19 @@ int run_queues_of(const cli_io& streams, const std::string& path, bool discovere
 }
 
 int run_queues(const cli_io& streams, const parsed_args& parsed) {
-    auto paths = parsed.values("--repo");
-    const auto named = paths.size();
     int status = exit_ok;
-    for (const auto& root : parsed.values("--all-under")) {
-        try {
-            const auto below = find_repositories_under(root);
-            paths.insert(paths.end(), below.begin(), below.end());
-        } catch (const input_error&) {
-            streams.err << "trunkgate: --all-under " << printable(root) << ": not a directory\n";
-            status = exit_usage;
-        }
-    }
-    if (paths.empty() && parsed.values("--all-under").empty())
-        paths.emplace_back(".");
-    const auto decisions = decide_owners(paths, true, [](const std::string& path) {
+    const auto repos = named_and_found_repositories(streams, parsed, status);
+    const auto decisions = decide_owners(repos.paths, true, [](const std::string& path) {
         return std::vector<std::string>{"queue", "run", "--repo", path};
     });
-    for (std::size_t i = 0; i < paths.size(); ++i)
+    for (std::size_t i = 0; i < repos.paths.size(); ++i) {
+        // Below --all-under, another user's repository that never had trunkgate is none of ours.
+        if (repos.found(i) && !decisions[i].refusal.empty() && !has_trunkgate(decisions[i].git_dir))
+            continue;
         status = std::max(status, serve_as_owner(streams, decisions[i], [&](const cli_io& out) {
-                              return run_queues_of(out, paths[i], i >= named);
+                              return run_queues_of(out, repos.paths[i], repos.found(i));
                           }));
+    }
     return status;
 }
 

@@ -165,6 +165,31 @@ std::vector<std::string> repositories_to_act_on(const cli_io& streams, const par
     return repos;
 }
 
+repository_list named_and_found_repositories(const cli_io& streams, const parsed_args& parsed,
+                                             int& status) {
+    repository_list list{parsed.values("--repo"), 0};
+    const auto roots = parsed.values("--all-under");
+    if (list.paths.empty() && roots.empty())
+        list.paths.emplace_back(".");
+    list.named = list.paths.size();
+    for (const auto& root : roots) {
+        try {
+            const auto below = find_repositories_under(root);
+            list.paths.insert(list.paths.end(), below.begin(), below.end());
+        } catch (const input_error&) {
+            streams.err << "trunkgate: --all-under " << printable(root) << ": not a directory\n";
+            status = std::max<int>(status, exit_usage);
+        }
+    }
+    return list;
+}
+
+bool has_trunkgate(const std::string& git_dir) {
+    struct stat info {};
+    return ::stat((git_dir + "trunkgate.toml").c_str(), &info) == 0 ||
+           ::stat((git_dir + "trunkgate").c_str(), &info) == 0;
+}
+
 int act_on_repositories(const cli_io& streams, const std::vector<std::string>& repos, int status,
                         const std::function<std::vector<std::string>(const std::string&)>& rerun,
                         const std::function<std::vector<std::string>(const std::string&)>& act) {

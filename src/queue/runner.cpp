@@ -234,15 +234,8 @@ class queue_pass {
     }
 
     void set_waiting(std::size_t at, std::size_t end) {
-        for (auto k = at; k < end; ++k) {
-            auto& entry = queue_[k];
-            entry.state = queue_state::waiting;
-            entry.speculative.clear();
-            entry.built_on.clear();
-            entry.batch.clear();
-            entry.batch_size = 0;
-            entry.checks.clear();
-        }
+        for (auto k = at; k < end; ++k)
+            clear_build(queue_[k]);
     }
 
     // A batch of several failed on a base that passed: one of its changes (or two together)

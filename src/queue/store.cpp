@@ -322,16 +322,20 @@ bool queue_store::record_checks(const std::string& id,
     });
 }
 
+void clear_build(queue_entry& entry) {
+    entry.state = queue_state::waiting;
+    entry.speculative.clear();
+    entry.built_on.clear();
+    entry.batch.clear();
+    entry.batch_size = 0;
+    entry.checks.clear();
+}
+
 bool queue_store::rebuild(const std::string& id, const std::string& reason, bool failed) {
     return transition(id, [&](queue_entry& entry) {
         if (entry.state != queue_state::testing)
             return false;
-        entry.state = queue_state::waiting;
-        entry.speculative.clear();
-        entry.built_on.clear();
-        entry.batch.clear();
-        entry.batch_size = 0;
-        entry.checks.clear();
+        clear_build(entry);
         entry.reason = reason;
         entry.failed_builds += failed ? 1 : 0;
         return true;

@@ -411,3 +411,28 @@ TEST_CASE("queue: CI hears of every branch the queue makes, lands and deletes", 
     CHECK(seen.count("refs/heads/trunkgate/queue/main/" + cancelled + " deleted") == 1);
     CHECK(seen.count("refs/heads/main") == 1);
 }
+
+TEST_CASE("queue: queue run --all-under serves the repositories that have a queue",
+          "[e2e][queue]") {
+    queue_fixture fixture;
+    auto& sandbox = fixture.sandbox;
+    const auto other = sandbox.dir() + "/other.git"; // a repository without trunkgate
+    REQUIRE(sandbox.git_in(sandbox.dir(), {"init", "-q", "--bare", other}).status == 0);
+    const auto id = fixture.add(fixture.change("feature/a", "a.txt", "a\n"));
+
+    const auto ran = sandbox.trunkgate({"queue", "run", "--all-under", sandbox.dir()});
+    INFO(ran.all());
+    CHECK(ran.status == 0);
+    CHECK(ran.err.empty());
+    CHECK_THAT(ran.out, Contains(sandbox.server() + ": " + id + ": testing "));
+    CHECK(ran.out.find("other.git") == std::string::npos);
+
+    // Named, a repository says why there is nothing to do.
+    const auto named = sandbox.trunkgate({"queue", "run", "--repo", other});
+    CHECK(named.status == 3);
+    CHECK_THAT(named.err, Contains("other.git"));
+    const auto missing =
+        sandbox.trunkgate({"queue", "run", "--all-under", sandbox.dir() + "/nope"});
+    CHECK(missing.status == 2);
+    CHECK_THAT(missing.err, Contains("--all-under " + sandbox.dir() + "/nope: not a directory"));
+}

@@ -43,6 +43,21 @@ int serve_as_owner(const cli_io& streams, const owner_decision& decision,
 std::vector<std::string> repositories_to_act_on(const cli_io& streams, const parsed_args& parsed,
                                                 int& status);
 
+/// The repositories of a command that takes --repo DIR... and --all-under DIR...: the named ones
+/// (or "." when neither option is given), then the ones found below each DIR. A DIR that is not
+/// a directory is reported and raises `status` to 2.
+struct repository_list {
+    std::vector<std::string> paths;
+    std::size_t named = 0; ///< paths[0..named) were named; the rest were found
+
+    bool found(std::size_t index) const { return index >= named; }
+};
+repository_list named_and_found_repositories(const cli_io& streams, const parsed_args& parsed,
+                                             int& status);
+
+/// Whether trunkgate was ever set up in the repository at `git_dir`: its policy or its state.
+bool has_trunkgate(const std::string& git_dir);
+
 /// Runs `act` on every repository as its owner, printing `REPO: what it did` per line, and goes
 /// on after a repository that fails: one broken repository must not leave the rest of a fleet
 /// half done. Returns the worst of `status` and each repository's exit code (2 for input

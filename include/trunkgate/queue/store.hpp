@@ -60,6 +60,10 @@ std::int64_t batch_size_of(const queue_entry& entry);
 std::string queue_entry_json(const queue_entry& entry);
 queue_entry parse_queue_entry(std::string_view text);
 
+/// Makes `entry` waiting and clears what its build set (speculative commit, base, batch, checks):
+/// the rebuild transition, also for a copy of the entry kept in memory.
+void clear_build(queue_entry& entry);
+
 /// A queue id is "q-" and digits.
 bool is_queue_id(std::string_view text);
 
