@@ -39,7 +39,8 @@ bench_build() {
         ;;
     esac
     cmake --build "$root/build" -j "$(nproc)" \
-        --target trunkgate trunkgate-pre-receive trunkgate-post-receive trunkgate_templates >/dev/null
+        --target trunkgate trunkgate-pre-receive trunkgate-post-receive trunkgate-proc-receive \
+        trunkgate_templates >/dev/null
     # shellcheck disable=SC2034 # read by the caller
     bin=$root/build/bin
     # shellcheck disable=SC2034
