@@ -6,7 +6,8 @@ about. For each push event whose ref is under refs/heads/trunkgate/queue/ and th
 deletion (`deleted: true`, or `after` all zeros), it answers 200 at once and starts a build of
 `after`: the build looks at the commit's tree (does it hold any file under `bad/`?), sleeps until
 T seconds after the event arrived, then records `build` as `failure` (a bad file) or `success`
-with `trunkgate status set --repo SERVER SHA build STATE` as a `[checks] writers` identity, and
+with `trunkgate status set --repo SERVER SHA build STATE` as a `[checks] writers` identity. With
+runner = "auto" that status set starts the queue's runner itself; with runner = "manual" CI then
 wakes the bench's driver (CI.status_arrived), which runs `trunkgate queue run`.
 
 CI has unlimited capacity (every build runs at once, each takes T) and never cancels a build:
