@@ -1,21 +1,12 @@
 #include "trunkgate/queue/speculate.hpp"
 
-#include <algorithm>
-
 #include "trunkgate/history/git.hpp"
 #include "trunkgate/history/history.hpp"
+#include "trunkgate/queue/tree_merge.hpp"
 
 namespace trunkgate {
 
 namespace {
-
-// libgit2's defaults (find renames), set by its init function: the INIT macro leaves fields to
-// the compiler, which clang's -Wextra rightly calls out.
-git_merge_options default_merge_options() {
-    git_merge_options options;
-    check(git_merge_options_init(&options, GIT_MERGE_OPTIONS_VERSION), "set up a merge");
-    return options;
-}
 
 commit_ptr lookup(git_repository* repo, const git_oid& id) {
     auto commit = find_commit(repo, id);
@@ -24,22 +15,21 @@ commit_ptr lookup(git_repository* repo, const git_oid& id) {
     return std::move(*commit);
 }
 
-// The conflicting paths of an in-memory index, sorted, each once.
-std::vector<std::string> conflict_paths(git_index* index) {
-    git_index_conflict_iterator* raw = nullptr;
-    check(git_index_conflict_iterator_new(&raw, index), "list the conflicts");
-    index_conflicts_ptr conflicts(raw);
-    std::vector<std::string> paths;
-    const git_index_entry *ancestor = nullptr, *ours = nullptr, *theirs = nullptr;
-    while (git_index_conflict_next(&ancestor, &ours, &theirs, conflicts.get()) == 0) {
-        const auto* named = ours ? ours : theirs ? theirs : ancestor;
-        if (named)
-            paths.emplace_back(named->path);
-    }
-    git_error_clear(); // GIT_ITEROVER
-    std::sort(paths.begin(), paths.end());
-    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
-    return paths;
+tree_ptr tree_of(const git_commit* commit) {
+    git_tree* raw = nullptr;
+    check(git_commit_tree(&raw, commit), "read the tree of " + short_id(*git_commit_id(commit)));
+    return tree_ptr(raw);
+}
+
+// The tree of the first parent of `commit`; nullptr (the empty tree) for a root commit.
+tree_ptr parent_tree_of(const git_commit* commit) {
+    if (git_commit_parentcount(commit) == 0)
+        return nullptr;
+    git_commit* raw = nullptr;
+    check(git_commit_parent(&raw, commit, 0),
+          "read the parent of " + short_id(*git_commit_id(commit)));
+    const commit_ptr parent(raw);
+    return tree_of(parent.get());
 }
 
 // A commit of the tree `tree_id` (already written), objects only.
@@ -56,18 +46,32 @@ git_oid commit_tree(git_repository* repo, const git_oid& tree_id, const git_sign
     return id;
 }
 
-// The tree of a merged index, written; nullopt (with `result` naming `what` and the paths) when
-// the index has conflicts.
-std::optional<git_oid> write_merged_tree(git_repository* repo, git_index* index,
-                                         speculation& result, const std::string& what) {
-    if (git_index_has_conflicts(index)) {
-        result.conflicts = conflict_paths(index);
-        result.problem = what + " conflicts with the target";
+// The one merge base of `one` and `two`; nullopt when they have none or several.
+std::optional<git_oid> sole_merge_base(git_repository* repo, const git_oid& one,
+                                       const git_oid& two) {
+    git_oidarray bases{};
+    const int rc = git_merge_bases(&bases, repo, &one, &two);
+    if (rc == GIT_ENOTFOUND) {
+        git_error_clear();
         return std::nullopt;
     }
-    git_oid tree_id;
-    check(git_index_write_tree_to(&tree_id, index, repo), "write the tree of " + what);
-    return tree_id;
+    check(rc, "find the merge base of " + short_id(one) + " and " + short_id(two));
+    std::optional<git_oid> base;
+    if (bases.count == 1)
+        base = bases.ids[0];
+    git_oidarray_dispose(&bases);
+    return base;
+}
+
+// The merged tree; nullopt (with `result` naming `what` and the paths) when it conflicts.
+std::optional<git_oid> merged_tree(tree_merge_result merged, speculation& result,
+                                   const std::string& what) {
+    result.merges.push_back(merged.route);
+    if (!merged.tree) {
+        result.conflicts = std::move(merged.conflicts);
+        result.problem = what + " conflicts with the target";
+    }
+    return merged.tree;
 }
 
 // The commits of the change that `onto` lacks, oldest first, merges left out.
@@ -98,13 +102,11 @@ speculation rebase(git_repository* repo, const git_oid& onto, const queued_chang
     for (const auto& id : commits_to_pick(repo, onto, change.tip)) {
         const auto pick = lookup(repo, id);
         const auto base = lookup(repo, running);
-        git_index* raw = nullptr;
-        const auto options = default_merge_options();
-        check(git_cherrypick_commit(&raw, repo, pick.get(), base.get(), 0, &options),
-              "apply " + short_id(id));
-        index_ptr index(raw);
-        const auto tree_id = write_merged_tree(repo, index.get(), result,
-                                               "commit " + short_id(id) + " of " + change.label);
+        // What git_cherrypick_commit merges: the pick's parent, the base and the pick.
+        const auto tree_id =
+            merged_tree(merge_trees(repo, parent_tree_of(pick.get()).get(),
+                                    tree_of(base.get()).get(), tree_of(pick.get()).get()),
+                        result, "commit " + short_id(id) + " of " + change.label);
         if (!tree_id)
             return result;
         if (git_oid_equal(&*tree_id, git_commit_tree_id(base.get())))
@@ -129,12 +131,21 @@ speculation merge(git_repository* repo, const git_oid& onto, const queued_change
     }
     const auto ours = lookup(repo, onto);
     const auto theirs = lookup(repo, change.tip);
-    git_index* raw = nullptr;
-    const auto options = default_merge_options();
-    check(git_merge_commits(&raw, repo, ours.get(), theirs.get(), &options),
-          "merge " + change.label);
-    index_ptr index(raw);
-    if (const auto tree_id = write_merged_tree(repo, index.get(), result, change.label))
+    tree_merge_result merged;
+    if (const auto base_id = sole_merge_base(repo, onto, change.tip)) {
+        const auto base = lookup(repo, *base_id);
+        merged = merge_trees(repo, tree_of(base.get()).get(), tree_of(ours.get()).get(),
+                             tree_of(theirs.get()).get());
+    } else {
+        // No merge base, or several, which git_merge_commits merges into a virtual one first.
+        git_index* raw = nullptr;
+        const auto options = default_merge_options();
+        check(git_merge_commits(&raw, repo, ours.get(), theirs.get(), &options),
+              "merge " + change.label);
+        index_ptr index(raw);
+        merged = read_merged_index(repo, index.get());
+    }
+    if (const auto tree_id = merged_tree(std::move(merged), result, change.label))
         result.commit = commit_tree(repo, *tree_id, committer, committer, change.message.c_str(),
                                     {ours.get(), theirs.get()});
     return result;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "merge_scenario.hpp"
 #include "support/sandbox.hpp"
 #include "trunkgate/history/git.hpp"
 #include "trunkgate/queue/speculate.hpp"
@@ -118,4 +119,174 @@ TEST_CASE("speculate: fast-forward-only takes the change or refuses", "[queue][s
     const auto refused = f.apply(f.target, f.change, queue_method::fast_forward_only);
     CHECK_FALSE(refused.commit);
     CHECK_THAT(refused.problem, Catch::Matchers::Contains("not a fast-forward"));
+}
+
+namespace {
+
+using testing::edit;
+using testing::executable;
+using testing::file;
+using testing::removal;
+using testing::symlink;
+
+// A tree laid out like a real project: files three directories deep and some at the top.
+std::vector<edit> project() {
+    std::vector<edit> files{file("README.md", "readme\n"), file("docs/guide", "guide\n"),
+                            executable("bin/tool.sh", "#!/bin/sh\necho tool\n"),
+                            file("bin/run.sh", "#!/bin/sh\necho run\n"),
+                            symlink("current", "releases/v1")};
+    for (const auto* module : {"m01", "m02", "m03"})
+        for (const auto* package : {"p01", "p02", "p03"})
+            for (const auto* name : {"file01.c", "file02.c", "file03.c"}) {
+                const auto path = std::string("src/") + module + "/" + package + "/" + name;
+                files.push_back(file(path, "// " + path + "\nint value = 1;\n"));
+            }
+    files.push_back(file("src/m04/a.c", "a\n"));
+    files.push_back(file("src/m04/b/only.c", "only\n"));
+    files.push_back(file("src/m01/p01/lines.txt",
+                         "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n"));
+    return files;
+}
+
+std::string lines_with(const std::string& line_two, const std::string& line_nine) {
+    return "one\n" + line_two + "\nthree\nfour\nfive\nsix\nseven\neight\n" + line_nine + "\nten\n";
+}
+
+struct merge_case {
+    std::string name;
+    std::vector<edit> ours, theirs;     // on top of project()
+    std::vector<std::string> conflicts; // none: a clean merge
+    merge_route route = merge_route::tree_walk;
+};
+
+std::vector<merge_case> merge_cases() {
+    const auto route_libgit2 = merge_route::libgit2;
+    return {
+        {"changes in different deep subdirectories",
+         {file("src/m01/p01/file01.c", "ours\n")},
+         {file("src/m02/p03/file02.c", "theirs\n"), file("src/m03/p02/new.c", "new\n")},
+         {}},
+        {"one file changed in different hunks on both sides",
+         {file("src/m01/p01/lines.txt", lines_with("TWO", "nine"))},
+         {file("src/m01/p01/lines.txt", lines_with("two", "NINE"))},
+         {}},
+        {"one hunk changed on both sides",
+         {file("src/m01/p01/lines.txt", lines_with("2", "nine"))},
+         {file("src/m01/p01/lines.txt", lines_with("zwei", "nine"))},
+         {"src/m01/p01/lines.txt"}},
+        {"the same file added on both sides",
+         {file("src/m02/p01/added.c", "same\n"), file("src/m01/p02/file01.c", "ours\n")},
+         {file("src/m02/p01/added.c", "same\n")},
+         {}},
+        {"different files added at one path",
+         {file("src/m02/p01/added.c", "ours\n")},
+         {file("src/m02/p01/added.c", "theirs\n")},
+         {"src/m02/p01/added.c"}},
+        {"a file deleted on one side",
+         {file("src/m02/p01/file01.c", "ours\n")},
+         {removal("src/m02/p03/file02.c")},
+         {}},
+        {"a directory emptied on one side, its neighbour changed on the other",
+         {file("src/m04/a.c", "ours\n")},
+         {removal("src/m04/b/only.c")},
+         {}},
+        {"a file changed on one side, deleted on the other",
+         {file("src/m03/p03/file03.c", "ours\n")},
+         {removal("src/m03/p03/file03.c")},
+         {"src/m03/p03/file03.c"}},
+        {"a directory deleted on one side, a file in it changed on the other",
+         {removal("src/m02")},
+         {file("src/m02/p03/file01.c", "theirs\n")},
+         {"src/m02/p03/file01.c"}},
+        {"a file added on one side where the other added a directory",
+         {file("src/m05/tool", "a file\n")},
+         {file("src/m05/tool/main.c", "a directory\n")},
+         {"src/m05/tool"}},
+        {"a mode changed on one side, the content on the other",
+         {executable("bin/run.sh", "#!/bin/sh\necho run\n"),
+          file("src/m01/p01/file02.c", "ours\n")},
+         {file("bin/run.sh", "#!/bin/sh\necho run\necho more\n")},
+         {}},
+        {"a mode changed on one side only",
+         {file("src/m01/p01/file02.c", "ours\n")},
+         {file("bin/tool.sh", "#!/bin/sh\necho tool\n")},
+         {}},
+        {"a symlink changed on both sides",
+         {symlink("current", "releases/v2")},
+         {symlink("current", "releases/v3")},
+         {"current"}},
+        // A side that deletes a path and adds another may have renamed it: libgit2 decides.
+        {"a file renamed on one side, changed on the other",
+         {file("src/m01/p01/lines.txt", lines_with("TWO", "nine"))},
+         {removal("src/m01/p01/lines.txt"),
+          file("src/m01/p02/moved.txt", lines_with("two", "NINE"))},
+         {},
+         route_libgit2},
+        {"a file that became a directory on one side",
+         {file("src/m01/p01/file01.c", "ours\n")},
+         {removal("docs/guide"), file("docs/guide/intro.md", "guide\n")},
+         {},
+         route_libgit2},
+    };
+}
+
+// The speculation's tree, as a hex id.
+std::string speculative_tree(git_sandbox& sandbox, const speculation& made) {
+    REQUIRE(made.commit);
+    return tree_of(sandbox, to_hex(*made.commit));
+}
+
+// What git's cherry-pick of `pick` onto `onto` gives, in a scratch branch of the clone.
+std::string git_cherry_pick(git_sandbox& sandbox, const std::string& onto,
+                            const std::string& pick) {
+    REQUIRE(sandbox.git({"checkout", "-q", "-B", "scratch", onto}).status == 0);
+    const auto picked = sandbox.git({"cherry-pick", "--keep-redundant-commits", pick});
+    INFO(picked.all());
+    REQUIRE(picked.status == 0);
+    const auto tree = tree_of(sandbox, "HEAD");
+    REQUIRE(sandbox.git({"checkout", "-q", "main"}).status == 0);
+    return tree;
+}
+
+} // namespace
+
+TEST_CASE("speculate: tree merges give git's trees and libgit2's conflicts", "[queue][speculate]") {
+    for (const auto& each : merge_cases()) {
+        DYNAMIC_SECTION(each.name) {
+            git_sandbox sandbox;
+            const auto made = testing::commit_three(sandbox, project(), each.ours, each.theirs);
+            libgit2_guard libgit2;
+            const auto repo = open_repository(sandbox.clone() + "/.git");
+            git_signature* raw = nullptr;
+            REQUIRE(git_signature_new(&raw, "trunkgate", "trunkgate@localhost", 1700000000, 0) ==
+                    0);
+            signature_ptr committer(raw);
+            const auto git_merged = testing::git_merge_tree(sandbox, made.ours, made.theirs);
+            // What speculate() made before it merged trees itself: libgit2 throughout.
+            const auto before_rebase =
+                testing::libgit2_cherrypick(repo.get(), made.ours, made.theirs);
+            const auto before_merge = testing::libgit2_merge(repo.get(), made.ours, made.theirs);
+            for (const auto method : {queue_method::rebase, queue_method::merge}) {
+                INFO((method == queue_method::rebase ? "rebase" : "merge"));
+                const auto speculated = speculate(repo.get(), oid(made.ours),
+                                                  {oid(made.theirs), "q-0007", "Merge q-0007"},
+                                                  method, committer.get());
+                CHECK(speculated.merges == std::vector<merge_route>{each.route});
+                CHECK(speculated.conflicts == each.conflicts);
+                const auto& before = method == queue_method::rebase ? before_rebase : before_merge;
+                CHECK(speculated.conflicts == before.conflicts);
+                if (each.conflicts.empty()) {
+                    const auto tree = speculative_tree(sandbox, speculated);
+                    CHECK(tree == before.tree);
+                    CHECK(tree == git_merged.tree);
+                    if (method == queue_method::rebase)
+                        CHECK(tree == git_cherry_pick(sandbox, made.ours, made.theirs));
+                } else {
+                    CHECK_FALSE(speculated.commit);
+                    CHECK_THAT(speculated.problem, Catch::Matchers::Contains("q-0007"));
+                    CHECK_FALSE(git_merged.conflicts.empty());
+                }
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "trunkgate/policy/policy.hpp"
+#include "trunkgate/queue/tree_merge.hpp"
 
 namespace trunkgate {
 
@@ -24,6 +25,7 @@ struct speculation {
     std::optional<git_oid> commit;      ///< the speculative commit, when it could be made
     std::vector<std::string> conflicts; ///< paths that conflict (sorted, each once), if any
     std::string problem; ///< why no commit was made, for the pusher ("" when `commit` is set)
+    std::vector<merge_route> merges; ///< how each tree merge was made, in order (diagnostics)
 };
 
 /// Puts `change` on `onto` with `method`, writing only objects:
