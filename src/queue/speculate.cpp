@@ -102,7 +102,8 @@ speculation rebase(git_repository* repo, const git_oid& onto, const queued_chang
     for (const auto& id : commits_to_pick(repo, onto, change.tip)) {
         const auto pick = lookup(repo, id);
         const auto base = lookup(repo, running);
-        // What git_cherrypick_commit merges: the pick's parent, the base and the pick.
+        // What git_cherrypick_commit merges: the pick's parent, the base and the pick. Possible
+        // renames (and the other cases tree_merge.hpp lists) still go to libgit2's merge.
         const auto tree_id =
             merged_tree(merge_trees(repo, parent_tree_of(pick.get()).get(),
                                     tree_of(base.get()).get(), tree_of(pick.get()).get()),
