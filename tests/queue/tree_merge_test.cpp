@@ -1,6 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
+#include <random>
+
+#include <git2/sys/mempack.h>
+#include <git2/sys/repository.h>
 
 #include "merge_scenario.hpp"
 #include "support/sandbox.hpp"
@@ -195,4 +200,228 @@ TEST_CASE("tree merge: no ancestor, and a merge that leaves nothing", "[queue][t
         CHECK(merged.route == merge_route::tree_walk);
         CHECK(hex_of(merged) == trees.by_libgit2().tree);
     }
+}
+
+namespace {
+
+// A tree as paths and what each holds, and random ones made from a few names chosen to meet:
+// `x` is a file name and a directory name, `x.c` and `x-1` sort between `x` and `x/`.
+struct leaf {
+    std::string content;
+    git_filemode_t mode;
+};
+using flat_tree = std::map<std::string, leaf>;
+
+class random_merges {
+  public:
+    explicit random_merges(std::uint32_t seed) : rng_(seed) {}
+
+    flat_tree base() {
+        flat_tree tree;
+        const auto count = 2 + pick(8);
+        for (unsigned i = 0; i < count; ++i)
+            put(tree, random_path(), random_leaf());
+        return tree;
+    }
+
+    flat_tree edited(flat_tree tree) {
+        const auto count = pick(4);
+        for (unsigned i = 0; i < count; ++i)
+            edit_once(tree);
+        return tree;
+    }
+
+  private:
+    unsigned pick(unsigned n) { return static_cast<unsigned>(rng_() % n); }
+
+    std::string random_path() {
+        static const char* const dirs[] = {"a", "x", "a.d"};
+        static const char* const files[] = {"f", "x", "x.c", "x-1"};
+        std::string path;
+        for (auto depth = pick(3); depth > 0; --depth)
+            path += std::string(dirs[pick(3)]) + "/";
+        return path + files[pick(4)];
+    }
+
+    // Eight lines, a few of them changed: merges of two such texts are clean or conflict
+    // depending on which lines each side changed.
+    std::string text() {
+        std::string lines;
+        for (int line = 1; line <= 8; ++line)
+            lines +=
+                (pick(4) == 0 ? "changed " + std::to_string(pick(3)) : std::to_string(line)) + "\n";
+        return lines;
+    }
+
+    leaf random_leaf() {
+        switch (pick(12)) {
+        case 0:
+            return {"target-" + std::to_string(pick(3)), GIT_FILEMODE_LINK};
+        case 1:
+            return {std::string(40, "123"[pick(3)]), GIT_FILEMODE_COMMIT};
+        case 2:
+            return {text(), GIT_FILEMODE_BLOB_EXECUTABLE};
+        case 3:
+            return {std::string("bin\0ary", 7) + std::to_string(pick(2)), GIT_FILEMODE_BLOB};
+        default:
+            return {text(), GIT_FILEMODE_BLOB};
+        }
+    }
+
+    // Sets `path`, removing what would make it a file and a directory at once.
+    static void put(flat_tree& tree, const std::string& path, const leaf& value) {
+        for (auto slash = path.find('/'); slash != std::string::npos;
+             slash = path.find('/', slash + 1))
+            tree.erase(path.substr(0, slash));
+        remove_under(tree, path);
+        tree[path] = value;
+    }
+
+    static void remove_under(flat_tree& tree, const std::string& path) {
+        for (auto it = tree.lower_bound(path + "/");
+             it != tree.end() && it->first.compare(0, path.size() + 1, path + "/") == 0;)
+            it = tree.erase(it);
+    }
+
+    std::string existing(const flat_tree& tree) {
+        auto it = tree.begin();
+        std::advance(it, pick(static_cast<unsigned>(tree.size())));
+        return it->first;
+    }
+
+    void edit_once(flat_tree& tree) {
+        if (tree.empty())
+            return put(tree, random_path(), random_leaf());
+        const auto path = existing(tree);
+        auto& value = tree[path];
+        switch (pick(8)) {
+        case 0: // a line or two changed
+            if (value.mode == GIT_FILEMODE_BLOB || value.mode == GIT_FILEMODE_BLOB_EXECUTABLE) {
+                auto lines = value.content;
+                const auto at = lines.find(std::to_string(1 + pick(8)) + "\n");
+                if (at != std::string::npos)
+                    lines.replace(at, 1, "edit " + std::to_string(pick(2)));
+                else
+                    lines += "appended\n";
+                value.content = lines;
+            }
+            return;
+        case 1: // chmod
+            if (value.mode == GIT_FILEMODE_BLOB || value.mode == GIT_FILEMODE_BLOB_EXECUTABLE)
+                value.mode = value.mode == GIT_FILEMODE_BLOB ? GIT_FILEMODE_BLOB_EXECUTABLE
+                                                             : GIT_FILEMODE_BLOB;
+            return;
+        case 2:
+            tree.erase(path);
+            return;
+        case 3: { // a whole directory removed
+            const auto slash = path.find('/');
+            if (slash == std::string::npos)
+                tree.erase(path);
+            else
+                remove_under(tree, path.substr(0, slash));
+            return;
+        }
+        case 4: { // the file becomes a directory
+            const auto moved = value;
+            put(tree, path + "/f", moved);
+            return;
+        }
+        case 5:
+            value = random_leaf();
+            return;
+        default:
+            put(tree, random_path(), random_leaf());
+            return;
+        }
+    }
+
+    std::mt19937 rng_;
+};
+
+// Writes `tree` (paths under `prefix`) with libgit2; nullptr when it is empty.
+tree_ptr write_tree(git_repository* repo, const flat_tree& tree, const std::string& prefix = "") {
+    git_treebuilder* raw = nullptr;
+    REQUIRE(git_treebuilder_new(&raw, repo, nullptr) == 0);
+    treebuilder_ptr builder(raw);
+    for (auto it = tree.lower_bound(prefix);
+         it != tree.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+        const auto rest = it->first.substr(prefix.size());
+        const auto slash = rest.find('/');
+        git_oid id;
+        if (slash == std::string::npos) {
+            if (it->second.mode == GIT_FILEMODE_COMMIT)
+                REQUIRE(git_oid_fromstr(&id, it->second.content.c_str()) == 0);
+            else
+                REQUIRE(git_blob_create_from_buffer(&id, repo, it->second.content.data(),
+                                                    it->second.content.size()) == 0);
+            REQUIRE(git_treebuilder_insert(nullptr, builder.get(), rest.c_str(), &id,
+                                           it->second.mode) == 0);
+            ++it;
+            continue;
+        }
+        const auto dir = prefix + rest.substr(0, slash + 1);
+        const auto subtree = write_tree(repo, tree, dir);
+        REQUIRE(subtree);
+        REQUIRE(git_treebuilder_insert(nullptr, builder.get(), rest.substr(0, slash).c_str(),
+                                       git_tree_id(subtree.get()), GIT_FILEMODE_TREE) == 0);
+        while (it != tree.end() && it->first.compare(0, dir.size(), dir) == 0)
+            ++it;
+    }
+    if (git_treebuilder_entrycount(builder.get()) == 0)
+        return nullptr;
+    git_oid id;
+    REQUIRE(git_treebuilder_write(&id, builder.get()) == 0);
+    git_tree* written = nullptr;
+    REQUIRE(git_tree_lookup(&written, repo, &id) == 0);
+    return tree_ptr(written);
+}
+
+} // namespace
+
+TEST_CASE("tree merge: random merges give libgit2's result", "[queue][tree_merge]") {
+    testing::temp_dir dir;
+    libgit2_guard guard;
+    git_repository* raw = nullptr;
+    REQUIRE(git_repository_init(&raw, (dir / "repo.git").c_str(), 1) == 0);
+    repository_ptr repo(raw);
+    // Objects in memory: thousands of merges write tens of thousands of small objects.
+    git_odb* odb_raw = nullptr;
+    REQUIRE(git_odb_new(&odb_raw) == 0);
+    odb_ptr odb(odb_raw);
+    git_odb_backend* mempack = nullptr;
+    REQUIRE(git_mempack_new(&mempack) == 0);
+    REQUIRE(git_odb_add_backend(odb.get(), mempack, 1) == 0);
+    git_repository_set_odb(repo.get(), odb.get());
+
+    random_merges random(20251201);
+    const int merges = 4000;
+    std::map<merge_route, int> routes;
+    int clean = 0;
+    for (int i = 0; i < merges; ++i) {
+        const auto base = random.base();
+        const auto ancestor = write_tree(repo.get(), base);
+        const auto ours = write_tree(repo.get(), random.edited(base));
+        const auto theirs = write_tree(repo.get(), random.edited(base));
+        INFO("merge " << i << ": ancestor "
+                      << (ancestor ? to_hex(*git_tree_id(ancestor.get())) : "-") << ", ours "
+                      << (ours ? to_hex(*git_tree_id(ours.get())) : "-") << ", theirs "
+                      << (theirs ? to_hex(*git_tree_id(theirs.get())) : "-"));
+        const auto options = testing::libgit2_defaults();
+        git_index* index_raw = nullptr;
+        REQUIRE(git_merge_trees(&index_raw, repo.get(), ancestor.get(), ours.get(), theirs.get(),
+                                &options) == 0);
+        index_ptr index(index_raw);
+        const auto before = testing::outcome_of(repo.get(), index.get());
+        const auto merged = merge_trees(repo.get(), ancestor.get(), ours.get(), theirs.get());
+        ++routes[merged.route];
+        clean += merged.tree.has_value();
+        CHECK(merged.conflicts == before.conflicts);
+        CHECK((merged.tree ? to_hex(*merged.tree) : "") == before.tree);
+    }
+    // Both routes, clean merges and conflicts all taken many times.
+    CHECK(routes[merge_route::tree_walk] > merges / 3);
+    CHECK(routes[merge_route::libgit2] > merges / 10);
+    CHECK(clean > merges / 2);
+    CHECK(clean < merges - merges / 20);
 }
