@@ -1,7 +1,7 @@
 #include "trunkgate/gate/commits.hpp"
 
 #include "trunkgate/history/git.hpp"
-#include "trunkgate/history/history.hpp"
+#include "trunkgate/history/new_commits.hpp"
 #include "trunkgate/history/tree_diff.hpp"
 #include "trunkgate/policy/glob.hpp"
 
@@ -33,36 +33,23 @@ std::vector<std::size_t> matching_refs(const push_view& push, const commit_walk_
 new_commit_set list_new_commits(git_repository* repo, const push_view& push,
                                 const commit_walk_options& options,
                                 const std::vector<std::size_t>& refs) {
-    git_revwalk* raw = nullptr;
-    check(git_revwalk_new(&raw, repo), "start a history walk");
-    revwalk_ptr walk(raw);
-    check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE),
-          "sort the walk");
+    std::vector<git_oid> tips;
     for (const auto index : refs)
-        check(git_revwalk_push(walk.get(), &*push.refs[index].new_target.commit), "walk a new tip");
+        tips.push_back(*push.refs[index].new_target.commit);
     // Only refs the commit rules cover count as "already checked": a commit that came in through
     // a ref outside [commits].refs is judged when it first reaches one inside.
-    hide_existing_refs(repo, walk.get(), push.context.developer_clone, options.refs);
+    hidden_commits hidden;
+    hidden.existing_refs = true;
+    hidden.developer_clone = push.context.developer_clone;
+    hidden.only = options.refs;
+    auto found = new_commits(repo, tips, hidden);
     new_commit_set set;
-    // Parents are needed only to share commits out among several refs; one ref owns them all.
-    const bool attribute = refs.size() > 1;
-    git_oid id;
-    int rc;
-    while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
-        set.ids.push_back(id);
-        if (!attribute)
-            continue;
-        const auto commit = find_commit(repo, id);
-        if (!commit)
-            throw internal_error("commit " + to_hex(id) + " is missing");
-        std::vector<git_oid> parents;
-        for (unsigned i = 0; i < git_commit_parentcount(commit->get()); ++i)
-            parents.push_back(*git_commit_parent_id(commit->get(), i));
-        set.position.emplace(id, static_cast<std::uint32_t>(set.ids.size() - 1));
-        set.parents.push_back(std::move(parents));
+    // Parents first, as the commits were made.
+    for (auto it = found.rbegin(); it != found.rend(); ++it) {
+        set.position.emplace(it->id, static_cast<std::uint32_t>(set.ids.size()));
+        set.ids.push_back(it->id);
+        set.parents.push_back(std::move(it->parents));
     }
-    if (rc != GIT_ITEROVER)
-        check(rc, "walk the pushed commits");
     return set;
 }
 

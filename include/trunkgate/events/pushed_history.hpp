@@ -5,8 +5,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <queue>
-#include <utility>
 #include <vector>
 
 #include "trunkgate/history/git.hpp"
@@ -16,10 +14,8 @@ namespace trunkgate {
 
 /// The commits a push brings into the repository: reachable from a pushed tip and from no ref as
 /// it was before the push (the refs it did not touch, and the old values of those it updated).
-/// Computed once per push with one date-ordered paint over every tip, as git's limit_list does
-/// for `git rev-list NEW... --not OLD...`: hidden-ness flows from the old tips down to their
-/// ancestors, and the paint stops a few commits after no commit in the queue can be new any more.
-/// Like git without a commit-graph, it trusts committer dates to grow along history.
+/// Computed once per push by history's new_commits (`git rev-list NEW... --not OLD...`), which
+/// reads the commit-graph where the repository has one.
 class pushed_history {
   public:
     /// Paints from `pushed_tips` and `old_tips` (pre_push_tips()); a tip that is no commit, or
@@ -33,33 +29,6 @@ class pushed_history {
     std::size_t size() const { return new_commits_.size(); }
 
   private:
-    struct commit_node {
-        std::int64_t time = 0;
-        std::vector<git_oid> parents;
-        bool hidden = false;
-        bool queued = false;
-        bool processed = false; ///< its parents have nodes and were queued
-    };
-
-    // Newest committer time first; ties in no particular order.
-    struct by_time {
-        bool operator()(const std::pair<std::int64_t, git_oid>& a,
-                        const std::pair<std::int64_t, git_oid>& b) const {
-            return a.first < b.first;
-        }
-    };
-
-    commit_node* find(const git_oid& id);
-    static void parse_header(const char* data, std::size_t size, commit_node& into);
-    void hide(commit_node& start);
-    void paint();
-
-    odb_ptr odb_;
-    oid_map<commit_node> nodes_;
-    std::priority_queue<std::pair<std::int64_t, git_oid>,
-                        std::vector<std::pair<std::int64_t, git_oid>>, by_time>
-        queue_;
-    std::size_t new_in_queue_ = 0;
     oid_map<bool> new_commits_;
 };
 

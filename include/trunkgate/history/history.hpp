@@ -40,23 +40,12 @@ struct branch_measure {
     bool complete = true;         ///< false when the walk stopped early
 };
 
-/// Measures `tip` against `trunk` with one date-ordered walk from both tips that stops as soon as
-/// every requested fact is decided (counts stop at limit + 1). Like git's own walks without a
-/// commit-graph, it trusts committer dates to be roughly monotone. Throws libgit2_error.
+/// Measures `tip` against `trunk` with one walk from both tips that stops as soon as every
+/// requested fact is decided (counts stop at limit + 1). The walk is ordered by the commit-graph's
+/// generation numbers where the graph has the commits; elsewhere, like git's own walks without a
+/// graph, it trusts committer dates to be roughly monotone. Throws libgit2_error.
 branch_measure measure_branch(git_repository* repo, const git_oid& tip, const git_oid& trunk,
                               const branch_limits& limits);
-
-/// Hides from `walk` the commit of every ref whose name `wanted` accepts (refs to trees or blobs
-/// hide nothing). Throws libgit2_error.
-void hide_refs(git_repository* repo, git_revwalk* walk,
-               const std::function<bool(std::string_view name)>& wanted);
-
-/// Hides from `walk` every ref that existed before the push: all refs on the server, or, in a
-/// developer's clone, the remote-tracking refs (as the server's refs/heads/...) and tags. With
-/// `only` not empty, just the refs whose (server) names match one of those globs. Throws
-/// libgit2_error.
-void hide_existing_refs(git_repository* repo, git_revwalk* walk, bool developer_clone,
-                        const std::vector<std::string>& only);
 
 /// A commit named in a message: its id and subject line.
 struct commit_summary {
@@ -65,7 +54,7 @@ struct commit_summary {
 };
 
 /// Merge commits among those reachable from `tip` and not from `exclude` (or, when `exclude` is
-/// empty, from no existing ref matching `hidden_refs`, see hide_existing_refs). Returns at most
+/// empty, from no existing ref matching `hidden_refs`, see hidden_commits). Returns at most
 /// `max_listed` of them in `listed` and the exact total.
 struct merge_commits {
     std::vector<commit_summary> listed;
@@ -76,7 +65,9 @@ merge_commits find_merge_commits(git_repository* repo, const git_oid& tip,
                                  const std::vector<std::string>& hidden_refs,
                                  std::size_t max_listed);
 
-/// True when `ancestor` is reachable from `descendant` (or equal to it). Throws libgit2_error.
+/// True when `ancestor` is reachable from `descendant` (or equal to it): bounded by generation
+/// numbers where the commit-graph has `ancestor`, libgit2's search otherwise. Throws
+/// libgit2_error.
 bool is_ancestor(git_repository* repo, const git_oid& ancestor, const git_oid& descendant);
 
 } // namespace trunkgate

@@ -1,0 +1,223 @@
+#include "trunkgate/history/new_commits.hpp"
+
+#include <optional>
+#include <queue>
+#include <string_view>
+
+#include "trunkgate/history/commit_nodes.hpp"
+#include "trunkgate/history/git.hpp"
+#include "trunkgate/policy/glob.hpp"
+
+namespace trunkgate {
+
+namespace {
+
+// The name a ref has on the server: refs/remotes/origin/x is the server's refs/heads/x.
+std::optional<std::string> server_name(std::string_view name, bool developer_clone) {
+    if (!developer_clone)
+        return std::string(name);
+    if (name.rfind("refs/tags/", 0) == 0)
+        return std::string(name);
+    if (name.rfind("refs/remotes/", 0) != 0)
+        return std::nullopt;
+    const auto slash = name.find('/', 13);
+    if (slash == std::string_view::npos)
+        return std::nullopt;
+    return "refs/heads/" + std::string(name.substr(slash + 1));
+}
+
+bool wanted(const hidden_commits& which, std::string_view ref_name) {
+    if (which.except.count(ref_name))
+        return false;
+    const auto name = server_name(ref_name, which.developer_clone);
+    return name && (which.only.empty() || glob_match_any(which.only, *name));
+}
+
+// The commit a direct ref names, reading as little as possible: a commit the graph has is a
+// commit; packed-refs may carry a tag's peeled value; otherwise the object's type decides.
+std::optional<git_oid> ref_target_commit(git_odb* odb, const commit_graph* graph,
+                                         git_reference* ref) {
+    const git_oid* target = git_reference_target(ref);
+    if (!target)
+        return std::nullopt; // symbolic: its target ref is listed itself
+    if (graph && graph->find(*target))
+        return *target;
+    if (const git_oid* peeled = git_reference_target_peel(ref))
+        return *peeled; // a tag; the walk drops it if it names no commit
+    std::size_t size = 0;
+    git_object_t type = GIT_OBJECT_INVALID;
+    if (git_odb_read_header(&size, &type, odb, target) != 0) {
+        git_error_clear();
+        return std::nullopt;
+    }
+    if (type == GIT_OBJECT_COMMIT)
+        return *target;
+    if (type != GIT_OBJECT_TAG)
+        return std::nullopt;
+    return ref_commit(ref);
+}
+
+std::vector<git_oid> ref_commits(git_repository* repo, const commit_graph* graph,
+                                 const hidden_commits& which) {
+    git_odb* odb_raw = nullptr;
+    check(git_repository_odb(&odb_raw, repo), "open the object database");
+    odb_ptr odb(odb_raw);
+    git_reference_iterator* raw = nullptr;
+    check(git_reference_iterator_new(&raw, repo), "list refs");
+    reference_iterator_ptr refs(raw);
+    std::vector<git_oid> commits;
+    git_reference* ref_raw = nullptr;
+    int rc;
+    while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
+        reference_ptr ref(ref_raw);
+        if (!wanted(which, git_reference_name(ref.get())))
+            continue;
+        if (const auto commit = ref_target_commit(odb.get(), graph, ref.get()))
+            commits.push_back(*commit);
+    }
+    if (rc != GIT_ITEROVER)
+        check(rc, "list refs");
+    return commits;
+}
+
+enum : std::uint8_t { hidden = 1, processed = 2, queued = 4 };
+
+// The paint of git's limit_list: hidden-ness flows from the hidden tips down to their
+// ancestors; a commit is new when the paint is over and it was reached from a tip and never
+// hidden.
+class new_commit_walk {
+  public:
+    new_commit_walk(git_repository* repo, const commit_graph* graph) : nodes_(repo, graph) {}
+
+    std::vector<found_commit> run(const std::vector<git_oid>& tips,
+                                  const std::vector<git_oid>& hidden_tips) {
+        for (const auto& tip : hidden_tips)
+            hide(nodes_.node_for(tip));
+        for (const auto& tip : hidden_tips)
+            enqueue(nodes_.node_for(tip));
+        for (const auto& tip : tips)
+            enqueue(nodes_.node_for(tip));
+        paint();
+        return children_first();
+    }
+
+  private:
+    void enqueue(std::uint32_t index) {
+        if (nodes_[index].flags & (processed | queued) || !nodes_.parse(index))
+            return;
+        auto& node = nodes_[index]; // parse() may have grown the nodes
+        node.flags |= queued;
+        if (!(node.flags & hidden))
+            ++new_in_queue_;
+        queue_.emplace(nodes_.key(index), index);
+    }
+
+    // Marks `start` and everything already painted below it as reachable from a hidden tip.
+    void hide(std::uint32_t start) {
+        std::vector<std::uint32_t> pending{start};
+        while (!pending.empty()) {
+            const auto index = pending.back();
+            pending.pop_back();
+            auto& node = nodes_[index];
+            if (node.flags & hidden)
+                continue;
+            node.flags |= hidden;
+            if (node.flags & queued)
+                --new_in_queue_;
+            if (node.flags & processed)
+                for (const auto parent : nodes_.parent_list(index))
+                    pending.push_back(parent);
+        }
+    }
+
+    // Where the queue holds only commits of the graph, generations order it exactly and the
+    // paint can stop once nothing queued can be new. Among commits outside the graph only
+    // committer dates order it, so it looks at a few more, as git does.
+    void paint() {
+        constexpr int slop = 5;
+        int left = slop;
+        while (!queue_.empty()) {
+            if (new_in_queue_ == 0) {
+                const bool exact =
+                    queue_.top().first.generation != commit_nodes::infinite_generation;
+                if (exact || left-- == 0)
+                    break;
+            } else
+                left = slop;
+            const auto index = queue_.top().second;
+            queue_.pop();
+            auto& node = nodes_[index];
+            node.flags = static_cast<std::uint8_t>((node.flags & ~queued) | processed);
+            if (!(node.flags & hidden))
+                --new_in_queue_;
+            visit(index);
+        }
+    }
+
+    void visit(std::uint32_t index) {
+        const bool is_hidden = nodes_[index].flags & hidden;
+        for (const auto parent : nodes_.parent_list(index)) {
+            if (is_hidden)
+                hide(parent);
+            enqueue(parent);
+        }
+    }
+
+    // Kahn's order over the new commits: a commit once all its new children are out, the
+    // newest of those ready first.
+    std::vector<found_commit> children_first() {
+        std::vector<std::uint32_t> found;
+        for (std::uint32_t i = 0; i < nodes_.size(); ++i)
+            if ((nodes_[i].flags & (processed | hidden)) == processed)
+                found.push_back(i);
+        std::unordered_map<std::uint32_t, std::uint32_t> children;
+        for (const auto index : found)
+            for (const auto parent : nodes_.parent_list(index))
+                if ((nodes_[parent].flags & (processed | hidden)) == processed)
+                    ++children[parent];
+        std::priority_queue<std::pair<commit_nodes::walk_key, std::uint32_t>> ready;
+        for (const auto index : found)
+            if (children.count(index) == 0)
+                ready.emplace(nodes_.key(index), index);
+        std::vector<found_commit> ordered;
+        ordered.reserve(found.size());
+        while (!ready.empty()) {
+            const auto index = ready.top().second;
+            ready.pop();
+            found_commit commit{nodes_[index].id, {}};
+            for (const auto parent : nodes_.parent_list(index)) {
+                commit.parents.push_back(nodes_[parent].id);
+                const auto waiting = children.find(parent);
+                if (waiting != children.end() && --waiting->second == 0)
+                    ready.emplace(nodes_.key(parent), parent);
+            }
+            ordered.push_back(std::move(commit));
+        }
+        return ordered;
+    }
+
+    commit_nodes nodes_;
+    std::priority_queue<std::pair<commit_nodes::walk_key, std::uint32_t>> queue_;
+    std::size_t new_in_queue_ = 0;
+};
+
+} // namespace
+
+std::vector<git_oid> existing_ref_commits(git_repository* repo, const hidden_commits& which) {
+    return with_commit_graph(
+        repo, [&](const commit_graph* graph) { return ref_commits(repo, graph, which); });
+}
+
+std::vector<found_commit> new_commits(git_repository* repo, const std::vector<git_oid>& tips,
+                                      const hidden_commits& hidden) {
+    return with_commit_graph(repo, [&](const commit_graph* graph) {
+        auto hidden_tips = hidden.commits;
+        if (hidden.existing_refs) {
+            const auto refs = ref_commits(repo, graph, hidden);
+            hidden_tips.insert(hidden_tips.end(), refs.begin(), refs.end());
+        }
+        return new_commit_walk(repo, graph).run(tips, hidden_tips);
+    });
+}
+
+} // namespace trunkgate
