@@ -352,10 +352,14 @@ commit_graph::record_view commit_graph::unchecked_record(const layer& file,
     return {time, static_cast<std::uint64_t>(time) + offset};
 }
 
-std::uint64_t commit_graph::generation(std::uint32_t position) const {
+commit_graph::record_view commit_graph::key(std::uint32_t position) const {
     const auto& file = layer_of(position);
     check_order(file, position - file.first);
-    return unchecked_record(file, position).generation;
+    return unchecked_record(file, position);
+}
+
+std::uint64_t commit_graph::generation(std::uint32_t position) const {
+    return key(position).generation;
 }
 
 commit_graph::record_view commit_graph::read(std::uint32_t position,

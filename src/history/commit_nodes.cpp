@@ -46,18 +46,16 @@ commit_nodes::commit_nodes(git_repository* repo, const commit_graph* graph)
     odb_.reset(raw);
 }
 
+// Commits of the graph are found by position, so only the others are kept by id.
 std::uint32_t commit_nodes::node_for(const git_oid& id) {
     const auto known = by_id_.find(id);
     if (known != by_id_.end())
         return known->second;
-    std::uint32_t index;
     if (const auto position = graph_ ? graph_->find(id) : std::nullopt)
-        index = node_at(*position);
-    else {
-        index = static_cast<std::uint32_t>(nodes_.size());
-        nodes_.emplace_back();
-        nodes_.back().id = id;
-    }
+        return node_at(*position);
+    const auto index = static_cast<std::uint32_t>(nodes_.size());
+    nodes_.emplace_back();
+    nodes_.back().id = id;
     by_id_.emplace(id, index);
     return index;
 }
@@ -80,6 +78,17 @@ std::uint32_t commit_nodes::node_at(std::uint32_t position) {
     return slot - 1;
 }
 
+bool commit_nodes::prepare_key(std::uint32_t index) {
+    auto& keyed = nodes_[index];
+    if (keyed.keyed || keyed.graph_position == commit_graph::no_position)
+        return parse(index);
+    const auto record = graph_->key(keyed.graph_position);
+    keyed.time = record.time;
+    keyed.generation = record.generation;
+    keyed.keyed = true;
+    return true;
+}
+
 bool commit_nodes::parse(std::uint32_t index) {
     if (!nodes_[index].parsed) {
         if (nodes_[index].graph_position != commit_graph::no_position)
@@ -87,6 +96,7 @@ bool commit_nodes::parse(std::uint32_t index) {
         else
             parse_from_object(index);
         nodes_[index].parsed = true;
+        nodes_[index].keyed = true;
     }
     return !nodes_[index].missing;
 }

@@ -2,10 +2,12 @@
 
 #include <optional>
 #include <queue>
+#include <set>
 #include <string_view>
 
 #include "trunkgate/history/commit_nodes.hpp"
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/history/ref_scan.hpp"
 #include "trunkgate/policy/glob.hpp"
 
 namespace trunkgate {
@@ -33,28 +35,43 @@ bool wanted(const hidden_commits& which, std::string_view ref_name) {
     return name && (which.only.empty() || glob_match_any(which.only, *name));
 }
 
-// The commit a direct ref names, reading as little as possible: a commit the graph has is a
-// commit; packed-refs may carry a tag's peeled value; otherwise the object's type decides.
-std::optional<git_oid> ref_target_commit(git_odb* odb, const commit_graph* graph,
-                                         git_reference* ref) {
-    const git_oid* target = git_reference_target(ref);
-    if (!target)
-        return std::nullopt; // symbolic: its target ref is listed itself
-    if (graph && graph->find(*target))
-        return *target;
-    if (const git_oid* peeled = git_reference_target_peel(ref))
-        return *peeled; // a tag; the walk drops it if it names no commit
+// The commit a ref names, reading as little as possible: a commit the graph has is a commit;
+// packed-refs may carry a tag's peeled value; otherwise the object's type decides.
+std::optional<git_oid> ref_target_commit(git_repository* repo, git_odb* odb,
+                                         const commit_graph* graph, const scanned_ref& ref) {
+    if (graph && graph->find(ref.target))
+        return ref.target;
+    if (ref.peeled)
+        return ref.peeled; // a tag; the walk drops it if it names no commit
     std::size_t size = 0;
     git_object_t type = GIT_OBJECT_INVALID;
-    if (git_odb_read_header(&size, &type, odb, target) != 0) {
+    if (git_odb_read_header(&size, &type, odb, &ref.target) != 0) {
         git_error_clear();
         return std::nullopt;
     }
     if (type == GIT_OBJECT_COMMIT)
-        return *target;
+        return ref.target;
     if (type != GIT_OBJECT_TAG)
         return std::nullopt;
-    return ref_commit(ref);
+    return commit_of(repo, to_hex(ref.target));
+}
+
+// The literal beginnings of the globs: only refs under them need reading.
+std::vector<std::string> scan_prefixes(const hidden_commits& which) {
+    if (which.only.empty() || which.developer_clone)
+        return {"refs/"};
+    std::set<std::string> prefixes;
+    for (const auto& glob : which.only) {
+        auto literal = glob.substr(0, glob.find_first_of("*?[\\"));
+        if (literal.rfind("refs/", 0) != 0)
+            return {"refs/"};
+        prefixes.insert(std::move(literal));
+    }
+    std::vector<std::string> minimal; // sorted, so a prefix comes before what it covers
+    for (const auto& prefix : prefixes)
+        if (minimal.empty() || prefix.rfind(minimal.back(), 0) != 0)
+            minimal.push_back(prefix);
+    return minimal;
 }
 
 std::vector<git_oid> ref_commits(git_repository* repo, const commit_graph* graph,
@@ -62,21 +79,13 @@ std::vector<git_oid> ref_commits(git_repository* repo, const commit_graph* graph
     git_odb* odb_raw = nullptr;
     check(git_repository_odb(&odb_raw, repo), "open the object database");
     odb_ptr odb(odb_raw);
-    git_reference_iterator* raw = nullptr;
-    check(git_reference_iterator_new(&raw, repo), "list refs");
-    reference_iterator_ptr refs(raw);
     std::vector<git_oid> commits;
-    git_reference* ref_raw = nullptr;
-    int rc;
-    while ((rc = git_reference_next(&ref_raw, refs.get())) == 0) {
-        reference_ptr ref(ref_raw);
-        if (!wanted(which, git_reference_name(ref.get())))
-            continue;
-        if (const auto commit = ref_target_commit(odb.get(), graph, ref.get()))
-            commits.push_back(*commit);
-    }
-    if (rc != GIT_ITEROVER)
-        check(rc, "list refs");
+    for (const auto& prefix : scan_prefixes(which))
+        scan_refs(repo, prefix, [&](const scanned_ref& ref) {
+            if (wanted(which, ref.name))
+                if (const auto commit = ref_target_commit(repo, odb.get(), graph, ref))
+                    commits.push_back(*commit);
+        });
     return commits;
 }
 
@@ -91,6 +100,7 @@ class new_commit_walk {
 
     std::vector<found_commit> run(const std::vector<git_oid>& tips,
                                   const std::vector<git_oid>& hidden_tips) {
+        nodes_.reserve(2 * (tips.size() + hidden_tips.size()) + 1024);
         for (const auto& tip : hidden_tips)
             hide(nodes_.node_for(tip));
         for (const auto& tip : hidden_tips)
@@ -103,7 +113,7 @@ class new_commit_walk {
 
   private:
     void enqueue(std::uint32_t index) {
-        if (nodes_[index].flags & (processed | queued) || !nodes_.parse(index))
+        if (nodes_[index].flags & (processed | queued) || !nodes_.prepare_key(index))
             return;
         auto& node = nodes_[index]; // parse() may have grown the nodes
         node.flags |= queued;
@@ -150,6 +160,7 @@ class new_commit_walk {
             node.flags = static_cast<std::uint8_t>((node.flags & ~queued) | processed);
             if (!(node.flags & hidden))
                 --new_in_queue_;
+            nodes_.parse(index);
             visit(index);
         }
     }

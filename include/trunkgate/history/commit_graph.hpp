@@ -60,6 +60,8 @@ class commit_graph {
     /// of order around it, a parent outside the graph or of a generation not below its own).
     git_oid id(std::uint32_t position) const;
     std::uint64_t generation(std::uint32_t position) const;
+    /// The record without its parents.
+    record_view key(std::uint32_t position) const;
     /// The record, with the parents' positions appended to `parents` in order.
     record_view read(std::uint32_t position, std::vector<std::uint32_t>& parents) const;
 

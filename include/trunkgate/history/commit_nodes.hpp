@@ -30,7 +30,8 @@ class commit_nodes {
         std::uint32_t graph_position = commit_graph::no_position;
         std::uint32_t parents_begin = 0; ///< into parent_pool
         std::uint32_t parent_count = 0;
-        bool parsed = false;
+        bool keyed = false;       ///< time and generation are read
+        bool parsed = false;      ///< and the parents
         bool missing = false;     ///< no such commit (a shallow or broken history ends there)
         std::uint8_t flags = 0;   ///< the walk's own marks
         std::uint32_t queued = 0; ///< the walk's own count of queue entries
@@ -57,6 +58,10 @@ class commit_nodes {
     /// Reads the node's parents, time and generation once. Returns false when the object is
     /// missing or is no commit. Throws commit_graph_doubt when the graph contradicts itself.
     bool parse(std::uint32_t index);
+    /// Reads only what key() needs where that is cheaper (a commit in the graph); otherwise as
+    /// parse().
+    bool prepare_key(std::uint32_t index);
+    void reserve(std::size_t nodes) { nodes_.reserve(nodes); }
 
     node& operator[](std::uint32_t index) { return nodes_[index]; }
     const node& operator[](std::uint32_t index) const { return nodes_[index]; }
