@@ -9,6 +9,7 @@
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 
 #include "trunkgate/history/git.hpp"
 
@@ -265,6 +266,57 @@ std::unique_ptr<commit_graph> commit_graph::open(git_repository* repo, std::stri
         return say(doubt.what());
     }
     return graph;
+}
+
+namespace {
+
+// What identifies the files a graph was read from: the single file's or the chain's inode, size
+// and modification time (git replaces both by renaming a new file into place).
+struct file_identity {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    std::int64_t modified_ns = 0;
+    bool operator==(const file_identity& other) const {
+        return device == other.device && inode == other.inode && size == other.size &&
+               modified_ns == other.modified_ns;
+    }
+};
+
+std::optional<file_identity> identity_of(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0)
+        return std::nullopt;
+    return file_identity{info.st_dev, info.st_ino, info.st_size,
+                         std::int64_t(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec};
+}
+
+struct cached_graph {
+    std::string common;
+    std::optional<file_identity> single, chain;
+    bool filled = false;
+    std::shared_ptr<const commit_graph> graph;
+};
+
+} // namespace
+
+std::shared_ptr<const commit_graph> commit_graph::shared(git_repository* repo) {
+    static std::mutex lock;
+    static cached_graph cache;
+    const std::string common = git_repository_commondir(repo);
+    const auto single = identity_of(common + "objects/info/commit-graph");
+    const auto chain = identity_of(common + "objects/info/commit-graphs/commit-graph-chain");
+    if (!single && !chain)
+        return nullptr;
+    // What open() refuses a graph for besides its files is looked at every time.
+    if (commit_graph_disabled(repo) || exists(common + "shallow") || exists(common + "info/grafts"))
+        return nullptr;
+    const std::lock_guard<std::mutex> guard(lock);
+    if (!cache.filled || cache.common != common || !(cache.single == single) ||
+        !(cache.chain == chain)) {
+        cache = {common, single, chain, true, open(repo)};
+    }
+    return cache.graph;
 }
 
 commit_graph::~commit_graph() = default;

@@ -35,6 +35,10 @@ class commit_graph {
     /// the reason for a file that exists but is not used.
     static std::unique_ptr<commit_graph> open(git_repository* repo, std::string* why_not = nullptr);
 
+    /// The same graph, opened once per process and file: a later call in the same repository
+    /// reuses it while its file (or chain) is unchanged, so a push of 10,000 refs maps it once.
+    static std::shared_ptr<const commit_graph> shared(git_repository* repo);
+
     ~commit_graph();
     commit_graph(const commit_graph&) = delete;
     commit_graph& operator=(const commit_graph&) = delete;

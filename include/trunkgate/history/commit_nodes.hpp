@@ -102,7 +102,7 @@ class commit_nodes {
 /// nullptr when there is none or it proved self-contradictory: a damaged graph costs time, never
 /// a wrong answer.
 template <typename Walk> auto with_commit_graph(git_repository* repo, Walk&& walk) {
-    if (const auto graph = commit_graph::open(repo)) {
+    if (const auto graph = commit_graph::shared(repo)) {
         try {
             return walk(graph.get());
         } catch (const commit_graph_doubt&) {
