@@ -53,8 +53,7 @@ class commit_graph {
     /// The commit's position, or nullopt when the graph does not have it.
     std::optional<std::uint32_t> find(const git_oid& id) const;
 
-    /// One commit's record: its committer time and generation (greater than every parent's,
-    /// never 0).
+    /// One commit's record: its committer time and generation (greater than every parent's).
     struct record_view {
         std::int64_t time;
         std::uint64_t generation;
