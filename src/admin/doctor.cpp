@@ -331,6 +331,7 @@ std::optional<doctor_report> diagnose(const std::string& path, const doctor_opti
         guarded(exam, "queue journal", [&] { check_queue_journal(exam); });
         guarded(exam, "spool", [&] { check_spool(exam); });
         guarded(exam, "deliver timer", [&] { check_deliver_timer(exam); });
+        guarded(exam, "commit-graph", [&] { check_commit_graph(exam); });
     } catch (const std::exception& e) {
         exam.add("check-failed", std::string("the repository could not be examined: ") + e.what(),
                  "");

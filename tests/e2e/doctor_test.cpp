@@ -6,58 +6,22 @@
 
 #include <nlohmann/json.hpp>
 #include <pwd.h>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "support/doctor_support.hpp"
 #include "support/gates_support.hpp"
 #include "support/http_receiver.hpp"
 #include "support/queue_support.hpp"
 #include "support/sandbox.hpp"
 
 using namespace trunkgate::testing;
+using namespace trunkgate::testing::doctoring;
 using Catch::Contains;
 using Catch::StartsWith;
 using nlohmann::json;
 
 namespace {
-
-// Runs `trunkgate doctor ARGS` with no system deliver timer visible: the schedule paths are
-// the sandbox's own `schedule/` directory unless `env` says otherwise.
-run_result doctor(const git_sandbox& sandbox, std::vector<std::string> args,
-                  std::map<std::string, std::string> env = {}) {
-    env.emplace("TRUNKGATE_DOCTOR_SCHEDULE_PATHS", sandbox.dir() + "/schedule");
-    args.insert(args.begin(), "doctor");
-    return sandbox.trunkgate(args, "", env);
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        lines.push_back(line);
-    return lines;
-}
-
-// The output lines of problem (or note) `id`.
-std::vector<std::string> lines_of_id(const run_result& result, const std::string& id) {
-    std::vector<std::string> found;
-    for (const auto& line : lines_of(result.out))
-        if (line.find(": [" + id + "] ") != std::string::npos)
-            found.push_back(line);
-    return found;
-}
-
-// The one line of problem `id` for `repository`, checked to be a whole problem line with a fix.
-std::string problem_line(const run_result& result, const std::string& repository,
-                         const std::string& id) {
-    INFO(result.all());
-    const auto found = lines_of_id(result, id);
-    REQUIRE(found.size() == 1);
-    CHECK_THAT(found[0], StartsWith(repository + ": [" + id + "] "));
-    CHECK_THAT(found[0], Contains("; fix: "));
-    return found[0];
-}
 
 void write_executable(const std::string& path, const std::string& text) {
     write_file(path, text);

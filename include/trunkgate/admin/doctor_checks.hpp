@@ -1,11 +1,12 @@
 #pragma once
 // Inside `trunkgate doctor`: one repository's examination, the checks diagnose() runs on it
-// (doctor_hooks.cpp, doctor_queue.cpp, doctor_state.cpp, doctor_timer.cpp) and the helpers they
-// share (doctor.cpp).
+// (doctor_hooks.cpp, doctor_queue.cpp, doctor_state.cpp, doctor_timer.cpp, doctor_history.cpp)
+// and the helpers they share (doctor.cpp).
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -151,5 +152,14 @@ void check_spool(examination& exam);
 
 /// deliver-timer-missing, deliver-timer-elsewhere: only when [[events.endpoint]] is set.
 void check_deliver_timer(examination& exam);
+
+/// A history with at least this many commits (counted from the branches and HEAD, stopping
+/// there) is large enough for a missing commit-graph to be worth a note.
+constexpr std::size_t large_history_commits = 10000;
+
+/// commit-graph-missing (a note, for a history of large_history_commits or more),
+/// commit-graph-unused (a note), commit-graph-corrupt: the checksum and id order of the graph
+/// the hooks would read, which they cannot afford to check on each push.
+void check_commit_graph(examination& exam);
 
 } // namespace trunkgate
