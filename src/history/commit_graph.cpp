@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
@@ -405,47 +406,82 @@ commit_graph::record_view commit_graph::unchecked_record(const layer& file,
 }
 
 commit_graph::record_view commit_graph::key(std::uint32_t position) const {
-    const auto& file = layer_of(position);
-    check_order(file, position - file.first);
-    return unchecked_record(file, position);
+    thread_local std::vector<std::uint32_t> parents;
+    parents.clear();
+    return read(position, parents);
 }
 
 std::uint64_t commit_graph::generation(std::uint32_t position) const {
     return key(position).generation;
 }
 
+namespace {
+
+// What git writes for a commit whose parents' highest generation is `parents_max` (0 for a root):
+// the topological level, max + 1 (capped, as git caps it), or the corrected commit date,
+// max(time, max + 1).
+std::uint64_t expected_generation(bool corrected_dates, std::int64_t time,
+                                  std::uint64_t parents_max) {
+    constexpr std::uint64_t level_cap = 0x3fffffff;
+    if (!corrected_dates)
+        return std::min(parents_max + 1, level_cap);
+    const auto date = static_cast<std::uint64_t>(std::max<std::int64_t>(time, 0));
+    return std::max(date, parents_max + 1);
+}
+
+} // namespace
+
+// Reads a record and checks that its generation is exactly what its parents' give, so that a
+// generation raised or lowered by damage is caught by the first walk that reads the commit, not
+// only by one that reads its children.
 commit_graph::record_view commit_graph::read(std::uint32_t position,
                                              std::vector<std::uint32_t>& out) const {
     const auto& file = layer_of(position);
     check_order(file, position - file.first);
     const auto own = unchecked_record(file, position);
+    std::uint64_t parents_max = 0;
+    const auto impossible = [&](std::uint32_t parent) {
+        return commit_graph_doubt(file.path + ": commit " + std::to_string(position) +
+                                  " has an impossible parent " + std::to_string(parent));
+    };
     const auto add = [&](std::uint32_t parent) {
         // A parent lives in this layer or below, and its generation is lower.
-        if (parent >= file.first + file.count ||
-            unchecked_record(layer_of(parent), parent).generation >= own.generation)
-            throw commit_graph_doubt(file.path + ": commit " + std::to_string(position) +
-                                     " has an impossible parent " + std::to_string(parent));
+        if (parent >= file.first + file.count)
+            throw impossible(parent);
+        const auto generation = unchecked_record(layer_of(parent), parent).generation;
+        if (generation >= own.generation)
+            throw impossible(parent);
+        parents_max = std::max(parents_max, generation);
         out.push_back(parent);
     };
+    for_each_parent(file, position, add);
+    if (own.generation != expected_generation(corrected_dates_, own.time, parents_max))
+        throw commit_graph_doubt(file.path + ": commit " + std::to_string(position) +
+                                 " has a generation its parents do not give");
+    return own;
+}
+
+template <typename Visit>
+void commit_graph::for_each_parent(const layer& file, std::uint32_t position, Visit&& visit) const {
     const auto* entry = file.records + std::size_t(position - file.first) * record_size + hash_size;
     const auto first = be32(entry);
     if (first == parent_none)
-        return own;
-    add(first);
+        return;
+    visit(first);
     const auto second = be32(entry + 4);
     if (second == parent_none)
-        return own;
+        return;
     if (!(second & edge_flag)) {
-        add(second);
-        return own;
+        visit(second);
+        return;
     }
     for (std::size_t index = second & ~edge_flag;; ++index) {
         if (index >= file.edge_count)
             throw commit_graph_doubt(file.path + ": a parent list runs past EDGE");
         const auto value = be32(file.edges + index * 4);
-        add(value & ~edge_flag);
+        visit(value & ~edge_flag);
         if (value & edge_flag)
-            return own;
+            return;
     }
 }
 

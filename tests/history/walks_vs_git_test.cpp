@@ -1034,12 +1034,10 @@ TEST_CASE("history walks: skewed and equal dates mislead no walk but measure_bra
                             walks::all_but_measure_branch);
 }
 
-// Issue 13: with a graph, walks stop on generation numbers, not on dates. Until measure_branch
-// reads the graph it miscounts here (as it does without one: equal and skewed dates), so this
-// test is expected to fail; once it passes, Catch reports it as failed: then remove
-// [!shouldfail].
+// Issue 13: with a graph, walks are ordered by generation numbers, not by dates, so
+// measure_branch is exact where, without one, equal and skewed dates mislead it.
 TEST_CASE("history walks: with a full commit-graph measure_branch is exact on skewed dates",
-          "[history][graph][!shouldfail]") {
+          "[history][graph]") {
     libgit2_guard libgit2;
     testing::git_sandbox sandbox;
     const unsigned seed = 4;

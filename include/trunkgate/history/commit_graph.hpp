@@ -59,11 +59,12 @@ class commit_graph {
         std::uint64_t generation;
     };
 
-    /// The accessors throw commit_graph_doubt when a record disagrees with its neighbours (ids out
-    /// of order around it, a parent outside the graph or of a generation not below its own).
+    /// The accessors throw commit_graph_doubt when a record disagrees with its neighbours: ids out
+    /// of order around it, a parent outside the graph or of a generation not below its own, or a
+    /// generation other than the one its parents and time give.
     git_oid id(std::uint32_t position) const;
     std::uint64_t generation(std::uint32_t position) const;
-    /// The record without its parents.
+    /// The record without its parents (which are still read, to check it).
     record_view key(std::uint32_t position) const;
     /// The record, with the parents' positions appended to `parents` in order.
     record_view read(std::uint32_t position, std::vector<std::uint32_t>& parents) const;
@@ -79,6 +80,8 @@ class commit_graph {
     commit_graph() = default;
     const layer& layer_of(std::uint32_t position) const;
     record_view unchecked_record(const layer& file, std::uint32_t position) const;
+    template <typename Visit>
+    void for_each_parent(const layer& file, std::uint32_t position, Visit&& visit) const;
 
     std::vector<std::unique_ptr<layer>> layers_;
     std::uint32_t size_ = 0;
