@@ -1,5 +1,7 @@
 #include "trunkgate/events/pushed_history.hpp"
 
+#include <algorithm>
+
 #include "trunkgate/history/new_commits.hpp"
 
 namespace trunkgate {
@@ -8,8 +10,35 @@ pushed_history::pushed_history(git_repository* repo, const std::vector<git_oid>&
                                const std::vector<git_oid>& old_tips) {
     hidden_commits hidden;
     hidden.commits = old_tips;
-    for (const auto& found : new_commits(repo, pushed_tips, hidden))
-        new_commits_.emplace(found.id, true);
+    auto found = new_commits(repo, pushed_tips, hidden);
+    for (std::uint32_t order = 0; order < found.size(); ++order)
+        new_commits_.emplace(found[order].id,
+                             new_commit{order, std::move(found[order].parents), found[order].id});
+}
+
+std::vector<git_oid> pushed_history::reachable_new(const git_oid& tip) const {
+    std::vector<const new_commit*> reached;
+    std::vector<git_oid> pending{tip};
+    oid_map<bool> seen{{tip, true}};
+    while (!pending.empty()) {
+        const auto id = pending.back();
+        pending.pop_back();
+        const auto known = new_commits_.find(id);
+        if (known == new_commits_.end())
+            continue;
+        reached.push_back(&known->second);
+        for (const auto& parent : known->second.parents)
+            if (seen.emplace(parent, true).second)
+                pending.push_back(parent);
+    }
+    // The push's order is children first, so any part of it is too.
+    std::sort(reached.begin(), reached.end(),
+              [](const new_commit* a, const new_commit* b) { return a->order < b->order; });
+    std::vector<git_oid> ids;
+    ids.reserve(reached.size());
+    for (const auto* commit : reached)
+        ids.push_back(commit->id);
+    return ids;
 }
 
 std::vector<git_oid> pre_push_tips(git_repository* repo, const std::vector<ref_update>& updates) {
@@ -27,33 +56,20 @@ std::vector<git_oid> pre_push_tips(git_repository* repo, const std::vector<ref_u
 
 listed_commits ref_lister::list(const git_oid& tip, const std::optional<git_oid>& old_tip,
                                 std::int64_t max_commits) const {
+    std::vector<git_oid> newest_first;
+    if (old_tip) {
+        hidden_commits hidden;
+        hidden.commits.push_back(*old_tip);
+        for (auto& found : new_commits(repo_, {tip}, hidden))
+            newest_first.push_back(found.id);
+    } else
+        newest_first = history_.reachable_new(tip);
     listed_commits listed;
-    if (!old_tip && !history_.is_new(tip))
-        return listed;
-    git_revwalk* raw = nullptr;
-    check(git_revwalk_new(&raw, repo_), "start a history walk");
-    revwalk_ptr walk(raw);
-    check(git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL), "sort the walk");
-    if (old_tip)
-        check(git_revwalk_hide(walk.get(), &*old_tip), "hide the old tip");
-    else
-        check(git_revwalk_add_hide_cb(walk.get(), &ref_lister::is_old,
-                                      const_cast<pushed_history*>(&history_)),
-              "limit the walk to new commits");
-    check(git_revwalk_push(walk.get(), &tip), "walk from the new tip");
-    git_oid id;
-    int rc;
-    while ((rc = git_revwalk_next(&id, walk.get())) == 0) {
-        if (listed.total++ < max_commits)
-            listed.newest_first.push_back(id);
-    }
-    if (rc != GIT_ITEROVER)
-        check(rc, "walk the pushed commits");
+    listed.total = static_cast<std::int64_t>(newest_first.size());
+    if (listed.total > max_commits)
+        newest_first.resize(static_cast<std::size_t>(std::max<std::int64_t>(max_commits, 0)));
+    listed.newest_first = std::move(newest_first);
     return listed;
-}
-
-int ref_lister::is_old(const git_oid* id, void* payload) {
-    return static_cast<const pushed_history*>(payload)->is_new(*id) ? 0 : 1;
 }
 
 } // namespace trunkgate

@@ -217,15 +217,17 @@ namespace {
 
 // Whether `ancestor` is reachable from `descendant`, from the commit-graph's generation numbers:
 // no commit of a generation at or below the ancestor's can reach it, so the search never goes
-// below it. nullopt when the graph lacks the ancestor (libgit2's search then answers).
-std::optional<bool> reachable_by_generation(git_repository* repo, const commit_graph& graph,
-                                            const git_oid& ancestor, const git_oid& descendant) {
-    const auto position = graph.find(ancestor);
-    if (!position)
-        return std::nullopt;
-    const auto floor = graph.generation(*position);
+// below it. An ancestor outside the graph has an infinite generation: then only commits outside
+// the graph (those since it was written) can reach it, and the search never enters the graph. It
+// does not use libgit2's git_graph_descendant_of, which would map the graph a second time and
+// hash all of it.
+bool reachable_by_generation(git_repository* repo, const commit_graph& graph,
+                             const git_oid& ancestor, const git_oid& descendant) {
     commit_nodes nodes(repo, &graph);
     const auto target = nodes.node_for(ancestor);
+    if (!nodes.parse(target))
+        return false;
+    const auto floor = nodes[target].generation;
     std::vector<std::uint32_t> pending{nodes.node_for(descendant)};
     constexpr std::uint8_t seen = 1;
     nodes[pending.back()].flags = seen;
@@ -234,7 +236,13 @@ std::optional<bool> reachable_by_generation(git_repository* repo, const commit_g
         pending.pop_back();
         if (index == target)
             return true;
-        if (!nodes.parse(index) || nodes[index].generation <= floor)
+        if (!nodes.parse(index))
+            continue;
+        const auto generation = nodes[index].generation;
+        const bool cannot_reach = floor == commit_nodes::infinite_generation
+                                      ? generation != commit_nodes::infinite_generation
+                                      : generation <= floor;
+        if (cannot_reach)
             continue;
         for (const auto parent : nodes.parent_list(index))
             if (!(nodes[parent].flags & seen)) {
@@ -252,8 +260,7 @@ bool is_ancestor(git_repository* repo, const git_oid& ancestor, const git_oid& d
         return true;
     return with_commit_graph(repo, [&](const commit_graph* graph) {
         if (graph)
-            if (const auto answer = reachable_by_generation(repo, *graph, ancestor, descendant))
-                return *answer;
+            return reachable_by_generation(repo, *graph, ancestor, descendant);
         const int rc = git_graph_descendant_of(repo, &descendant, &ancestor);
         check(rc, "compare the old and new tips");
         return rc == 1;

@@ -27,9 +27,17 @@ class pushed_history {
     /// Reachable from a pushed tip and from no ref before the push.
     bool is_new(const git_oid& id) const { return new_commits_.count(id) != 0; }
     std::size_t size() const { return new_commits_.size(); }
+    /// The new commits `tip` reaches, children before parents (newest first where that leaves
+    /// a choice).
+    std::vector<git_oid> reachable_new(const git_oid& tip) const;
 
   private:
-    oid_map<bool> new_commits_;
+    struct new_commit {
+        std::uint32_t order; ///< in the push's children-first order
+        std::vector<git_oid> parents;
+        git_oid id;
+    };
+    oid_map<new_commit> new_commits_;
 };
 
 /// Every ref as it was before the push, peeled to the commit it names, each read once: the refs
@@ -43,23 +51,21 @@ struct listed_commits {
     std::int64_t total = 0;
 };
 
-/// Each ref's listing: a libgit2 walk in topological order (the order events have always listed),
-/// stopped by a hide callback at every commit the push did not bring. A fresh walk per ref: a
-/// reused one would reset every commit it ever parsed on each use, 10,000 refs × 10,000 commits.
-/// Borrows `repo` and `history`, which must outlive it.
+/// Each ref's listing: for an update, the commits of the new tip not in the old one (history's
+/// new_commits, which reads the commit-graph); for a new ref, the commits new to the repository
+/// that it reaches, from the push's pushed_history. Children before parents. Borrows `repo` and
+/// `history`, which must outlive it.
 class ref_lister {
   public:
     ref_lister(git_repository* repo, const pushed_history& history)
         : repo_(repo), history_(history) {}
 
-    /// The commits of `tip` not in `old_tip`, or with no old tip, those new to the repository:
-    /// the walk stops at every commit some ref had before the push. Throws libgit2_error.
+    /// The commits of `tip` not in `old_tip`, or with no old tip, those new to the repository.
+    /// Throws libgit2_error.
     listed_commits list(const git_oid& tip, const std::optional<git_oid>& old_tip,
                         std::int64_t max_commits) const;
 
   private:
-    static int is_old(const git_oid* id, void* payload);
-
     git_repository* repo_;
     const pushed_history& history_;
 };
