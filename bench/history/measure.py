@@ -404,16 +404,16 @@ def ms(value):
 
 
 def summary_table(rows):
-    headers = ["case", "trunkgate command", "commit-graph", "trunkgate ms", "git command",
+    headers = ["case", "commit-graph", "trunkgate command", "git command", "trunkgate ms",
                "git ms", "ratio", "trunkgate RSS MiB", "git RSS MiB", "target", "result"]
     table = []
     for row in rows:
         ours, theirs = row.hook.median_ms(), row.git.median_ms()
-        table.append([f"({row.case}) {row.title}", row.hook.name, row.state, ms(ours),
-                      row.git.name, ms(theirs), f"{ours / theirs:.2f}",
+        table.append([f"({row.case}) {row.title}", row.state, row.hook.name, row.git.name,
+                      ms(ours), ms(theirs), f"{ours / theirs:.2f}",
                       f"{row.hook.peak_mib():.1f}", f"{row.git.peak_mib():.1f}",
                       row.target or "—", row.result()])
-    return benchlib.Table(headers, table, 3)
+    return benchlib.Table(headers, table, 4)
 
 
 def detail_table(rows):
@@ -444,6 +444,22 @@ def history_line(bench):
     return (f"history: {bench.tips['source']}: {int(commits):,} commits, {int(count):,} on "
             f"main, {refs:,} refs (before the {int(bench.tips['change_refs']):,} change refs "
             f"of case 4)")
+
+
+def checked_notes(rows):
+    """What the checks before timing established, one line per case row (both states)."""
+    found = {}
+    for row in rows:
+        found.setdefault(f"({row.case}) {row.title}", {})[row.state] = row.checked
+    notes = []
+    for key, by_state in found.items():
+        if len(set(by_state.values())) == 1:
+            notes.append(f"{key}: checked before timing, with and without a commit-graph: "
+                         f"{next(iter(by_state.values()))}")
+        else:
+            notes.append(f"{key}: checked before timing: " + "; ".join(
+                f"commit-graph {state}: {text}" for state, text in by_state.items()))
+    return notes
 
 
 def write_results(bench, header, tables, notes):
@@ -490,8 +506,7 @@ def main():
     load_after = benchlib.load_average()
 
     tables = summary_table(rows), detail_table(rows), startup_table(startup)
-    notes = [history] + [f"({row.case}) {row.title}, commit-graph {row.state}: checked "
-                         f"before timing: {row.checked}" for row in rows if row.checked]
+    notes = [history] + checked_notes(rows)
     for table in tables:
         print()
         print(table.text())
