@@ -417,10 +417,10 @@ def summary_table(rows):
 
 
 def detail_table(rows):
-    headers = ["case", "trunkgate command", "commit-graph", "runs", "trunkgate CPU ms",
+    headers = ["case", "commit-graph", "trunkgate command", "runs", "trunkgate CPU ms",
                "git CPU ms", "trunkgate p25-p75 ms", "git p25-p75 ms"]
     return benchlib.Table(headers, [
-        [f"({row.case}) {row.title}", row.hook.name, row.state, str(len(row.hook.times_ms)),
+        [f"({row.case}) {row.title}", row.state, row.hook.name, str(len(row.hook.times_ms)),
          ms(row.hook.median_cpu_ms()), ms(row.git.median_cpu_ms()), row.hook.spread(),
          row.git.spread()] for row in rows], 3)
 
