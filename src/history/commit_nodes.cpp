@@ -44,6 +44,11 @@ commit_nodes::commit_nodes(git_repository* repo, const commit_graph* graph)
     git_odb* raw = nullptr;
     check(git_repository_odb(&raw, repo_), "open the object database");
     odb_.reset(raw);
+    // Room for every commit of the graph: an address range, not memory, until a walk touches
+    // it, and the nodes are never copied as the walk grows (that copying was a quarter of a
+    // 45,000-commit walk).
+    if (graph_)
+        nodes_.reserve(std::size_t(graph_->size()) + 1024);
 }
 
 // Commits of the graph are found by position, so only the others are kept by id.
