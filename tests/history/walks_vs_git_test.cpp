@@ -54,8 +54,8 @@ enum class dating { forward, rebased, backwards, frozen };
 // How a generated history is dated. `increasing`: every commit after its parents. `skewed`:
 // also parents and children at the same second, rebased branches, and branches dated days
 // before their parents. Without a commit-graph, measure_branch trusts committer dates (history.hpp,
-// docs/design.md), and on main it miscounts skewed histories (even a child at its parent's
-// second); with a full graph it must be exact on them (issue 13).
+// docs/design.md) and miscounts such histories; with a full graph it must be exact on them
+// (issue 13).
 enum class dates { increasing, skewed };
 
 // Builds a trunk with side branches forked at various depths (some off other side branches),
