@@ -37,6 +37,14 @@ std::uint64_t be64(const unsigned char* p) {
     return std::uint64_t(be32(p)) << 32 | be32(p + 4);
 }
 
+// True when id `a` sorts before id `b`; the first eight bytes decide all but one case in 2^64.
+bool id_before(const unsigned char* a, const unsigned char* b) {
+    const auto a_head = be64(a), b_head = be64(b);
+    if (a_head != b_head)
+        return a_head < b_head;
+    return std::memcmp(a, b, hash_size) < 0;
+}
+
 std::uint32_t chunk_id(const char (&name)[5]) {
     return be32(reinterpret_cast<const unsigned char*>(name));
 }
@@ -123,6 +131,24 @@ void read_header(layer& file, std::size_t& chunks) {
 
 // Reads the chunk table, checking that chunks are in order, inside the file and of the sizes
 // the commit count demands.
+// Every id in order and in the fanout bucket of its first byte: then a binary search finds every
+// commit the graph has, and "not found" means "not in the graph", which the walks rely on (an
+// ancestor outside the graph cannot be reached from inside it). One pass over OIDL, about 1 ms
+// for 200,000 commits, once per process and file.
+void check_ids(const layer& file) {
+    std::uint32_t bucket_end = 0;
+    unsigned bucket = 0;
+    for (std::uint32_t i = 0; i < file.count; ++i) {
+        const auto* id = file.id_at(i);
+        require(i == 0 || id_before(file.id_at(i - 1), id), file,
+                "commit ids out of order at " + std::to_string(i));
+        while (bucket < id[0])
+            require(be32(file.fanout + bucket++ * 4) <= i, file, "fanout disagrees with the ids");
+        bucket_end = be32(file.fanout + id[0] * 4);
+        require(i < bucket_end, file, "fanout disagrees with the ids");
+    }
+}
+
 void read_chunks(layer& file) {
     std::size_t chunks = 0;
     read_header(file, chunks);
@@ -191,6 +217,7 @@ void read_chunks(layer& file) {
             "BASE does not name the base layers");
     if (file.base_layers)
         file.base_hashes = file.data + bases->offset;
+    check_ids(file);
 }
 
 std::string hex_of(const unsigned char* hash) {
@@ -336,30 +363,7 @@ const commit_graph::layer& commit_graph::layer_of(std::uint32_t position) const 
     throw commit_graph_doubt("position " + std::to_string(position) + " is outside the graph");
 }
 
-namespace {
-
-// The ids around a record must be in order, or positions do not name the commits they claim.
-// True when id `a` sorts before id `b`; the first eight bytes decide all but one case in 2^64.
-bool id_before(const unsigned char* a, const unsigned char* b) {
-    const auto a_head = be64(a), b_head = be64(b);
-    if (a_head != b_head)
-        return a_head < b_head;
-    return std::memcmp(a, b, hash_size) < 0;
-}
-
-void check_order(const layer& file, std::uint32_t local) {
-    const auto* here = file.id_at(local);
-    if ((local > 0 && !id_before(file.id_at(local - 1), here)) ||
-        (local + 1 < file.count && !id_before(here, file.id_at(local + 1))))
-        throw commit_graph_doubt(file.path + ": commit ids out of order at " +
-                                 std::to_string(local));
-    const unsigned first_byte = here[0];
-    const auto low = first_byte ? be32(file.fanout + (first_byte - 1) * 4) : 0;
-    if (local < low || local >= be32(file.fanout + first_byte * 4))
-        throw commit_graph_doubt(file.path + ": fanout disagrees with the ids");
-}
-
-} // namespace
+namespace {} // namespace
 
 std::optional<std::uint32_t> commit_graph::find(const git_oid& id) const {
     for (const auto& file : layers_) {
@@ -369,10 +373,8 @@ std::optional<std::uint32_t> commit_graph::find(const git_oid& id) const {
         while (low < high) {
             const auto middle = low + (high - low) / 2;
             const int order = std::memcmp(file->id_at(middle), id.id, hash_size);
-            if (order == 0) {
-                check_order(*file, middle);
+            if (order == 0)
                 return file->first + middle;
-            }
             if (order < 0)
                 low = middle + 1;
             else
@@ -384,13 +386,12 @@ std::optional<std::uint32_t> commit_graph::find(const git_oid& id) const {
 
 git_oid commit_graph::id(std::uint32_t position) const {
     const auto& file = layer_of(position);
-    check_order(file, position - file.first);
     git_oid oid;
     std::memcpy(oid.id, file.id_at(position - file.first), hash_size);
     return oid;
 }
 
-// Time and generation straight from the record, without checking the ids around it.
+// Time and generation straight from the record, not yet checked against its parents.
 commit_graph::record_view commit_graph::unchecked_record(const layer& file,
                                                          std::uint32_t position) const {
     const auto local = position - file.first;
@@ -445,7 +446,6 @@ std::uint64_t expected_generation(bool corrected_dates, std::int64_t time,
 commit_graph::record_view commit_graph::read(std::uint32_t position,
                                              std::vector<std::uint32_t>& out) const {
     const auto& file = layer_of(position);
-    check_order(file, position - file.first);
     const auto own = unchecked_record(file, position);
     std::uint64_t parents_max = 0;
     const auto impossible = [&](std::uint32_t parent) {

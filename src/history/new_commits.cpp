@@ -96,7 +96,8 @@ enum : std::uint8_t { hidden = 1, processed = 2, queued = 4 };
 // hidden.
 class new_commit_walk {
   public:
-    new_commit_walk(git_repository* repo, const commit_graph* graph) : nodes_(repo, graph) {}
+    new_commit_walk(git_repository* repo, const commit_graph* graph)
+        : nodes_(repo, graph), has_graph_(graph != nullptr) {}
 
     std::vector<found_commit> run(const std::vector<git_oid>& tips,
                                   const std::vector<git_oid>& hidden_tips) {
@@ -140,17 +141,20 @@ class new_commit_walk {
         }
     }
 
-    // Where the queue holds only commits of the graph, generations order it exactly and the
-    // paint can stop once nothing queued can be new. Among commits outside the graph only
-    // committer dates order it, so it looks at a few more, as git does.
+    // Once nothing queued can be new, the paint may stop where what is left cannot reach a
+    // commit it called new. With a graph: once only graph commits are left (generations order
+    // them exactly), so every hidden commit outside the graph, however it is dated, is painted
+    // first; there are only as many as were made since the graph was written. Without one, only
+    // committer dates order the queue, and the paint looks a few commits further, as git's
+    // limit_list does, trusting the dates for the rest.
     void paint() {
         constexpr int slop = 5;
         int left = slop;
         while (!queue_.empty()) {
             if (new_in_queue_ == 0) {
-                const bool exact =
-                    queue_.top().first.generation != commit_nodes::infinite_generation;
-                if (exact || left-- == 0)
+                const bool outside_graph_left =
+                    queue_.top().first.generation == commit_nodes::infinite_generation;
+                if (has_graph_ ? !outside_graph_left : left-- == 0)
                     break;
             } else
                 left = slop;
@@ -208,6 +212,7 @@ class new_commit_walk {
     }
 
     commit_nodes nodes_;
+    bool has_graph_;
     std::priority_queue<std::pair<commit_nodes::walk_key, std::uint32_t>> queue_;
     std::size_t new_in_queue_ = 0;
 };

@@ -59,9 +59,10 @@ class commit_graph {
         std::uint64_t generation;
     };
 
-    /// The accessors throw commit_graph_doubt when a record disagrees with its neighbours: ids out
-    /// of order around it, a parent outside the graph or of a generation not below its own, or a
-    /// generation other than the one its parents and time give.
+    /// The accessors throw commit_graph_doubt when a record disagrees with its parents: a parent
+    /// outside the graph or of a generation not below its own, or a generation other than the one
+    /// its parents and time give. (The order of the ids and the fanout are checked when the file
+    /// is opened, so a commit find() does not find is not in the graph.)
     git_oid id(std::uint32_t position) const;
     std::uint64_t generation(std::uint32_t position) const;
     /// The record without its parents (which are still read, to check it).
