@@ -199,6 +199,17 @@ class Command:
         return statistics.median(self.peaks_kib) / 1024 if self.peaks_kib else float("nan")
 
 
+def read_tips(path):
+    """The KEY=VALUE lines a benchmark's preparation writes (the commits it made), as a dict."""
+    tips = {}
+    with open(path) as handle:
+        for line in handle:
+            key, _, value = line.strip().partition("=")
+            if key:
+                tips[key] = value
+    return tips
+
+
 def warm_up(commands, workdir, rounds=1, after_run=None):
     """rounds untimed runs of each command, one of each per round."""
     _round_robin(commands, rounds, lambda command: command.run(workdir), after_run)

@@ -22,16 +22,6 @@ ZERO = "0" * 40
 RSS_RUNS = 5
 
 
-def read_tips(path):
-    tips = {}
-    with open(path) as handle:
-        for line in handle:
-            key, _, value = line.strip().partition("=")
-            if key:
-                tips[key] = value
-    return tips
-
-
 class Scenario:
     def __init__(self, label, title, hook, baseline, expect_exit, expect_text, check_baseline):
         self.label = label
@@ -145,7 +135,7 @@ def prepare(args, git):
     for spec in args.set:
         label, _, directory = spec.partition("=")
         repo = os.path.join(directory, "repo.git")
-        tips = read_tips(os.path.join(directory, "tips"))
+        tips = benchlib.read_tips(os.path.join(directory, "tips"))
         benchlib.drop_page_cache(repo)
         scenarios += build_scenarios(label, repo, tips, args, git)
         references += single_walks(label, directory, tips, git)

@@ -51,16 +51,6 @@ WITNESS_PATTERN = r"\(change [0-9]+\)"
 RSS_RUNS = 3
 
 
-def read_tips(path):
-    tips = {}
-    with open(path) as handle:
-        for line in handle:
-            key, _, value = line.strip().partition("=")
-            if key:
-                tips[key] = value
-    return tips
-
-
 def refused_port():
     """A loopback port nothing listens on (connecting to it is refused)."""
     with socket.socket() as probe:
@@ -150,7 +140,7 @@ class Bench:
 
     def __init__(self, args):
         self.args = args
-        self.tips = read_tips(os.path.join(args.work, "tips"))
+        self.tips = benchlib.read_tips(os.path.join(args.work, "tips"))
         self.git = shutil.which("git")
         self.pre_receive = os.path.join(args.bin, "trunkgate-pre-receive")
         self.post_receive = os.path.join(args.bin, "trunkgate-post-receive")
