@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -83,6 +84,18 @@ const queue_rule* policy::queue_for_submission(std::string_view ref, std::string
     if (found && topic)
         *topic = std::string(rest.size() > found_length ? rest.substr(found_length + 1) : "");
     return found;
+}
+
+std::vector<std::string> policy::deploy_refs() const {
+    if (report.deploy_refs)
+        return *report.deploy_refs;
+    std::vector<std::string> refs;
+    for (const auto& rule : protect)
+        if (!rule.promote_from.empty())
+            for (const auto& ref : rule.refs)
+                if (std::find(refs.begin(), refs.end(), ref) == refs.end())
+                    refs.push_back(ref);
+    return refs;
 }
 
 level policy::level_of(std::string_view id, level fallback) const {

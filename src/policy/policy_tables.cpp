@@ -197,6 +197,27 @@ checks_policy read_checks(const toml::table& table, const std::string& file) {
     return checks;
 }
 
+report_policy read_report(const toml::table& table, const std::string& file) {
+    table_reader reader(table, "report", file);
+    report_policy result;
+    if (auto refs = reader.strings("deploy_refs")) {
+        for (const auto& ref : *refs)
+            if (ref.rfind("refs/", 0) != 0)
+                reader.fail(table.get("deploy_refs")->source(),
+                            "'report.deploy_refs' holds full ref names or globs such as "
+                            "\"refs/heads/production\"");
+        result.deploy_refs = std::move(*refs);
+    }
+    if (auto days = reader.count("failure_window_days")) {
+        if (*days < 1 || *days > 366)
+            reader.fail(table.get("failure_window_days")->source(),
+                        "'report.failure_window_days' is a number of days from 1 to 366");
+        result.failure_window_days = *days;
+    }
+    reader.finish();
+    return result;
+}
+
 } // namespace
 
 void read_top_level(const toml::table& root, const std::string& file, policy& result) {
@@ -260,6 +281,8 @@ void read_top_level(const toml::table& root, const std::string& file, policy& re
         result.repository = read_repository(*repository, file);
     if (const auto* events = reader.table("events"))
         result.events = read_events(*events, file);
+    if (const auto* report = reader.table("report"))
+        result.report = read_report(*report, file);
     if (const auto* feedback = reader.table("feedback")) {
         table_reader feedback_reader(*feedback, "feedback", file);
         result.contact = feedback_reader.string("contact").value_or("");

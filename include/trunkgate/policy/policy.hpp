@@ -175,6 +175,14 @@ struct events_policy {
     std::vector<endpoint_policy> endpoints;
 };
 
+/// [report]: what `trunkgate report` counts as a deployment (docs/report.md).
+struct report_policy {
+    /// Refs (globs) whose moves are deployments; nullopt: the refs of every [[protect]] entry
+    /// with promote_from.
+    std::optional<std::vector<std::string>> deploy_refs;
+    std::int64_t failure_window_days = 7; ///< a revert this soon after a deployment fails it
+};
+
 struct policy {
     std::string source; ///< the file it was read from, as given
     policy_mode mode = policy_mode::enforce;
@@ -187,6 +195,7 @@ struct policy {
     repository_policy repository;
     events_policy events;
     checks_policy checks;
+    report_policy report;
     std::vector<std::string> bypass_identities;            ///< [bypass] identities
     std::map<std::string, level, std::less<>> enforcement; ///< rule id -> level override
     std::vector<std::string> identity_env{"TRUNKGATE_USER", "GL_USER", "REMOTE_USER",
@@ -204,6 +213,8 @@ struct policy {
     /// longest <branch> that has one), or null; `topic` gets the rest ("" for none).
     const queue_rule* queue_for_submission(std::string_view ref,
                                            std::string* topic = nullptr) const;
+    /// `[report] deploy_refs`, or the refs of every [[protect]] entry with promote_from.
+    std::vector<std::string> deploy_refs() const;
     /// The level of rule `id`: the [enforcement] override, else `fallback`.
     level level_of(std::string_view id, level fallback) const;
 };
