@@ -91,6 +91,7 @@ struct ended_branch {
 };
 
 struct branch_figures {
+    std::optional<std::int64_t> max_age_days; ///< [branches] max_age_days, for the charts
     std::vector<live_branch> live;   ///< over limits first, then oldest first, then by ref
     std::vector<ended_branch> ended; ///< ended within the period, in order of ending
     distribution lifetime;           ///< ended - created, seconds
