@@ -453,6 +453,17 @@ void dora_section(std::string& out, const report& figures) {
     out += "</section>\n";
 }
 
+void pushers_table(std::string& out, const std::vector<pusher_figures>& pushers) {
+    out += "<h3>Pushers</h3>\n";
+    if (pushers.empty())
+        return paragraph(out, "Nobody landed on trunk in this period.");
+    table_open(out, {"identity", "landings", "days landed", "share of active days"});
+    for (const auto& pusher : pushers)
+        table_row(out, {pusher.identity, std::to_string(pusher.landings),
+                        std::to_string(pusher.days_landed), percent(pusher.share_of_days)});
+    table_close(out);
+}
+
 void integration_section(std::string& out, const integration_figures& integration) {
     out += "<section id=\"integration\">\n<h2>Integration on " + text(integration.trunk_ref) +
            "</h2>\n";
@@ -467,17 +478,14 @@ void integration_section(std::string& out, const integration_figures& integratio
     distribution_rows(out, "commits per landing", integration.size, false);
     table_close(out);
     landings_chart(out, integration);
-    out += "<h3>Pushers</h3>\n";
-    table_open(out, {"identity", "landings", "days landed", "share of active days"});
-    for (const auto& pusher : integration.pushers)
-        table_row(out, {pusher.identity, std::to_string(pusher.landings),
-                        std::to_string(pusher.days_landed), percent(pusher.share_of_days)});
-    table_close(out);
+    pushers_table(out, integration.pushers);
     out += "</section>\n";
 }
 
 void live_branches_table(std::string& out, const branch_figures& branches) {
     out += "<h3>Live branches</h3>\n";
+    if (branches.live.empty())
+        return paragraph(out, "No live branches.");
     table_open(out, {"branch", "age", "behind", "ahead", "last push", "by", "over limits"});
     for (const auto& branch : branches.live) {
         const bool over = !branch.over_limits.empty();
@@ -490,8 +498,6 @@ void live_branches_table(std::string& out, const branch_figures& branches) {
                   over ? "over" : "");
     }
     table_close(out);
-    if (branches.live.empty())
-        paragraph(out, "No live branches.");
 }
 
 void ended_branches(std::string& out, const branch_figures& branches) {
@@ -501,6 +507,8 @@ void ended_branches(std::string& out, const branch_figures& branches) {
     for (const auto& range : branches.lifetime_ranges)
         table_row(out, {"lifetime " + range.label, std::to_string(range.count)});
     table_close(out);
+    if (branches.ended.empty())
+        return paragraph(out, "No branch ended in this period.");
     table_open(out, {"branch", "created", "ended", "how", "lifetime"});
     for (const auto& branch : branches.ended)
         table_row(out, {branch.ref, time_text(branch.created), time_text(branch.ended), branch.how,
@@ -510,14 +518,16 @@ void ended_branches(std::string& out, const branch_figures& branches) {
 
 void branches_section(std::string& out, const branch_figures& branches) {
     out += "<section id=\"branches\">\n<h2>Branches</h2>\n";
-    live_branches_table(out, branches);
     branch_ages_chart(out, branches);
+    live_branches_table(out, branches);
     ended_branches(out, branches);
     out += "</section>\n";
 }
 
 void deployments_table(std::string& out, const deploy_ref_figures& ref) {
     out += "<h3>" + text(ref.ref) + "</h3>\n";
+    if (ref.deployments.empty())
+        return paragraph(out, "No deployment in this period.");
     table_open(out,
                {"time", "identity", "from", "to", "new commits", "failed by", "restored after"});
     for (const auto& d : ref.deployments) {
@@ -540,6 +550,8 @@ void deployments_section(std::string& out, const std::vector<deploy_ref_figures>
     out += "</section>\n";
 }
 
+void red_intervals(std::string& out, const std::vector<red_interval>& intervals);
+
 void trunk_health_section(std::string& out, const trunk_health_figures& health) {
     out += "<section id=\"trunk-health\">\n<h2>Trunk red time</h2>\n";
     table_open(out, {"figure", "value"});
@@ -549,8 +561,14 @@ void trunk_health_section(std::string& out, const trunk_health_figures& health) 
     table_row(out, {"red", duration(health.red_seconds)});
     table_row(out, {"red share", health.red_share ? percent(*health.red_share) : "–"});
     table_close(out);
-    table_open(out, {"from", "to", "commit", "unmet checks"});
-    for (const auto& red : health.red) {
+    if (!health.red.empty())
+        red_intervals(out, health.red);
+    out += "</section>\n";
+}
+
+void red_intervals(std::string& out, const std::vector<red_interval>& intervals) {
+    table_open(out, {"red from", "to", "commit", "unmet checks"});
+    for (const auto& red : intervals) {
         std::vector<std::string> unmet;
         for (const auto& check : red.unmet)
             unmet.push_back(check.context + " (" + check.state + ")");
@@ -558,18 +576,21 @@ void trunk_health_section(std::string& out, const trunk_health_figures& health) 
             out, {time_text(red.from), time_text(red.to), short_id(red.commit), join(unmet, ", ")});
     }
     table_close(out);
-    out += "</section>\n";
 }
 
-void bypasses_section(std::string& out, const std::vector<bypass_record>& bypasses) {
-    out += "<section id=\"bypasses\">\n<h2>Bypasses</h2>\n";
+void bypasses_table(std::string& out, const std::vector<bypass_record>& bypasses) {
+    if (bypasses.empty())
+        return paragraph(out, "No bypasses.");
     table_open(out, {"time", "identity", "refs", "reason"});
     for (const auto& bypass : bypasses)
         table_row(
             out, {time_text(bypass.time), bypass.identity, join(bypass.refs, ", "), bypass.reason});
     table_close(out);
-    if (bypasses.empty())
-        paragraph(out, "No bypasses.");
+}
+
+void bypasses_section(std::string& out, const std::vector<bypass_record>& bypasses) {
+    out += "<section id=\"bypasses\">\n<h2>Bypasses</h2>\n";
+    bypasses_table(out, bypasses);
     out += "</section>\n";
 }
 
@@ -578,10 +599,12 @@ void rejections_section(std::string& out, const report& figures) {
     paragraph(out,
               count_noun(static_cast<std::uint64_t>(figures.rejected_pushes), "push", "pushes") +
                   " rejected.");
-    table_open(out, {"rule", "rejected pushes it blocked"});
-    for (const auto& rule : figures.rejections)
-        table_row(out, {rule.rule, std::to_string(rule.pushes)});
-    table_close(out);
+    if (!figures.rejections.empty()) {
+        table_open(out, {"rule", "rejected pushes it blocked"});
+        for (const auto& rule : figures.rejections)
+            table_row(out, {rule.rule, std::to_string(rule.pushes)});
+        table_close(out);
+    }
     out += "</section>\n";
 }
 
