@@ -223,9 +223,12 @@ void svg_empty(std::string& out, const plot_area& area, const std::string& messa
              "empty");
 }
 
-// A vertical value axis: the baseline, a tick and label at 0, half and the maximum.
+// A vertical value axis: the baseline, a tick and label at 0, half and the maximum (no half
+// when the maximum is 1: counts have no halves).
 void value_axis(std::string& out, const plot_area& area, double maximum) {
     for (double share : {0.0, 0.5, 1.0}) {
+        if (share == 0.5 && maximum < 2)
+            continue;
         const double y = area.bottom() - share * area.height;
         svg_line(out, area.left, y, area.right(), y, share == 0 ? "axis" : "grid");
         const double value = share * maximum;

@@ -7,6 +7,11 @@
 
 #include <sys/stat.h>
 
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "support/chromium.hpp"
 #include "support/png.hpp"
 #include "support/sandbox.hpp"
@@ -84,9 +89,91 @@ rgba_image screenshot(const std::string& html, int height) {
     return read_png(dir / "report.png");
 }
 
+// A trunk with a production deploy ref and a 3-day branch-age limit (a warning only, so the old
+// branch below can be pushed).
+const std::string gate_policy_text = R"(
+[trunk]
+branch = "main"
+
+[[protect]]
+refs = ["refs/heads/production"]
+promote_from = "refs/heads/main"
+
+[branches]
+refs = ["refs/heads/*"]
+max_age_days = 3
+
+[enforcement]
+branch-age = "warn"
+)";
+
+std::map<std::string, std::string> at(std::int64_t now, const std::string& identity) {
+    return {{"TRUNKGATE_NOW", std::to_string(now)}, {"TRUNKGATE_USER", identity}};
+}
+
+// Ten days of work pushed with the real git client, each push at its own TRUNKGATE_NOW: a landing
+// on main every day (ada and bob in turn), production promoted every other day, and two live
+// branches, one of them older than max_age_days.
+void push_ten_days(git_sandbox& sandbox, std::int64_t first_day) {
+    for (int i = 0; i < 10; ++i) {
+        const auto morning = first_day + i * day + 9 * 3600;
+        sandbox.commit("feat: day " + std::to_string(i), "", morning);
+        REQUIRE(sandbox.push({"origin", "main"}, at(morning + 600, i % 2 ? "bob" : "ada")).status ==
+                0);
+        if (i % 2 == 1)
+            REQUIRE(sandbox.push({"origin", "main:production"}, at(morning + 7200, "ada")).status ==
+                    0);
+    }
+    const std::vector<std::pair<std::string, int>> branches = {{"feature/old", 6},
+                                                               {"feature/new", 1}};
+    for (const auto& [branch, age_days] : branches) {
+        REQUIRE(sandbox.git({"checkout", "-q", "-b", branch, "main"}).status == 0);
+        sandbox.commit("wip: " + branch, "", first_day + (10 - age_days) * day);
+        REQUIRE(sandbox.push({"origin", branch}, at(first_day + 10 * day - 3600, "bob")).status ==
+                0);
+        REQUIRE(sandbox.git({"checkout", "-q", "main"}).status == 0);
+    }
+}
+
+// `trunkgate report --format html --output FILE` of the sandbox's server over the ten days.
+std::string report_page(const git_sandbox& sandbox, std::int64_t first_day) {
+    temp_dir out;
+    const auto made = sandbox.trunkgate(
+        {"report", "--repo", sandbox.server(), "--since", std::to_string(first_day), "--until",
+         std::to_string(first_day + 10 * day), "--format", "html", "--output", out / "report.html"},
+        "", {{"TRUNKGATE_NOW", std::to_string(first_day + 10 * day)}});
+    INFO(made.all());
+    REQUIRE(made.status == 0);
+    return read_file(out / "report.html");
+}
+
 } // namespace
 
-TEST_CASE("report html: Chromium draws each chart in its colour, and no bar without data",
+TEST_CASE("report html: trunkgate report's page of a real repository, drawn by Chromium",
+          "[e2e][report]") {
+    const std::int64_t first_day = since - 10 * day;
+    git_sandbox sandbox;
+    sandbox.install(gate_policy_text);
+    SECTION("ten days of landings, deployments and two branches: all three charts drawn") {
+        push_ten_days(sandbox, first_day);
+        const auto html = report_page(sandbox, first_day);
+        CHECK_THAT(html, Catch::Contains("refs/heads/production"));
+        CHECK_THAT(html, Catch::Contains("max_age_days = 3"));
+        const auto image = screenshot(html, 3000);
+        CHECK(count_pixels(image, landings_colour) > drawn);
+        CHECK(count_pixels(image, lead_time_colour) > drawn);
+        CHECK(count_pixels(image, branch_age_colour) > drawn);
+    }
+    SECTION("a repository nobody pushed to: no bar in any colour") {
+        const auto image = screenshot(report_page(sandbox, first_day), 3000);
+        CHECK(count_pixels(image, landings_colour) == 0);
+        CHECK(count_pixels(image, lead_time_colour) == 0);
+        CHECK(count_pixels(image, branch_age_colour) == 0);
+    }
+}
+
+TEST_CASE("report html: Chromium draws hand-built figures: each chart in its colour, no bar "
+          "without data, thin bars for two years and 200 branches",
           "[e2e][report]") {
     SECTION("a month with landings, two deploy refs, live branches and a max_age_days line") {
         auto figures = base_report();
