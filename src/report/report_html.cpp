@@ -88,9 +88,11 @@ std::string duration(std::int64_t seconds) {
         return plural(seconds, "s");
     if (seconds < 3600)
         return plural(seconds / 60, "min");
+    // The smaller unit only when it is not 0: "20 h", "3 h 20 min", "2 d 4 h".
+    const auto minutes = seconds / 60 % 60, hours = seconds / 3600 % 24;
     if (seconds < day_seconds)
-        return plural(seconds / 3600, "h") + " " + plural(seconds / 60 % 60, "min");
-    return plural(seconds / day_seconds, "d") + " " + plural(seconds / 3600 % 24, "h");
+        return plural(seconds / 3600, "h") + (minutes ? " " + plural(minutes, "min") : "");
+    return plural(seconds / day_seconds, "d") + (hours ? " " + plural(hours, "h") : "");
 }
 
 std::string optional_duration(const std::optional<std::int64_t>& seconds) {
@@ -453,6 +455,7 @@ void dora_section(std::string& out, const report& figures) {
         dora_table(out, ref);
     if (figures.deployments.empty())
         paragraph(out, "No deploy ref has a deployment in the audit log.");
+    lead_time_chart(out, figures.deployments);
     out += "</section>\n";
 }
 
@@ -547,9 +550,10 @@ void deployments_table(std::string& out, const deploy_ref_figures& ref) {
 
 void deployments_section(std::string& out, const std::vector<deploy_ref_figures>& deployments) {
     out += "<section id=\"deployments\">\n<h2>Deployments</h2>\n";
-    lead_time_chart(out, deployments);
     for (const auto& ref : deployments)
         deployments_table(out, ref);
+    if (deployments.empty())
+        paragraph(out, "No deployments.");
     out += "</section>\n";
 }
 
