@@ -336,8 +336,37 @@ void lead_time_chart(std::string& out, const std::vector<deploy_ref_figures>& de
 }
 
 // (c) Branch ages: one horizontal bar per live branch, the max_age_days limit as a line.
+constexpr double branch_row = 16;
+
+// A branch's name for its row's label: without refs/heads/, at most 34 bytes, cut between UTF-8
+// characters (the tooltip has the whole ref).
+std::string branch_label(const std::string& ref) {
+    auto name = branch_name(ref);
+    if (name.size() <= 34)
+        return name;
+    std::size_t cut = 33;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+        --cut;
+    return name.substr(0, cut) + "…";
+}
+
+void branch_age_row(std::string& out, const plot_area& area, const live_branch& branch,
+                    std::size_t index, double maximum) {
+    const double days = static_cast<double>(branch.age_seconds) / day_seconds;
+    const double y = area.top + branch_row * static_cast<double>(index);
+    svg_text(out, area.left - 6, y + branch_row - 4, branch_label(branch.ref), "end");
+    svg_bar(out, area.left, y + 2, area.width * days / maximum, branch_row - 4, branch_age_colour,
+            branch.ref + ": " + number(days) + " days");
+}
+
+void limit_line(std::string& out, const plot_area& area, double x) {
+    out += "<line class=\"limit\" stroke=\"" + std::string(limit_colour) + "\" x1=\"" +
+           coordinate(x) + "\" y1=\"" + coordinate(area.top - 6) + "\" x2=\"" + coordinate(x) +
+           "\" y2=\"" + coordinate(area.bottom()) + "\"/>\n";
+}
+
 void branch_ages_chart(std::string& out, const branch_figures& branches) {
-    constexpr double row = 16, label_width = 240;
+    constexpr double row = branch_row, label_width = 240;
     const auto count = static_cast<double>(branches.live.size());
     const plot_area area{label_width, 10, chart_width - label_width - 40,
                          std::max(1.0, count) * row + (count == 0 ? 40 : 0)};
@@ -349,23 +378,10 @@ void branch_ages_chart(std::string& out, const branch_figures& branches) {
     const double maximum =
         nice_maximum(std::max(oldest, limit ? static_cast<double>(*limit) : 0.0));
     day_axis(out, area, maximum);
-    for (std::size_t i = 0; i < branches.live.size(); ++i) {
-        const auto& branch = branches.live[i];
-        const double days = static_cast<double>(branch.age_seconds) / day_seconds;
-        const double y = area.top + row * static_cast<double>(i);
-        auto name = branch_name(branch.ref);
-        if (name.size() > 34)
-            name = name.substr(0, 33) + "…";
-        svg_text(out, area.left - 6, y + row - 4, name, "end");
-        svg_bar(out, area.left, y + 2, area.width * days / maximum, row - 4, branch_age_colour,
-                branch.ref + ": " + number(days) + " days");
-    }
-    if (limit) {
-        const double x = area.left + area.width * static_cast<double>(*limit) / maximum;
-        out += "<line class=\"limit\" stroke=\"" + std::string(limit_colour) + "\" x1=\"" +
-               coordinate(x) + "\" y1=\"" + coordinate(area.top - 6) + "\" x2=\"" + coordinate(x) +
-               "\" y2=\"" + coordinate(area.bottom()) + "\"/>\n";
-    }
+    for (std::size_t i = 0; i < branches.live.size(); ++i)
+        branch_age_row(out, area, branches.live[i], i, maximum);
+    if (limit)
+        limit_line(out, area, area.left + area.width * static_cast<double>(*limit) / maximum);
     if (branches.live.empty())
         svg_empty(out, area, "no live branches");
     svg_close(out, "Age of each live branch in days (oldest commit not on trunk)" +
