@@ -32,7 +32,7 @@ bool in_period(std::int64_t time, const report_period& period) {
 
 // A landed record's moves of the refs `follow` accepts. False when an id is not hex.
 bool add_moves(const nlohmann::json& record, std::int64_t time,
-               const std::function<bool(std::string_view)>& follow, std::vector<ref_move>& moves) {
+               const std::function<bool(std::string_view)>& follow, std::deque<ref_move>& moves) {
     for (const auto& ref : record["refs"]) {
         const auto& name = ref["ref"].get_ref<const std::string&>();
         if (!follow(name))
