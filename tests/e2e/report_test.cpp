@@ -14,6 +14,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "support/gates_support.hpp"
@@ -945,6 +947,273 @@ TEST_CASE("report: every figure of a scripted fortnight, as docs/report.md defin
         CHECK_THAT(written, Contains("<svg"));
         CHECK_THAT(written, !Contains("<script"));
     }
+}
+
+TEST_CASE("report: a batch counts for each pusher in it, lives restart, a revert outside the "
+          "window, a missing check, pending, and author times after the deployment",
+          "[e2e][report]") {
+    // Production alone is reported (deploy_refs), with a one-day failure window; the queue
+    // lands batches of three.
+    const std::string policy = R"(
+[trunk]
+branch = "main"
+
+[[protect]]
+refs = ["refs/heads/main"]
+required_checks = ["build"]
+
+[[protect]]
+refs = ["refs/heads/production"]
+promote_from = "refs/heads/main"
+required_checks = ["build"]
+
+[[queue]]
+target = "refs/heads/main"
+method = "rebase"
+batch_size = 3
+runner = "manual"
+
+[enforcement]
+queue-required = "warn"
+
+[checks]
+writers = ["ci-bot"]
+
+[bypass]
+identities = ["release-manager"]
+
+[report]
+deploy_refs = ["refs/heads/production"]
+failure_window_days = 1
+)";
+    scripted_repository repo;
+    auto& sandbox = repo.sandbox;
+
+    // Day 0: I0 on main and production, and feature/old, all before trunkgate is installed.
+    const auto i0 = repo.commit("initial", "README", day(0, "08:00"));
+    repo.start_branch("feature/old", i0);
+    repo.commit("feat: old", "old.txt", day(0, "08:30"));
+    REQUIRE(sandbox.push({"origin", "main", "main:production", "feature/old"}).status == 0);
+    sandbox.install(policy);
+    repo.status(i0, "build", "success", day(0, "08:10"));
+
+    // Day 1. feature/old, older than the log, is deleted: a life the report cannot know.
+    repo.lands("carol", day(1, "08:00"), {"--delete", "origin", "feature/old"});
+    // Three changes enter the queue through refs/for: dave's d1 (authored 09:00), erin's e1
+    // (09:01), dave's d2 (09:02), queued at 09:10, 09:11 and 09:12; built as one batch at 09:20,
+    // green at 09:40, landed at 10:00 as 3 commits (landing 1, queued).
+    const std::vector<std::tuple<std::string, std::string, std::string>> changes{
+        {"dave", "d1", "09:00"}, {"erin", "e1", "09:01"}, {"dave", "d2", "09:02"}};
+    int minute = 10;
+    for (const auto& [pusher, topic, authored] : changes) {
+        repo.start_branch("change/" + topic, i0);
+        repo.commit("feat: " + topic, topic + ".txt", day(1, authored));
+        const auto queued = repo.push(pusher, day(1, "09:" + std::to_string(minute++)),
+                                      {"origin", "HEAD:refs/for/main/" + topic});
+        INFO(queued.all());
+        REQUIRE(queued.status == 0);
+        CHECK_THAT(remote_text(queued), Contains("queued for main"));
+    }
+    repo.queue_run(day(1, "09:20"));
+    const auto batch = repo.speculative("q-0003");
+    REQUIRE(repo.speculative("q-0001") == batch);
+    repo.status(batch, "build", "success", day(1, "09:40"));
+    CHECK_THAT(repo.queue_run(day(1, "10:00")), Contains("landed"));
+    REQUIRE(sandbox.server_rev("refs/heads/main") == batch);
+    REQUIRE(sandbox.git({"rev-list", "--count", i0 + ".." + batch}).out == "3\n");
+    const auto d1_landed = sandbox.clone_rev(batch + "~2");
+    // Production PA: I0 -> the batch.
+    repo.lands("release-rita", day(1, "12:00"), {"origin", batch + ":refs/heads/production"});
+
+    // Day 2. C without any status, pushed with a bypass: trunk is red (build missing) from 10:00
+    // to carol's C2 at 12:00.
+    repo.start_branch("main", batch);
+    const auto c = repo.commit("feat: c", "c.txt", day(2, "09:00"));
+    repo.lands("release-manager", day(2, "10:00"),
+               {"-o", "trunkgate.bypass=INC-20 CI is down", "origin", "HEAD:refs/heads/main"});
+    const auto c2 = repo.commit("feat: c2", "c2.txt", day(2, "11:30"));
+    repo.status(c2, "build", "success", day(2, "11:40"));
+    repo.lands("carol", day(2, "12:00"), {"origin", "HEAD:refs/heads/main"});
+    // feature/again, first life: 13:00 to 14:00.
+    repo.start_branch("feature/again", c2);
+    repo.commit("feat: again", "again.txt", day(2, "12:50"));
+    repo.lands("carol", day(2, "13:00"), {"origin", "feature/again"});
+    repo.lands("carol", day(2, "14:00"), {"--delete", "origin", "feature/again"});
+
+    // Day 3. carol reverts d1 (V, committed 08:00 by a machine whose clock says the author
+    // wrote it at 09:30) and lands it at 08:30; production PB deploys it at 09:00, 45 hours
+    // after PA: outside the one-day failure window.
+    repo.start_branch("main", c2);
+    {
+        const auto reverted = sandbox.git({"revert", "--no-edit", d1_landed},
+                                          {{"GIT_AUTHOR_DATE", git_date(day(3, "09:30"))},
+                                           {"GIT_COMMITTER_DATE", git_date(day(3, "08:00"))}});
+        INFO(reverted.all());
+        REQUIRE(reverted.status == 0);
+    }
+    const auto v = sandbox.clone_rev("HEAD");
+    repo.status(v, "build", "success", day(3, "08:10"));
+    repo.lands("carol", day(3, "08:30"), {"origin", "HEAD:refs/heads/main"});
+    repo.lands("release-rita", day(3, "09:00"), {"origin", v + ":refs/heads/production"});
+    // feature/again, second life: 09:15 to 12:15.
+    repo.start_branch("feature/again", v);
+    repo.commit("feat: again, again", "again.txt", day(3, "09:10"));
+    repo.lands("carol", day(3, "09:15"), {"origin", "feature/again"});
+    repo.lands("carol", day(3, "12:15"), {"--delete", "origin", "feature/again"});
+    // P, pushed with a bypass while its build is pending: trunk's tip to the end, not red.
+    repo.start_branch("main", v);
+    const auto p = repo.commit("feat: p", "p.txt", day(3, "09:45"));
+    repo.status(p, "build", "pending", day(3, "09:50"));
+    repo.lands("release-manager", day(3, "10:00"),
+               {"-o", "trunkgate.bypass=INC-21 release train", "origin", "HEAD:refs/heads/main"});
+
+    // The period [2026-11-02T00:00Z, 2026-11-05T00:00Z): 3 days, --since in Unix seconds,
+    // --until in full (an exact time, not the end of a day); now 2026-11-05T12:00Z.
+    const auto made = sandbox.trunkgate({"report", "--repo", sandbox.server(), "--since",
+                                         std::to_string(day(1, "00:00")), "--until",
+                                         "2026-11-05T00:00:00Z", "--format", "json"},
+                                        "", {{"TRUNKGATE_NOW", "2026-11-05T12:00:00Z"}});
+    INFO(made.all());
+    REQUIRE(made.status == 0);
+    const auto report = json::parse(made.out);
+
+    // Landings: d1 10:00 the batch (3 commits: dave, erin, dave), d2 10:00 release-manager C,
+    // d2 12:00 carol C2, d3 08:30 carol V, d3 10:00 release-manager P. The batch counts once for
+    // dave and once for erin. Sizes sorted 1 1 1 1 3: median the 3rd = 1, p90 and p95 the
+    // ceil(4.5) = 5th = 3.
+    const json integration = {
+        {"landings", 5},
+        {"direct", 4},
+        {"queued", 1},
+        {"active_pushers", 4},
+        {"active_days", 3},
+        {"per_day", 5.0 / 3.0},
+        {"per_pusher_per_day", 5.0 / 12.0}, // (5 / 3) / 4
+        {"size", distribution(5, 1, 3, 3)},
+        {"days", json::array({{{"date", "2026-11-02"}, {"count", 1}},
+                              {{"date", "2026-11-03"}, {"count", 2}},
+                              {{"date", "2026-11-04"}, {"count", 2}}})},
+        {"pushers",
+         {{{"identity", "carol"},
+           {"landings", 2},
+           {"days_landed", 2},
+           {"share_of_days", 2.0 / 3.0}},
+          {{"identity", "release-manager"},
+           {"landings", 2},
+           {"days_landed", 2},
+           {"share_of_days", 2.0 / 3.0}},
+          {{"identity", "dave"}, {"landings", 1}, {"days_landed", 1}, {"share_of_days", 1.0 / 3.0}},
+          {{"identity", "erin"},
+           {"landings", 1},
+           {"days_landed", 1},
+           {"share_of_days", 1.0 / 3.0}}}},
+    };
+    CHECK(mismatches(report["integration"], integration, "integration") == "");
+
+    // Two lives of feature/again, 3600 (exactly 1 hour: the "1 hour to 1 day" range) and 10800;
+    // none for feature/old. Sorted 3600 10800: median the 1st, p90 and p95 the 2nd.
+    const json branches = {
+        {"live", json::array()},
+        {"ended",
+         {{{"ref", "refs/heads/feature/again"},
+           {"created", iso(day(2, "13:00"))},
+           {"ended", iso(day(2, "14:00"))},
+           {"how", "deleted"},
+           {"lifetime_seconds", 3600}},
+          {{"ref", "refs/heads/feature/again"},
+           {"created", iso(day(3, "09:15"))},
+           {"ended", iso(day(3, "12:15"))},
+           {"how", "deleted"},
+           {"lifetime_seconds", 10800}}}},
+        {"lifetime", distribution(2, 3600, 10800, 10800)},
+        {"lifetime_ranges", ranges({0, 2, 0, 0, 0, 0})},
+    };
+    CHECK(mismatches(report["branches"], branches, "branches") == "");
+
+    // PA d1 12:00: d1' e1' d2' authored 09:00 09:01 09:02: 10800 10740 10680.
+    // PB d3 09:00: C (d2 09:00) 86400, C2 (d2 11:30) 77400, V (authored d3 09:30, after PB) 0.
+    // Sorted 0 10680 10740 10800 77400 86400: median the 3rd = 10740, p90 and p95 the
+    // ceil(5.4) = 6th = 86400. V reverts d1', which PA deployed first, but reached production
+    // 45 h after PA, outside failure_window_days = 1: nothing failed.
+    // Bands: 2 / 3 days = 0.67 a day, >= 1 a week: high; 10740 < 1 day: elite; 0 %: elite; no
+    // failed deployment: no restore time, no band.
+    const json production = {
+        {"ref", "refs/heads/production"},
+        {"count", 2},
+        {"per_day", 2.0 / 3.0},
+        {"per_week", 14.0 / 3.0}, // 2 / (3 / 7)
+        {"days", json::array({{{"date", "2026-11-02"}, {"count", 1}},
+                              {{"date", "2026-11-03"}, {"count", 0}},
+                              {{"date", "2026-11-04"}, {"count", 1}}})},
+        {"weeks", json::array({{{"week", "2026-11-02"}, {"count", 2}}})},
+        {"lead_time", distribution(6, 10740, 86400, 86400)},
+        {"lead_time_ranges", ranges({1, 4, 1, 0, 0, 0})},
+        {"failed", 0},
+        {"change_failure_rate", 0.0},
+        {"time_to_restore", distribution(0)},
+        {"unrestored", 0},
+        {"bands",
+         {{"deployment_frequency", "high"},
+          {"lead_time", "elite"},
+          {"change_failure_rate", "elite"},
+          {"time_to_restore", nullptr}}},
+        {"list",
+         {{{"time", iso(day(1, "12:00"))},
+           {"identity", "release-rita"},
+           {"old", i0},
+           {"new", batch},
+           {"commits", 3},
+           {"failed_by", json::array()},
+           {"restored_after_seconds", nullptr}},
+          {{"time", iso(day(3, "09:00"))},
+           {"identity", "release-rita"},
+           {"old", batch},
+           {"new", v},
+           {"commits", 3},
+           {"failed_by", json::array()},
+           {"restored_after_seconds", nullptr}}}},
+    };
+    REQUIRE(report["deployments"].size() == 1);
+    CHECK(mismatches(report["deployments"][0], production, "production") == "");
+
+    // Observed: all 3 days (259200 s; until is before now). Red: C, build missing, d2 10:00 to
+    // 12:00 = 7200. P (build pending) is not red. 7200 / 259200 = 0.02778.
+    const json trunk_health = {
+        {"required_checks", {"build"}},
+        {"observed_seconds", 3 * 86400},
+        {"red_seconds", 7200},
+        {"red_share", 7200.0 / 259200.0},
+        {"red",
+         {{{"from", iso(day(2, "10:00"))},
+           {"to", iso(day(2, "12:00"))},
+           {"commit", c},
+           {"unmet", {{{"context", "build"}, {"state", "missing"}}}}}}},
+    };
+    CHECK(mismatches(report["trunk_health"], trunk_health, "trunk_health") == "");
+
+    CHECK(mismatches(report["bypasses"], {{{"time", iso(day(2, "10:00"))},
+                                           {"identity", "release-manager"},
+                                           {"refs", {"refs/heads/main"}},
+                                           {"reason", "INC-20 CI is down"}},
+                                          {{"time", iso(day(3, "10:00"))},
+                                           {"identity", "release-manager"},
+                                           {"refs", {"refs/heads/main"}},
+                                           {"reason", "INC-21 release train"}}}) == "");
+    CHECK(mismatches(report["rejections"], {{"pushes", 0}, {"by_rule", json::array()}}) == "");
+
+    // Queued 09:10 09:11 09:12, landed 10:00: 3000 2940 2880; sorted, median the 2nd = 2940,
+    // p90 and p95 the 3rd = 3000. One speculative build (one commit CI built) for 3 landed
+    // changes.
+    const json queue = {
+        {"landed", 3},
+        {"ejected", 0},
+        {"cancelled", 0},
+        {"time_to_land", distribution(3, 2940, 3000, 3000)},
+        {"ejections", json::array()},
+        {"builds", 1},
+        {"builds_per_landed", 1.0 / 3.0},
+    };
+    CHECK(mismatches(report["queue"], queue, "queue") == "");
 }
 
 TEST_CASE("report: a command line or a clock that does not say what it means is exit 2",
