@@ -926,15 +926,26 @@ TEST_CASE("report: every figure of a scripted fortnight, as docs/report.md defin
         const auto text = repo.report(text_args, report_now);
         INFO(text.all());
         REQUIRE(text.status == 0);
+        // The header and the landings line as docs/cli.md shows them: 11 / 14 = 0.79 a day,
+        // 0.7857 / 5 = 0.16 per active pusher a day.
+        CHECK_THAT(text.out, Contains("trunkgate report: " + repo.repository() +
+                                      ", 2026-11-02T00:00:00+00:00 to "
+                                      "2026-11-16T00:00:00+00:00 (14.0 days)"));
+        CHECK_THAT(text.out, Contains("Integration (refs/heads/main)"));
+        CHECK_THAT(text.out, Contains("landings: 11 (0.79 a day; 0.16 per active pusher a day), "
+                                      "10 direct, 1 queued"));
+        // Each deploy ref with its bands, the stale branches, the bypass reasons, the rules.
         for (const char* figure :
-             {"refs/heads/main", "refs/heads/staging", "refs/heads/production", "11", "elite",
-              "high", "medium", "low", "refs/heads/feature/ancient",
-              "INC-12 hotfix, unit-tests flaky", "required-checks"})
+             {"refs/heads/staging", "refs/heads/production", "elite", "high", "medium", "low",
+              "refs/heads/feature/ancient", "refs/heads/feature/big", "refs/heads/feature/login",
+              "INC-12 hotfix, unit-tests flaky", "spike for INC-7, split before merging",
+              "required-checks", "branch-size", "force-push", "up-to-date"})
             CHECK_THAT(text.out, Contains(figure));
     }
 
     { // the HTML page is written whole to --output
         const auto page = sandbox.dir() + "/report.html";
+        write_file(page, std::string(1 << 20, 'x')); // an older, longer file: replaced whole
         std::vector<std::string> html_args = period;
         html_args.insert(html_args.end(), {"--format", "html", "--output", page});
         const auto html = repo.report(html_args, report_now);
@@ -943,6 +954,7 @@ TEST_CASE("report: every figure of a scripted fortnight, as docs/report.md defin
         CHECK(html.out.empty());
         const auto written = read_file(page);
         CHECK(written.rfind("<!DOCTYPE html>", 0) == 0);
+        CHECK(written.find("xxxxxxxx") == std::string::npos);
         CHECK_THAT(written, Contains("refs/heads/production"));
         CHECK_THAT(written, Contains("<svg"));
         CHECK_THAT(written, !Contains("<script"));
