@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <ctime>
@@ -1079,6 +1080,12 @@ failure_window_days = 1
     repo.lands("release-manager", day(3, "10:00"),
                {"-o", "trunkgate.bypass=INC-21 release train", "origin", "HEAD:refs/heads/main"});
 
+    // A line torn by something else: skipped, and named in the notes.
+    const auto audit_log = sandbox.server() + "/trunkgate/audit.log";
+    const auto records = read_file(audit_log);
+    const auto damaged_line = std::count(records.begin(), records.end(), '\n') + 1;
+    write_file(audit_log, records + "{\"kind\":\"landed\",\"time\":\"2026-11-04T1\n");
+
     // The period [2026-11-02T00:00Z, 2026-11-05T00:00Z): 3 days, --since in Unix seconds,
     // --until in full (an exact time, not the end of a day); now 2026-11-05T12:00Z.
     const auto made = sandbox.trunkgate({"report", "--repo", sandbox.server(), "--since",
@@ -1088,6 +1095,9 @@ failure_window_days = 1
     INFO(made.all());
     REQUIRE(made.status == 0);
     const auto report = json::parse(made.out);
+
+    REQUIRE(report["notes"].size() == 1);
+    CHECK_THAT(report["notes"][0].get<std::string>(), Contains(std::to_string(damaged_line)));
 
     // Landings: d1 10:00 the batch (3 commits: dave, erin, dave), d2 10:00 release-manager C,
     // d2 12:00 carol C2, d3 08:30 carol V, d3 10:00 release-manager P. The batch counts once for
@@ -1226,6 +1236,30 @@ failure_window_days = 1
         {"builds_per_landed", 1.0 / 3.0},
     };
     CHECK(mismatches(report["queue"], queue, "queue") == "");
+}
+
+TEST_CASE("report: a trunk without required checks is never red, and the notes say why",
+          "[e2e][report]") {
+    scripted_repository repo;
+    auto& sandbox = repo.sandbox;
+    repo.commit("initial", "README", day(0, "08:00"));
+    REQUIRE(sandbox.push({"origin", "main"}).status == 0);
+    sandbox.install("[trunk]\nbranch = \"main\"\n");
+    repo.commit("feat: unchecked", "a.txt", day(1, "09:00"));
+    repo.lands("alice", day(1, "10:00"), {"origin", "main"});
+    const auto made = repo.report(
+        {"--since", "2026-11-02", "--until", "2026-11-02", "--format", "json"}, day(2, "12:00"));
+    INFO(made.all());
+    REQUIRE(made.status == 0);
+    const auto report = json::parse(made.out);
+    CHECK(report["integration"]["landings"] == 1);
+    CHECK(mismatches(report["trunk_health"], {{"required_checks", json::array()},
+                                              {"red_seconds", 0},
+                                              {"red_share", nullptr},
+                                              {"red", json::array()}}) == "");
+    CHECK(report["notes"].size() == 1);
+    CHECK(report["deployments"] == json::array()); // no ref with promote_from
+    CHECK(report["queue"] == nullptr);             // no [[queue]], no journal
 }
 
 TEST_CASE("report: a command line or a clock that does not say what it means is exit 2",
