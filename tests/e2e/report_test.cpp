@@ -1242,9 +1242,13 @@ TEST_CASE("report: a trunk without required checks is never red, and the notes s
           "[e2e][report]") {
     scripted_repository repo;
     auto& sandbox = repo.sandbox;
-    repo.commit("initial", "README", day(0, "08:00"));
-    REQUIRE(sandbox.push({"origin", "main"}).status == 0);
+    const auto initial = repo.commit("initial", "README", day(0, "08:00"));
+    // feature/pre exists before the log begins: live, with no last push.
+    repo.start_branch("feature/pre", initial);
+    repo.commit("feat: pre", "pre.txt", day(0, "08:30"));
+    REQUIRE(sandbox.push({"origin", "main", "feature/pre"}).status == 0);
     sandbox.install("[trunk]\nbranch = \"main\"\n");
+    repo.start_branch("main", initial);
     repo.commit("feat: unchecked", "a.txt", day(1, "09:00"));
     repo.lands("alice", day(1, "10:00"), {"origin", "main"});
     const auto made = repo.report(
@@ -1253,6 +1257,15 @@ TEST_CASE("report: a trunk without required checks is never red, and the notes s
     REQUIRE(made.status == 0);
     const auto report = json::parse(made.out);
     CHECK(report["integration"]["landings"] == 1);
+    // Age: d2 12:00 - d0 08:30 = 2 d 3 h 30 min = 185400; behind: the unchecked commit.
+    CHECK(mismatches(report["branches"]["live"], {{{"ref", "refs/heads/feature/pre"},
+                                                   {"oldest_commit_time", iso(day(0, "08:30"))},
+                                                   {"age_seconds", 185400},
+                                                   {"behind", 1},
+                                                   {"ahead", 1},
+                                                   {"last_push", nullptr},
+                                                   {"last_pusher", nullptr},
+                                                   {"over_limits", json::array()}}}) == "");
     CHECK(mismatches(report["trunk_health"], {{"required_checks", json::array()},
                                               {"red_seconds", 0},
                                               {"red_share", nullptr},
