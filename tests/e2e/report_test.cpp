@@ -12,19 +12,17 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
 
-#include "support/gates_support.hpp"
 #include "support/sandbox.hpp"
 
 using namespace trunkgate::testing;
 using Catch::Contains;
-using trunkgate::testing::gates::as;
 using json = nlohmann::json;
 
 namespace {
