@@ -129,7 +129,7 @@ class history_walker {
         }
     }
 
-    history_pass walk(const std::vector<ref_move>& moves) {
+    history_pass walk(const std::deque<ref_move>& moves) {
         for (const auto& move : moves) {
             if (move.ref == policy_.trunk_ref())
                 move_trunk(move);
@@ -667,7 +667,7 @@ queue_figures queue_of(const std::vector<queue_entry>& entries, const report_per
 // ---- assembling ----
 
 // The deploy refs the log records, in the order of the patterns, then by name.
-std::vector<std::string> deploy_refs_in(const std::vector<ref_move>& moves,
+std::vector<std::string> deploy_refs_in(const std::deque<ref_move>& moves,
                                         const std::vector<std::string>& patterns) {
     std::vector<std::string> refs;
     for (const auto& pattern : patterns) {
