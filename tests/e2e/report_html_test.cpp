@@ -14,6 +14,7 @@
 
 #include "support/chromium.hpp"
 #include "support/png.hpp"
+#include "support/report_figures.hpp"
 #include "support/sandbox.hpp"
 #include "trunkgate/report/render.hpp"
 
@@ -32,16 +33,9 @@ const rgb branch_age_colour = parse_colour("#7b3fa0");
 // drawn as hairlines, draws none or a few hundred.
 constexpr std::size_t drawn = 2000;
 
-constexpr std::int64_t day = 86400;
-constexpr std::int64_t since = 1795996800; // 2026-11-30T00:00:00Z
-
-report base_report() {
-    report figures;
-    figures.repository = "/srv/git/app.git";
-    figures.period = {since, since + 28 * day, since + 28 * day};
-    figures.integration.trunk_ref = "refs/heads/main";
-    return figures;
-}
+constexpr std::int64_t day = testing::report_day;
+constexpr std::int64_t since = testing::report_since;
+using testing::empty_report;
 
 std::vector<period_count> landing_days(int count) {
     std::vector<period_count> days;
@@ -176,7 +170,7 @@ TEST_CASE("report html: Chromium draws hand-built figures: each chart in its col
           "without data, thin bars for two years and 200 branches",
           "[e2e][report]") {
     SECTION("a month with landings, two deploy refs, live branches and a max_age_days line") {
-        auto figures = base_report();
+        auto figures = empty_report();
         figures.integration.days = landing_days(28);
         figures.deployments = {deploy_ref("refs/heads/staging"),
                                deploy_ref("refs/heads/production")};
@@ -189,13 +183,13 @@ TEST_CASE("report html: Chromium draws hand-built figures: each chart in its col
         CHECK(count_pixels(image, branch_age_colour) > drawn);
     }
     SECTION("no data at all: the charts say so and draw no bar") {
-        const auto image = screenshot(report_html(base_report()), 3000);
+        const auto image = screenshot(report_html(empty_report()), 3000);
         CHECK(count_pixels(image, landings_colour) == 0);
         CHECK(count_pixels(image, lead_time_colour) == 0);
         CHECK(count_pixels(image, branch_age_colour) == 0);
     }
     SECTION("two years of days and 200 branches: thin bars, still drawn") {
-        auto figures = base_report();
+        auto figures = empty_report();
         figures.period.until = since + 730 * day;
         figures.integration.days = landing_days(730);
         figures.branches.live = live_branches(200);

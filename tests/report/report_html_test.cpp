@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "support/report_figures.hpp"
 #include "trunkgate/report/render.hpp"
 
 using namespace trunkgate;
@@ -13,16 +14,9 @@ using Catch::Contains;
 
 namespace {
 
-constexpr std::int64_t day = 86400;
-constexpr std::int64_t since = 1795996800; // 2026-11-30T00:00:00Z
-
-report empty_report() {
-    report figures;
-    figures.repository = "/srv/git/app.git";
-    figures.period = {since, since + 28 * day, since + 28 * day};
-    figures.integration.trunk_ref = "refs/heads/main";
-    return figures;
-}
+constexpr std::int64_t day = testing::report_day;
+constexpr std::int64_t since = testing::report_since;
+using testing::empty_report;
 
 std::vector<period_count> days(std::size_t count, std::int64_t landings) {
     std::vector<period_count> result;
