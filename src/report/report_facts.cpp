@@ -71,7 +71,7 @@ void add_rejection(const nlohmann::json& record, audit_facts& facts) {
     ++facts.rejected_pushes;
     std::set<std::string> rules;
     for (const auto& finding : record["findings"])
-        if (finding.is_object() && finding.value("level", "") == "block" &&
+        if (finding.is_object() && finding.contains("level") && finding["level"] == "block" &&
             finding.contains("rule") && finding["rule"].is_string())
             rules.insert(finding["rule"].get<std::string>());
     for (const auto& rule : rules)
