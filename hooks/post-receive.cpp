@@ -25,6 +25,7 @@
 #include "trunkgate/util/identity.hpp"
 #include "trunkgate/util/process.hpp"
 #include "trunkgate/util/system_log.hpp"
+#include "trunkgate/util/unix_time.hpp"
 
 namespace {
 
@@ -96,7 +97,7 @@ void record_landed(const std::string& dir, const std::string& input, const polic
         const auto updates = moved_refs(input, rules_policy);
         if (updates.empty())
             return;
-        append_audit(dir, landed_line(static_cast<std::int64_t>(std::time(nullptr)),
+        append_audit(dir, landed_line(current_time(),
                                       current_push_id(), identity, updates));
     } catch (const std::exception& e) {
         report_unrecorded_landing(dir, input, e.what());
@@ -111,7 +112,7 @@ int queue_events(git_repository* repo, const std::string& dir, const policy& rul
     const auto updates = moved_refs(input, &rules_policy);
     if (updates.empty())
         return exit_ok;
-    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto now = current_time();
     const event_context context{resolve_identity(rules_policy.identity_env, env),
                                 read_push_options(env), dir, now};
     const auto spool_dir = spool_dir_for(rules_policy, dir);

@@ -1,7 +1,6 @@
 // trunkgate-pre-receive: git's pre-receive hook. Reads the update lines, judges them against the
 // policy and prints the verdict for the pusher (git relays it as `remote:` lines). Fails closed:
 // any error rejects the push with one line. Exit 0 accepts, 1 rejects; 2 is a usage error.
-#include <ctime>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -18,6 +17,7 @@
 #include "trunkgate/util/identity.hpp"
 #include "trunkgate/util/process.hpp"
 #include "trunkgate/util/system_log.hpp"
+#include "trunkgate/util/unix_time.hpp"
 
 namespace {
 
@@ -72,7 +72,7 @@ verdict failure_verdict(const std::string& rule, const std::string& message) {
 // recorded is not taken: the push is rejected, and the server's log says why.
 int judge_and_record(git_repository* repo, const std::string& input) {
     const auto dir = git_dir(repo);
-    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto now = current_time();
     push_record record;
     verdict result;
     std::string for_pusher;

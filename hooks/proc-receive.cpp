@@ -4,7 +4,6 @@
 // an honest result line. Fails closed: an error answers `ng` for every ref not yet answered.
 // Exit 0 once every ref is answered; 2 for a usage error or a conversation git never holds;
 // 3 when no answer could be written.
-#include <ctime>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -21,6 +20,7 @@
 #include "trunkgate/util/process.hpp"
 #include "trunkgate/util/system_log.hpp"
 #include "trunkgate/util/text.hpp"
+#include "trunkgate/util/unix_time.hpp"
 
 namespace {
 
@@ -38,7 +38,7 @@ std::vector<proc_receive_result> answer(const proc_receive_request& request) {
         const auto rules_policy = load_repository_policy(repo.get(), env);
         const auto pusher = resolve_identity(rules_policy.identity_env, env);
         queue_store store(dir + "trunkgate/queue");
-        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        const auto now = current_time();
         for (const auto& command : request.commands) {
             auto answered = enqueue_pushed(repo.get(), rules_policy, store, command, request.offer,
                                            request.push_options, pusher, now);

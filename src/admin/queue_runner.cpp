@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 
 #include "trunkgate/events/delivery.hpp"
@@ -23,7 +22,7 @@ namespace {
 constexpr off_t runner_log_limit = 1 << 20;
 
 std::int64_t now_seconds() {
-    return static_cast<std::int64_t>(std::time(nullptr));
+    return current_time();
 }
 
 std::string queue_dir(const std::string& git_dir) {

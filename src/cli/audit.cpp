@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <ctime>
 
 #include "trunkgate/cli/commands.hpp"
 #include "trunkgate/cli/repositories.hpp"
@@ -11,6 +10,7 @@
 #include "trunkgate/history/git.hpp"
 #include "trunkgate/history/ref_update.hpp"
 #include "trunkgate/util/text.hpp"
+#include "trunkgate/util/unix_time.hpp"
 
 namespace trunkgate {
 
@@ -18,18 +18,10 @@ namespace {
 
 // YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[Z] (UTC) or Unix seconds.
 std::int64_t parse_since(const std::string& text) {
-    if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
-        return std::stoll(text);
-    std::tm parts{};
-    const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
-    if (!end) {
-        parts = std::tm{};
-        end = strptime(text.c_str(), "%Y-%m-%d", &parts);
-    }
-    // Accept what `trunkgate audit` prints (+00:00) as well as Z.
-    if (!end || (*end != '\0' && std::string_view(end) != "Z" && std::string_view(end) != "+00:00"))
+    const auto time = parse_time(text);
+    if (!time)
         throw usage_error("--since takes YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix seconds");
-    return static_cast<std::int64_t>(timegm(&parts));
+    return *time;
 }
 
 // `REF OLD..NEW` with 7 digits each, as `audit` prints a ref.

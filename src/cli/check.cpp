@@ -1,6 +1,5 @@
 // check: judges ref updates as the pre-receive hook would, without pushing.
 
-#include <ctime>
 
 #include "trunkgate/cli/commands.hpp"
 #include "trunkgate/cli/repositories.hpp"
@@ -10,6 +9,7 @@
 #include "trunkgate/history/ref_update.hpp"
 #include "trunkgate/policy/policy.hpp"
 #include "trunkgate/util/text.hpp"
+#include "trunkgate/util/unix_time.hpp"
 
 namespace trunkgate {
 
@@ -34,7 +34,7 @@ int cmd_check(const cli_io& streams, const parsed_args& parsed) {
         push_context context;
         context.identity = parsed.option("--as").value_or(
             resolve_identity(rules_policy.identity_env, streams.env));
-        context.now = static_cast<std::int64_t>(std::time(nullptr));
+        context.now = current_time();
         // From a work tree, what the server already has is what the remote-tracking refs say.
         context.developer_clone = !git_repository_is_bare(repo.get());
         result = evaluate(repo.get(), rules_policy, updates, context);

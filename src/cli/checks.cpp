@@ -1,6 +1,5 @@
 // status and approve: recording and showing CI statuses and approvals of commits.
 
-#include <ctime>
 
 #include "trunkgate/admin/queue_runner.hpp"
 #include "trunkgate/checks/approvals.hpp"
@@ -39,7 +38,7 @@ gate_repository open_gate(const cli_io& streams, const parsed_args& parsed, bool
 }
 
 std::string now_text() {
-    return iso8601(static_cast<std::int64_t>(std::time(nullptr)), 0);
+    return iso8601(current_time(), 0);
 }
 
 void print_statuses(std::ostream& out, const std::string& sha, const status_map& statuses) {
@@ -136,7 +135,7 @@ int cmd_approve(const cli_io& streams, const parsed_args& parsed) {
         throw usage_error("no identity: set TRUNKGATE_USER (or one of [identity] env)");
     const auto commit = resolve_commit(opened.repo.get(), parsed.positionals[0]);
     approval decision{identity, !parsed.option("--reject").has_value(),
-                      static_cast<std::int64_t>(std::time(nullptr)),
+                      current_time(),
                       parsed.option("--comment").value_or("")};
     if (const auto damage = record_approval(opened.repo.get(), commit, decision))
         streams.err << "trunkgate: replaced the damaged approvals note of "

@@ -101,6 +101,26 @@ recorded as landed (an accepted push a later hook refused shows "accept, not lan
 YYYY-MM-DD, an ISO 8601 time in UTC (YYYY-MM-DDTHH:MM:SSZ) or Unix seconds.
 )",
          cmd_audit},
+        {"report",
+         {{"--repo", true},
+          {"--since", true},
+          {"--until", true},
+          {"--format", true},
+          {"--output", true}},
+         {{"report [--repo DIR] [--since DATE] [--until DATE] [--format text|json|html]\n"
+           "       [--output FILE]",
+           "trunk health: integration, branches, the DORA keys"}},
+         R"(Reports how the repository practises trunk-based CI/CD over a period (default: the 28 days
+before now): landings on trunk per day and per pusher, live branches and branch lifetimes,
+and for each deploy ref the four DORA keys (deployment frequency, lead time for changes,
+change failure rate, time to restore) with their bands; also trunk red time, bypasses,
+rejections by rule and the merge queue. It reads the audit log, the history, the status notes
+and the queue's journal, and changes nothing. DATE is YYYY-MM-DD (for --until, the end of that
+day), YYYY-MM-DDTHH:MM:SSZ or Unix seconds. --format html writes one self-contained page with
+inline SVG charts; --output writes to FILE instead of standard output. docs/report.md defines
+every figure and the JSON schema.
+)",
+         cmd_report},
         {"deliver",
          {{"--repo", true}, {"--all-under", true}},
          {{"deliver [--repo DIR]... [--all-under DIR]", "send the push events that are due"}},

@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <ctime>
 
 #include "trunkgate/admin/doctor.hpp"
 #include "trunkgate/admin/fleet.hpp"
@@ -12,6 +11,7 @@
 #include "trunkgate/cli/repositories.hpp"
 #include "trunkgate/util/process.hpp"
 #include "trunkgate/util/text.hpp"
+#include "trunkgate/util/unix_time.hpp"
 
 namespace trunkgate {
 
@@ -31,7 +31,7 @@ int cmd_doctor(const cli_io& streams, const parsed_args& parsed) {
     doctor_options options;
     options.program_dir = executable_dir();
     options.templates_dir = default_templates_dir(options.program_dir);
-    options.now = static_cast<std::int64_t>(std::time(nullptr));
+    options.now = current_time();
     options.env = streams.env;
     if (const auto minutes = parsed.option("--backlog-minutes")) {
         if (minutes->empty() || minutes->size() > 9 ||

@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <ctime>
 #include <sstream>
 
 #include "trunkgate/admin/fleet.hpp"
@@ -131,7 +130,7 @@ int add_to_queue(const cli_io& streams, const parsed_args& parsed, queue_reposit
     request.pusher = resolve_identity(opened.rules_policy.identity_env, streams.env);
     request.priority = parsed.has("--priority");
     const auto made = enqueue_change(opened.repo.get(), opened.rules_policy, opened.store, request,
-                                     static_cast<std::int64_t>(std::time(nullptr)));
+                                     current_time());
     if (made.priority_denied)
         streams.err << "trunkgate: " << printable(request.pusher)
                     << " may not ask for priority ([[queue]] priority); queued at the end\n";
@@ -235,7 +234,7 @@ int cmd_queue(const cli_io& streams, const parsed_args& parsed) {
     }
     if (action == "cancel" && args.size() == 2) {
         const auto by = resolve_identity(opened.rules_policy.identity_env, streams.env);
-        const auto now = static_cast<std::int64_t>(std::time(nullptr));
+        const auto now = current_time();
         const auto deleted =
             cancel_change(opened.repo.get(), opened.rules_policy, opened.store, args[1], by, now);
         // CI hears that the speculative branch is gone, as it hears of every branch the queue

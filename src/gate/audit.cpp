@@ -173,16 +173,17 @@ std::optional<std::string> audit_record_problem(const nlohmann::json& record) {
 
 } // namespace
 
-audit_log read_audit(const std::string& git_dir, std::int64_t since) {
-    audit_log log;
+void for_each_audit_record(
+    const std::string& git_dir,
+    const std::function<void(std::string& line, const nlohmann::json& record)>& visit,
+    const std::function<void(const damaged_audit_line& line)>& damaged) {
     const auto path = audit_path(git_dir);
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         if (errno != ENOENT)
             throw internal_error("cannot read " + path + ": " + std::strerror(errno));
-        return log;
+        return;
     }
-    const auto since_text = since > 0 ? iso8601(since, 0) : std::string();
     std::string line;
     std::size_t number = 0;
     while (std::getline(in, line)) {
@@ -197,15 +198,24 @@ audit_log read_audit(const std::string& git_dir, std::int64_t since) {
         } catch (const nlohmann::json::exception& e) {
             problem = std::string("not JSON: ") + e.what();
         }
-        if (problem) {
-            log.damaged.push_back({number, *problem});
-            continue;
-        }
-        // ISO 8601 in UTC sorts as text.
-        if (since > 0 && record["time"].get<std::string>() < since_text)
-            continue;
-        log.records.push_back(std::move(line));
+        if (problem)
+            damaged({number, *problem});
+        else
+            visit(line, record);
     }
+}
+
+audit_log read_audit(const std::string& git_dir, std::int64_t since) {
+    audit_log log;
+    const auto since_text = since > 0 ? iso8601(since, 0) : std::string();
+    for_each_audit_record(
+        git_dir,
+        [&](std::string& line, const nlohmann::json& record) {
+            // ISO 8601 in UTC sorts as text.
+            if (since == 0 || record["time"].get<std::string>() >= since_text)
+                log.records.push_back(std::move(line));
+        },
+        [&](const damaged_audit_line& line) { log.damaged.push_back(line); });
     return log;
 }
 

@@ -14,6 +14,7 @@ int cmd_policy(const cli_io& streams, const parsed_args& parsed);    // policy.c
 int cmd_status(const cli_io& streams, const parsed_args& parsed);    // checks.cpp
 int cmd_approve(const cli_io& streams, const parsed_args& parsed);   // checks.cpp
 int cmd_audit(const cli_io& streams, const parsed_args& parsed);     // audit.cpp
+int cmd_report(const cli_io& streams, const parsed_args& parsed);    // report.cpp
 int cmd_deliver(const cli_io& streams, const parsed_args& parsed);   // events.cpp
 int cmd_events(const cli_io& streams, const parsed_args& parsed);    // events.cpp
 int cmd_doctor(const cli_io& streams, const parsed_args& parsed);    // doctor.cpp

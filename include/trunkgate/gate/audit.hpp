@@ -3,7 +3,10 @@
 // takes, and one per push that landed, written by the post-receive hook with the refs that
 // really moved (docs/gates.md, "The audit log").
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +49,15 @@ struct audit_log {
     std::vector<std::string> records;
     std::vector<damaged_audit_line> damaged;
 };
+
+/// Calls `visit` with each record of the audit log in log order, its line and the line parsed
+/// (JSON of the documented shape), and `damaged` with each line that is not one; never keeps more
+/// than one line. A missing
+/// log has no records; one that cannot be read throws internal_error.
+void for_each_audit_record(
+    const std::string& git_dir,
+    const std::function<void(std::string& line, const nlohmann::json& record)>& visit,
+    const std::function<void(const damaged_audit_line& line)>& damaged);
 
 /// The records of the audit log whose time is at or after `since` (Unix seconds; 0 = all), and
 /// every damaged line, each skipped on its own: a damaged line never hides a neighbour. A missing

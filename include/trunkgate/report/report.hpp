@@ -63,11 +63,11 @@ struct integration_figures {
     std::int64_t direct = 0; ///< pushed by a person
     std::int64_t queued = 0; ///< landed by the merge queue
     std::int64_t active_pushers = 0;
-    std::int64_t active_days = 0;    ///< UTC days on which trunk moved
-    double per_day = 0;              ///< landings / period days
-    double per_pusher_per_day = 0;   ///< per_day / active_pushers (0 without pushers)
-    distribution size;               ///< commits each landing brought to trunk first
-    std::vector<period_count> days;  ///< every UTC day of the period, oldest first
+    std::int64_t active_days = 0;        ///< UTC days on which trunk moved
+    double per_day = 0;                  ///< landings / period days
+    double per_pusher_per_day = 0;       ///< per_day / active_pushers (0 without pushers)
+    distribution size;                   ///< commits each landing brought to trunk first
+    std::vector<period_count> days;      ///< every UTC day of the period, oldest first
     std::vector<pusher_figures> pushers; ///< most landings first, then by identity
 };
 
@@ -92,9 +92,9 @@ struct ended_branch {
 
 struct branch_figures {
     std::optional<std::int64_t> max_age_days; ///< [branches] max_age_days, for the charts
-    std::vector<live_branch> live;   ///< over limits first, then oldest first, then by ref
-    std::vector<ended_branch> ended; ///< ended within the period, in order of ending
-    distribution lifetime;           ///< ended - created, seconds
+    std::vector<live_branch> live;            ///< over limits first, then oldest first, then by ref
+    std::vector<ended_branch> ended;          ///< ended within the period, in order of ending
+    distribution lifetime;                    ///< ended - created, seconds
     std::vector<range_count> lifetime_ranges;
 };
 
@@ -143,7 +143,7 @@ struct red_interval {
 /// How long trunk's tip had a required check failing or missing.
 struct trunk_health_figures {
     std::vector<std::string> required_checks; ///< of every [[protect]] matching trunk
-    std::int64_t observed_seconds = 0; ///< the part of the period trunk's tip is known for
+    std::int64_t observed_seconds = 0;        ///< the part of the period trunk's tip is known for
     std::int64_t red_seconds = 0;
     std::optional<double> red_share; ///< red / observed; nullopt when nothing was observed
     std::vector<red_interval> red;
@@ -189,6 +189,18 @@ struct report {
     std::optional<queue_figures> queue; ///< when the policy has a [[queue]] or a journal exists
     std::vector<std::string> notes;     ///< what could not be read (damaged lines, notes)
 };
+
+/// The nearest-rank distribution of `values` (sorted here).
+distribution make_distribution(std::vector<std::int64_t> values);
+
+/// `durations` (seconds) counted in the six ranges docs/report.md lists.
+std::vector<range_count> duration_ranges(const std::vector<std::int64_t>& durations);
+
+/// The DORA band of each key (docs/report.md, "DORA bands"); nullopt for a key without a value.
+std::string deployment_frequency_band(double per_day);
+std::optional<std::string> lead_time_band(const std::optional<std::int64_t>& median_seconds);
+std::optional<std::string> change_failure_band(const std::optional<double>& rate);
+std::optional<std::string> time_to_restore_band(const std::optional<std::int64_t>& median_seconds);
 
 /// Builds the report of the repository `repo` ($GIT_DIR `git_dir`) under `rules_policy` for
 /// `period`. Throws libgit2_error, internal_error (an unreadable audit log).

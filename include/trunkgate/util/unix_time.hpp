@@ -26,6 +26,19 @@ std::optional<std::string> unix_seconds_problem(std::int64_t seconds);
 /// `seconds` and `now` are expected in [0, max_unix_seconds] (no overflow then).
 std::optional<std::string> future_time_problem(std::int64_t seconds, std::int64_t now);
 
+/// A time as the command line gives it: Unix seconds, YYYY-MM-DD (midnight UTC; `date_only` is
+/// then set) or YYYY-MM-DDTHH:MM:SS followed by nothing, Z or +00:00 (UTC). nullopt otherwise.
+std::optional<std::int64_t> parse_time(const std::string& text, bool* date_only = nullptr);
+
+/// The environment variable that sets trunkgate's clock: a test hook (docs/report.md).
+constexpr const char* clock_override_variable = "TRUNKGATE_NOW";
+
+/// Now, in Unix seconds: TRUNKGATE_NOW when it is set (parse_time's forms), else the system
+/// clock. Every decision's "now" comes from here (the hooks, the queue's runner, statuses,
+/// approvals, the report); only the event spool's retry timing reads the system clock itself.
+/// Throws input_error when TRUNKGATE_NOW is set to something that is not a time.
+std::int64_t current_time();
+
 /// `time` (Unix seconds) at `offset_minutes` from UTC as ISO 8601, e.g. 2026-11-27T09:30:00+01:00.
 std::string iso8601(std::int64_t time, int offset_minutes);
 
