@@ -14,7 +14,7 @@ refs/heads/main = master), deterministically from --seed, it writes:
     Feature branches are created, pushed and deleted by ~40 pushers with real commit ids: one
     branch for most topic merges (its pushes are the topic's commits, its last push the merge's
     second parent, merged by the landing of that merge), the rest with commits that never reach
-    master (git's next/seen history). refs/heads/staging is promoted to earlier trunk values
+    master (git's next/seen history and GitHub's refs/pull/*, each at most 200 commits ahead). refs/heads/staging is promoted to earlier trunk values
     on weekdays, refs/heads/production to earlier staging values twice a week, with some
     rollbacks; rejections carry findings of several rule ids; bypasses carry reasons;
   - refs/notes/trunkgate/checks (one git fast-import commit): statuses of the trunk's
@@ -38,6 +38,7 @@ import subprocess
 import sys
 
 ZERO = "0" * 40
+MAX_AHEAD = 200
 DAY = 86400
 TRUNK_CHECKS = ["build", "unit-tests"]
 PUSHERS = ["alice", "bob", "carol", "dana", "erin", "frank", "grace", "heidi", "ivan", "judy",
@@ -70,6 +71,21 @@ EJECTION_REASONS = [
     (0.05, "its commits are gone (refs/trunkgate/queue/q-{id} is missing)"),
     (0.03, "nothing to land: its commits are already in refs/heads/main"),
 ]
+
+
+def ahead_at_most(off, commit, limit):
+    """Whether commit has at most `limit` ancestors (itself included) in `off`, the commits
+    master lacks."""
+    seen = {commit}
+    stack = [commit]
+    while stack:
+        for parent in off[stack.pop()][1]:
+            if parent in off and parent not in seen:
+                if len(seen) >= limit:
+                    return False
+                seen.add(parent)
+                stack.append(parent)
+    return True
 
 
 def iso(seconds):
@@ -118,11 +134,18 @@ class History:
                         trunk).splitlines():
             fields = line.split()
             self.parents[fields[0]] = (int(fields[1]), fields[2:])
-        self.off_trunk = []  # commits of other refs (next, seen, ...) never on master
-        for line in git(repo, "log", "--format=%H %ct", "--all", f"--since={self.start}",
-                        "--not", trunk).splitlines():
+        # Commits never on master, as on feature branches: those of git's integration branches
+        # (next, seen, ...; not refs/heads/todo, a history of its own) and of the pull requests
+        # a clone from GitHub holds (refs/pull/*), dated in the period, each with at most
+        # MAX_AHEAD commits that master lacks: some pull requests reach ~98,000 of them (other
+        # roots), which no feature branch of a trunk-based team has.
+        off = {}
+        for line in git(repo, "log", "--format=%H %ct %P", "--exclude=todo", "--branches",
+                        "--glob=refs/pull/*", "--not", trunk).splitlines():
             fields = line.split()
-            self.off_trunk.append((fields[0], int(fields[1])))
+            off[fields[0]] = (int(fields[1]), fields[2:])
+        self.off_trunk = [(commit, time) for commit, (time, _) in off.items()
+                          if time >= self.start and ahead_at_most(off, commit, MAX_AHEAD)]
         self.off_trunk.sort(key=lambda c: (c[1], c[0]))
         if not self.off_trunk:
             sys.exit("generate: the repository has no commits outside the trunk in the period")
@@ -458,7 +481,7 @@ class Generator:
                 self.live[ref] = old
 
     def other_branches(self, budget):
-        """Branches whose commits never reach master (git's next/seen history): created, pushed
+        """Branches whose commits never reach master (next/seen, pull requests): created, pushed
         2 to 12 times hours apart, deleted (1.5 % left alive); exactly `budget` pushes. One in
         ten takes the name of a branch deleted before it starts: a new life of that name."""
         rng, h = self.rng, self.history
