@@ -1,6 +1,7 @@
 // trunkgate-pre-receive: git's pre-receive hook. Reads the update lines, judges them against the
 // policy and prints the verdict for the pusher (git relays it as `remote:` lines). Fails closed:
 // any error rejects the push with one line. Exit 0 accepts, 1 rejects; 2 is a usage error.
+#include <ctime>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -72,11 +73,20 @@ verdict failure_verdict(const std::string& rule, const std::string& message) {
 // recorded is not taken: the push is rejected, and the server's log says why.
 int judge_and_record(git_repository* repo, const std::string& input) {
     const auto dir = git_dir(repo);
-    const auto now = current_time();
+    // A clock set wrong (TRUNKGATE_NOW) rejects the push; the record takes the system's time.
+    auto now = static_cast<std::int64_t>(std::time(nullptr));
+    std::optional<std::string> clock_problem;
+    try {
+        now = current_time();
+    } catch (const input_error& e) {
+        clock_problem = e.what();
+    }
     push_record record;
     verdict result;
     std::string for_pusher;
     try {
+        if (clock_problem)
+            throw internal_error(*clock_problem);
         result = judge_push(repo, dir, input, process_environment(), now, record);
         for_pusher = render_text(result);
     } catch (const input_error& e) {

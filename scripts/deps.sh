@@ -9,8 +9,10 @@ trunkgate_packages=(
 # and the servers of the transport suites (tests/deploy): nginx, fcgiwrap, sshd and gitolite3,
 # each started by its test on its own port and configuration, never as the system's service;
 # jq reads trunkgate's JSON there; strace kills the merge queue's runner at a chosen system call
-# (tests/e2e/queue_pipeline_test.cpp).
-trunkgate_test_packages=(webhook nginx fcgiwrap openssh-server openssh-client gitolite3 jq strace)
+# (tests/e2e/queue_pipeline_test.cpp); headless chromium screenshots the report's HTML page and
+# fonts-dejavu-core gives it a font to draw the text with (tests/e2e/report_html_test.cpp).
+trunkgate_test_packages=(webhook nginx fcgiwrap openssh-server openssh-client gitolite3 jq strace
+    chromium fonts-dejavu-core)
 # The libFuzzer targets (scripts/fuzz): clang and its libFuzzer and sanitizer runtimes.
 trunkgate_fuzz_packages=(clang libclang-rt-14-dev)
 # The conformance test (tests/conformance) runs GitHub's own JavaScript libraries under Node.js.

@@ -108,7 +108,7 @@ YYYY-MM-DD, an ISO 8601 time in UTC (YYYY-MM-DDTHH:MM:SSZ) or Unix seconds.
           {"--format", true},
           {"--output", true}},
          {{"report [--repo DIR] [--since DATE] [--until DATE] [--format text|json|html]\n"
-           "       [--output FILE]",
+           "[--output FILE]",
            "trunk health: integration, branches, the DORA keys"}},
          R"(Reports how the repository practises trunk-based CI/CD over a period (default: the 28 days
 before now): landings on trunk per day and per pusher, live branches and branch lifetimes,

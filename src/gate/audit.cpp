@@ -176,7 +176,8 @@ std::optional<std::string> audit_record_problem(const nlohmann::json& record) {
 void for_each_audit_record(
     const std::string& git_dir,
     const std::function<void(std::string& line, const nlohmann::json& record)>& visit,
-    const std::function<void(const damaged_audit_line& line)>& damaged) {
+    const std::function<void(const damaged_audit_line& line)>& damaged,
+    const std::function<bool(std::string_view line)>& skip) {
     const auto path = audit_path(git_dir);
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -188,7 +189,7 @@ void for_each_audit_record(
     std::size_t number = 0;
     while (std::getline(in, line)) {
         ++number;
-        if (line.empty())
+        if (line.empty() || (skip && skip(line)))
             continue;
         std::optional<std::string> problem;
         nlohmann::json record;

@@ -64,12 +64,30 @@ class file_lock {
     int fd_ = -1;
 };
 
+bool is_commit_hex(const std::string& text) {
+    return text.size() == 40 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 std::string hex_field(const nlohmann::json& object, const char* key) {
     auto value = optional_string(object, key, "queue entry: ");
-    if (!value.empty() &&
-        (value.size() != 40 || value.find_first_not_of("0123456789abcdef") != std::string::npos))
+    if (!value.empty() && !is_commit_hex(value))
         throw input_error(std::string("queue entry: '") + key + "' is not a commit id");
     return value;
+}
+
+// "built": the speculative commits, each a commit id; absent in older journals.
+std::vector<std::string> built_field(const nlohmann::json& object) {
+    std::vector<std::string> built;
+    if (!object.contains("built"))
+        return built;
+    if (!object["built"].is_array())
+        throw input_error("queue entry: 'built' must be an array of commit ids");
+    for (const auto& item : object["built"]) {
+        if (!item.is_string() || !is_commit_hex(item.get<std::string>()))
+            throw input_error("queue entry: 'built' holds something that is not a commit id");
+        built.push_back(item.get<std::string>());
+    }
+    return built;
 }
 
 std::int64_t integer_field(const nlohmann::json& object, const char* key) {
@@ -147,7 +165,8 @@ std::string queue_entry_json(const queue_entry& entry) {
                                       {"ended_at", entry.ended_at},
                                       {"batch", entry.batch},
                                       {"batch_size", entry.batch_size},
-                                      {"batch_limit", entry.batch_limit}};
+                                      {"batch_limit", entry.batch_limit},
+                                      {"built", entry.built}};
     return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
@@ -199,6 +218,7 @@ queue_entry parse_queue_entry(std::string_view text) {
         throw input_error("queue entry: 'batch' is not a queue id");
     entry.batch_size = integer_field(json, "batch_size");
     entry.batch_limit = integer_field(json, "batch_limit");
+    entry.built = built_field(json);
     if ((entry.state == queue_state::testing || entry.state == queue_state::landing) &&
         entry.speculative.empty())
         throw input_error("queue entry: a " + std::string(to_string(entry.state)) +
@@ -308,6 +328,7 @@ bool queue_store::start_testing(const std::string& id, const std::string& specul
         entry.testing_since = now;
         entry.checks.clear();
         ++entry.builds;
+        entry.built.push_back(speculative);
         return true;
     });
 }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -129,7 +130,7 @@ class history_walker {
         }
     }
 
-    history_pass walk(const std::vector<ref_move>& moves) {
+    history_pass walk(const std::deque<ref_move>& moves) {
         for (const auto& move : moves) {
             if (move.ref == policy_.trunk_ref())
                 move_trunk(move);
@@ -634,14 +635,29 @@ std::string ejection_reason(const std::string& reason) {
     return "other";
 }
 
+// CI builds of `ended` entries: the distinct speculative commits they were built in. An entry
+// from a journal older than that list counts its builds shared out over its batch.
+std::int64_t ci_builds(const std::vector<const queue_entry*>& ended) {
+    std::set<std::string> built;
+    double unlisted = 0;
+    for (const auto* entry : ended) {
+        built.insert(entry->built.begin(), entry->built.end());
+        if (entry->built.empty())
+            unlisted +=
+                static_cast<double>(entry->builds) / static_cast<double>(batch_size_of(*entry));
+    }
+    return static_cast<std::int64_t>(built.size()) + std::llround(unlisted);
+}
+
 queue_figures queue_of(const std::vector<queue_entry>& entries, const report_period& period) {
     queue_figures figures;
     std::vector<std::int64_t> to_land;
     std::map<std::string, std::int64_t> ejections;
+    std::vector<const queue_entry*> ended;
     for (const auto& entry : entries) {
         if (is_active(entry.state) || !in_period(entry.ended_at, period))
             continue;
-        figures.builds += entry.builds;
+        ended.push_back(&entry);
         if (entry.state == queue_state::landed) {
             ++figures.landed;
             to_land.push_back(entry.ended_at - entry.enqueued_at);
@@ -652,6 +668,7 @@ queue_figures queue_of(const std::vector<queue_entry>& entries, const report_per
             ++figures.cancelled;
         }
     }
+    figures.builds = ci_builds(ended);
     figures.time_to_land = make_distribution(to_land);
     for (const auto& [reason, count] : ejections)
         figures.ejections.push_back({reason, count});
@@ -667,7 +684,7 @@ queue_figures queue_of(const std::vector<queue_entry>& entries, const report_per
 // ---- assembling ----
 
 // The deploy refs the log records, in the order of the patterns, then by name.
-std::vector<std::string> deploy_refs_in(const std::vector<ref_move>& moves,
+std::vector<std::string> deploy_refs_in(const std::deque<ref_move>& moves,
                                         const std::vector<std::string>& patterns) {
     std::vector<std::string> refs;
     for (const auto& pattern : patterns) {

@@ -15,6 +15,13 @@ namespace {
 // Damaged lines named one by one in the notes; the rest are counted.
 constexpr std::size_t named_damaged_lines = 10;
 
+// An accepted decision: the report reads none (what landed of it is in its landed record), and
+// they are half the log. Inside a JSON string every quote is escaped, so `"decision":"accept"`
+// can only be that key with that value.
+bool is_accepted_decision(std::string_view line) {
+    return line.find("\"decision\":\"accept\"") != std::string_view::npos;
+}
+
 std::int64_t record_time(const nlohmann::json& record) {
     return parse_time(record["time"].get<std::string>()).value_or(0);
 }
@@ -25,7 +32,7 @@ bool in_period(std::int64_t time, const report_period& period) {
 
 // A landed record's moves of the refs `follow` accepts. False when an id is not hex.
 bool add_moves(const nlohmann::json& record, std::int64_t time,
-               const std::function<bool(std::string_view)>& follow, std::vector<ref_move>& moves) {
+               const std::function<bool(std::string_view)>& follow, std::deque<ref_move>& moves) {
     for (const auto& ref : record["refs"]) {
         const auto& name = ref["ref"].get_ref<const std::string&>();
         if (!follow(name))
@@ -105,7 +112,8 @@ audit_facts read_audit_facts(const std::string& git_dir, const report_period& pe
             if (++damaged <= named_damaged_lines)
                 facts.notes.push_back("audit.log line " + std::to_string(line.line_number) +
                                       " is damaged and was skipped: " + line.problem);
-        });
+        },
+        is_accepted_decision);
     if (damaged > named_damaged_lines)
         facts.notes.push_back("and " + std::to_string(damaged - named_damaged_lines) +
                               " more damaged audit.log lines were skipped");

@@ -88,9 +88,11 @@ std::string duration(std::int64_t seconds) {
         return plural(seconds, "s");
     if (seconds < 3600)
         return plural(seconds / 60, "min");
+    // The smaller unit only when it is not 0: "20 h", "3 h 20 min", "2 d 4 h".
+    const auto minutes = seconds / 60 % 60, hours = seconds / 3600 % 24;
     if (seconds < day_seconds)
-        return plural(seconds / 3600, "h") + " " + plural(seconds / 60 % 60, "min");
-    return plural(seconds / day_seconds, "d") + " " + plural(seconds / 3600 % 24, "h");
+        return plural(seconds / 3600, "h") + (minutes ? " " + plural(minutes, "min") : "");
+    return plural(seconds / day_seconds, "d") + (hours ? " " + plural(hours, "h") : "");
 }
 
 std::string optional_duration(const std::optional<std::int64_t>& seconds) {
@@ -223,9 +225,12 @@ void svg_empty(std::string& out, const plot_area& area, const std::string& messa
              "empty");
 }
 
-// A vertical value axis: the baseline, a tick and label at 0, half and the maximum.
+// A vertical value axis: the baseline, a tick and label at 0, half and the maximum (no half
+// when the maximum is 1: counts have no halves).
 void value_axis(std::string& out, const plot_area& area, double maximum) {
     for (double share : {0.0, 0.5, 1.0}) {
+        if (share == 0.5 && maximum < 2)
+            continue;
         const double y = area.bottom() - share * area.height;
         svg_line(out, area.left, y, area.right(), y, share == 0 ? "axis" : "grid");
         const double value = share * maximum;
@@ -331,8 +336,37 @@ void lead_time_chart(std::string& out, const std::vector<deploy_ref_figures>& de
 }
 
 // (c) Branch ages: one horizontal bar per live branch, the max_age_days limit as a line.
+constexpr double branch_row = 16;
+
+// A branch's name for its row's label: without refs/heads/, at most 34 bytes, cut between UTF-8
+// characters (the tooltip has the whole ref).
+std::string branch_label(const std::string& ref) {
+    auto name = branch_name(ref);
+    if (name.size() <= 34)
+        return name;
+    std::size_t cut = 33;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+        --cut;
+    return name.substr(0, cut) + "…";
+}
+
+void branch_age_row(std::string& out, const plot_area& area, const live_branch& branch,
+                    std::size_t index, double maximum) {
+    const double days = static_cast<double>(branch.age_seconds) / day_seconds;
+    const double y = area.top + branch_row * static_cast<double>(index);
+    svg_text(out, area.left - 6, y + branch_row - 4, branch_label(branch.ref), "end");
+    svg_bar(out, area.left, y + 2, area.width * days / maximum, branch_row - 4, branch_age_colour,
+            branch.ref + ": " + number(days) + " days");
+}
+
+void limit_line(std::string& out, const plot_area& area, double x) {
+    out += "<line class=\"limit\" stroke=\"" + std::string(limit_colour) + "\" x1=\"" +
+           coordinate(x) + "\" y1=\"" + coordinate(area.top - 6) + "\" x2=\"" + coordinate(x) +
+           "\" y2=\"" + coordinate(area.bottom()) + "\"/>\n";
+}
+
 void branch_ages_chart(std::string& out, const branch_figures& branches) {
-    constexpr double row = 16, label_width = 240;
+    constexpr double row = branch_row, label_width = 240;
     const auto count = static_cast<double>(branches.live.size());
     const plot_area area{label_width, 10, chart_width - label_width - 40,
                          std::max(1.0, count) * row + (count == 0 ? 40 : 0)};
@@ -344,23 +378,10 @@ void branch_ages_chart(std::string& out, const branch_figures& branches) {
     const double maximum =
         nice_maximum(std::max(oldest, limit ? static_cast<double>(*limit) : 0.0));
     day_axis(out, area, maximum);
-    for (std::size_t i = 0; i < branches.live.size(); ++i) {
-        const auto& branch = branches.live[i];
-        const double days = static_cast<double>(branch.age_seconds) / day_seconds;
-        const double y = area.top + row * static_cast<double>(i);
-        auto name = branch_name(branch.ref);
-        if (name.size() > 34)
-            name = name.substr(0, 33) + "…";
-        svg_text(out, area.left - 6, y + row - 4, name, "end");
-        svg_bar(out, area.left, y + 2, area.width * days / maximum, row - 4, branch_age_colour,
-                branch.ref + ": " + number(days) + " days");
-    }
-    if (limit) {
-        const double x = area.left + area.width * static_cast<double>(*limit) / maximum;
-        out += "<line class=\"limit\" stroke=\"" + std::string(limit_colour) + "\" x1=\"" +
-               coordinate(x) + "\" y1=\"" + coordinate(area.top - 6) + "\" x2=\"" + coordinate(x) +
-               "\" y2=\"" + coordinate(area.bottom()) + "\"/>\n";
-    }
+    for (std::size_t i = 0; i < branches.live.size(); ++i)
+        branch_age_row(out, area, branches.live[i], i, maximum);
+    if (limit)
+        limit_line(out, area, area.left + area.width * static_cast<double>(*limit) / maximum);
     if (branches.live.empty())
         svg_empty(out, area, "no live branches");
     svg_close(out, "Age of each live branch in days (oldest commit not on trunk)" +
@@ -450,7 +471,19 @@ void dora_section(std::string& out, const report& figures) {
         dora_table(out, ref);
     if (figures.deployments.empty())
         paragraph(out, "No deploy ref has a deployment in the audit log.");
+    lead_time_chart(out, figures.deployments);
     out += "</section>\n";
+}
+
+void pushers_table(std::string& out, const std::vector<pusher_figures>& pushers) {
+    out += "<h3>Pushers</h3>\n";
+    if (pushers.empty())
+        return paragraph(out, "Nobody landed on trunk in this period.");
+    table_open(out, {"identity", "landings", "days landed", "share of active days"});
+    for (const auto& pusher : pushers)
+        table_row(out, {pusher.identity, std::to_string(pusher.landings),
+                        std::to_string(pusher.days_landed), percent(pusher.share_of_days)});
+    table_close(out);
 }
 
 void integration_section(std::string& out, const integration_figures& integration) {
@@ -467,17 +500,14 @@ void integration_section(std::string& out, const integration_figures& integratio
     distribution_rows(out, "commits per landing", integration.size, false);
     table_close(out);
     landings_chart(out, integration);
-    out += "<h3>Pushers</h3>\n";
-    table_open(out, {"identity", "landings", "days landed", "share of active days"});
-    for (const auto& pusher : integration.pushers)
-        table_row(out, {pusher.identity, std::to_string(pusher.landings),
-                        std::to_string(pusher.days_landed), percent(pusher.share_of_days)});
-    table_close(out);
+    pushers_table(out, integration.pushers);
     out += "</section>\n";
 }
 
 void live_branches_table(std::string& out, const branch_figures& branches) {
     out += "<h3>Live branches</h3>\n";
+    if (branches.live.empty())
+        return paragraph(out, "No live branches.");
     table_open(out, {"branch", "age", "behind", "ahead", "last push", "by", "over limits"});
     for (const auto& branch : branches.live) {
         const bool over = !branch.over_limits.empty();
@@ -490,8 +520,6 @@ void live_branches_table(std::string& out, const branch_figures& branches) {
                   over ? "over" : "");
     }
     table_close(out);
-    if (branches.live.empty())
-        paragraph(out, "No live branches.");
 }
 
 void ended_branches(std::string& out, const branch_figures& branches) {
@@ -501,6 +529,8 @@ void ended_branches(std::string& out, const branch_figures& branches) {
     for (const auto& range : branches.lifetime_ranges)
         table_row(out, {"lifetime " + range.label, std::to_string(range.count)});
     table_close(out);
+    if (branches.ended.empty())
+        return paragraph(out, "No branch ended in this period.");
     table_open(out, {"branch", "created", "ended", "how", "lifetime"});
     for (const auto& branch : branches.ended)
         table_row(out, {branch.ref, time_text(branch.created), time_text(branch.ended), branch.how,
@@ -510,14 +540,16 @@ void ended_branches(std::string& out, const branch_figures& branches) {
 
 void branches_section(std::string& out, const branch_figures& branches) {
     out += "<section id=\"branches\">\n<h2>Branches</h2>\n";
-    live_branches_table(out, branches);
     branch_ages_chart(out, branches);
+    live_branches_table(out, branches);
     ended_branches(out, branches);
     out += "</section>\n";
 }
 
 void deployments_table(std::string& out, const deploy_ref_figures& ref) {
     out += "<h3>" + text(ref.ref) + "</h3>\n";
+    if (ref.deployments.empty())
+        return paragraph(out, "No deployment in this period.");
     table_open(out,
                {"time", "identity", "from", "to", "new commits", "failed by", "restored after"});
     for (const auto& d : ref.deployments) {
@@ -534,11 +566,14 @@ void deployments_table(std::string& out, const deploy_ref_figures& ref) {
 
 void deployments_section(std::string& out, const std::vector<deploy_ref_figures>& deployments) {
     out += "<section id=\"deployments\">\n<h2>Deployments</h2>\n";
-    lead_time_chart(out, deployments);
     for (const auto& ref : deployments)
         deployments_table(out, ref);
+    if (deployments.empty())
+        paragraph(out, "No deployments.");
     out += "</section>\n";
 }
+
+void red_intervals(std::string& out, const std::vector<red_interval>& intervals);
 
 void trunk_health_section(std::string& out, const trunk_health_figures& health) {
     out += "<section id=\"trunk-health\">\n<h2>Trunk red time</h2>\n";
@@ -549,8 +584,14 @@ void trunk_health_section(std::string& out, const trunk_health_figures& health) 
     table_row(out, {"red", duration(health.red_seconds)});
     table_row(out, {"red share", health.red_share ? percent(*health.red_share) : "–"});
     table_close(out);
-    table_open(out, {"from", "to", "commit", "unmet checks"});
-    for (const auto& red : health.red) {
+    if (!health.red.empty())
+        red_intervals(out, health.red);
+    out += "</section>\n";
+}
+
+void red_intervals(std::string& out, const std::vector<red_interval>& intervals) {
+    table_open(out, {"red from", "to", "commit", "unmet checks"});
+    for (const auto& red : intervals) {
         std::vector<std::string> unmet;
         for (const auto& check : red.unmet)
             unmet.push_back(check.context + " (" + check.state + ")");
@@ -558,18 +599,21 @@ void trunk_health_section(std::string& out, const trunk_health_figures& health) 
             out, {time_text(red.from), time_text(red.to), short_id(red.commit), join(unmet, ", ")});
     }
     table_close(out);
-    out += "</section>\n";
 }
 
-void bypasses_section(std::string& out, const std::vector<bypass_record>& bypasses) {
-    out += "<section id=\"bypasses\">\n<h2>Bypasses</h2>\n";
+void bypasses_table(std::string& out, const std::vector<bypass_record>& bypasses) {
+    if (bypasses.empty())
+        return paragraph(out, "No bypasses.");
     table_open(out, {"time", "identity", "refs", "reason"});
     for (const auto& bypass : bypasses)
         table_row(
             out, {time_text(bypass.time), bypass.identity, join(bypass.refs, ", "), bypass.reason});
     table_close(out);
-    if (bypasses.empty())
-        paragraph(out, "No bypasses.");
+}
+
+void bypasses_section(std::string& out, const std::vector<bypass_record>& bypasses) {
+    out += "<section id=\"bypasses\">\n<h2>Bypasses</h2>\n";
+    bypasses_table(out, bypasses);
     out += "</section>\n";
 }
 
@@ -578,10 +622,12 @@ void rejections_section(std::string& out, const report& figures) {
     paragraph(out,
               count_noun(static_cast<std::uint64_t>(figures.rejected_pushes), "push", "pushes") +
                   " rejected.");
-    table_open(out, {"rule", "rejected pushes it blocked"});
-    for (const auto& rule : figures.rejections)
-        table_row(out, {rule.rule, std::to_string(rule.pushes)});
-    table_close(out);
+    if (!figures.rejections.empty()) {
+        table_open(out, {"rule", "rejected pushes it blocked"});
+        for (const auto& rule : figures.rejections)
+            table_row(out, {rule.rule, std::to_string(rule.pushes)});
+        table_close(out);
+    }
     out += "</section>\n";
 }
 

@@ -1,5 +1,6 @@
 // The report as a terminal summary.
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -10,6 +11,9 @@
 namespace trunkgate {
 
 namespace {
+
+// Live branches the summary names; the most urgent come first.
+constexpr std::size_t listed_branches = 20;
 
 std::string fixed(double value, int decimals) {
     char text[64];
@@ -64,7 +68,9 @@ void write_branches(std::ostream& out, const branch_figures& figures) {
     for (const auto& branch : figures.live)
         over += !branch.over_limits.empty();
     out << "Branches\n  " << figures.live.size() << " live, " << over << " over limits\n";
-    for (const auto& branch : figures.live) {
+    const auto shown = std::min(figures.live.size(), listed_branches);
+    for (std::size_t i = 0; i < shown; ++i) {
+        const auto& branch = figures.live[i];
         out << "    " << printable(branch.ref) << "  age " << duration_text(branch.age_seconds)
             << ", " << branch.behind << " behind, " << branch.ahead << " ahead";
         if (branch.last_push_time)
@@ -74,6 +80,9 @@ void write_branches(std::ostream& out, const branch_figures& figures) {
             out << "  OVER: " << join(branch.over_limits, ", ");
         out << "\n";
     }
+    if (shown < figures.live.size())
+        out << "    and " << figures.live.size() - shown
+            << " more (--format json or html lists every one)\n";
     out << "  lifetimes of " << count_noun(figures.lifetime.count, "ended branch", "ended branches")
         << ": median " << optional_duration(figures.lifetime.median) << ", p90 "
         << optional_duration(figures.lifetime.p90) << "\n";

@@ -96,7 +96,29 @@ push_allowed = ["release-*"]
     CHECK(loaded.protect[1].push_allowed == std::vector<std::string>{"release-*"});
 }
 
+TEST_CASE("policy: [report] deploy refs default to the refs with promote_from", "[policy]") {
+    const auto promotion = load_policy(testing::source_path("templates/policy/promotion.toml"));
+    CHECK(promotion.deploy_refs() ==
+          std::vector<std::string>{"refs/heads/staging", "refs/heads/production"});
+    CHECK(promotion.report.failure_window_days == 7);
+    const auto chosen = parse_policy("[[protect]]\nrefs = [\"refs/heads/staging\"]\n"
+                                     "promote_from = \"refs/heads/main\"\n"
+                                     "[report]\ndeploy_refs = [\"refs/heads/release/*\"]\n"
+                                     "failure_window_days = 3\n",
+                                     "t.toml");
+    CHECK(chosen.deploy_refs() == std::vector<std::string>{"refs/heads/release/*"});
+    CHECK(chosen.report.failure_window_days == 3);
+    CHECK(parse_policy("", "t.toml").deploy_refs().empty());
+}
+
 TEST_CASE("policy: every error names file, line, column and problem", "[policy]") {
+    SECTION("[report] takes full ref names and a window of 1 to 366 days") {
+        POLICY_SHOULD_FAIL("[report]\ndeploy_refs = [\"production\"]\n", 2, 15,
+                           "'report.deploy_refs' holds full ref names");
+        POLICY_SHOULD_FAIL("[report]\nfailure_window_days = 0\n", 2, 23,
+                           "'report.failure_window_days' is a number of days");
+        POLICY_SHOULD_FAIL("[report]\ndeploy_ref = []\n", 2, 1, "unknown key 'report.deploy_ref'");
+    }
     SECTION("TOML syntax") {
         POLICY_SHOULD_FAIL("mode = \"enforce\"\n[trunk\n", 2, 7, "");
     }

@@ -169,6 +169,16 @@ TEST_CASE("report html: every string from the data is escaped", "[report]") {
         CHECK_THAT(html, !Contains("band-<"));
         CHECK_THAT(html, Contains("band-&lt;script&gt;"));
     }
+    SECTION("a long branch name is cut between UTF-8 characters in its chart label") {
+        std::string accents;
+        for (int i = 0; i < 30; ++i)
+            accents += "\xc3\xa9"; // é
+        figures.branches.live = {branch(accents, 1)};
+        const auto ages = chart(report_html(figures), "chart-branch-ages");
+        CHECK_THAT(ages, !Contains("\\x"));
+        CHECK_THAT(ages, Contains(accents.substr(0, 32) + "…</text>"));
+        CHECK_THAT(ages, Contains("<title>refs/heads/" + accents + ": 1.00 days</title>"));
+    }
     SECTION("controls and bidi overrides are shown, not obeyed") {
         figures.notes = {"a\x1b[31mred\xe2\x80\xae"};
         const auto shown = report_html(figures);

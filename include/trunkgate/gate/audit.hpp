@@ -52,12 +52,13 @@ struct audit_log {
 
 /// Calls `visit` with each record of the audit log in log order, its line and the line parsed
 /// (JSON of the documented shape), and `damaged` with each line that is not one; never keeps more
-/// than one line. A missing
-/// log has no records; one that cannot be read throws internal_error.
+/// than one line. Lines `skip` accepts are passed over unparsed and unchecked. A missing log has
+/// no records; one that cannot be read throws internal_error.
 void for_each_audit_record(
     const std::string& git_dir,
     const std::function<void(std::string& line, const nlohmann::json& record)>& visit,
-    const std::function<void(const damaged_audit_line& line)>& damaged);
+    const std::function<void(const damaged_audit_line& line)>& damaged,
+    const std::function<bool(std::string_view line)>& skip = nullptr);
 
 /// The records of the audit log whose time is at or after `since` (Unix seconds; 0 = all), and
 /// every damaged line, each skipped on its own: a damaged line never hides a neighbour. A missing

@@ -48,6 +48,9 @@ struct queue_entry {
     /// The largest batch it may be built in from now on, set by bisection (and to 1 for a
     /// retry); 0: only the policy's batch_size bounds it. It never grows while the entry waits.
     std::int64_t batch_limit = 0;
+    /// Every speculative commit it was built in, oldest first: its CI builds (a batch shares
+    /// one). Journals written before this list have none.
+    std::vector<std::string> built;
 };
 
 /// The id of the batch `entry` is built in: `batch`, or its own id when that is empty.

@@ -43,7 +43,7 @@ struct period_count {
 
 /// Values grouped by range: [low, high) in seconds, high nullopt for the last, open range.
 struct range_count {
-    std::string label; ///< "< 1 hour", "1 hour – 1 day", ...
+    std::string label; ///< "< 1 hour", "1 hour to 1 day", ...
     std::int64_t low = 0;
     std::optional<std::int64_t> high;
     std::int64_t count = 0;
@@ -79,7 +79,7 @@ struct live_branch {
     std::int64_t behind = 0;
     std::int64_t ahead = 0;
     std::optional<std::int64_t> last_push_time; ///< its latest landed record, if any
-    std::string last_pusher;
+    std::string last_pusher; ///< with last_push_time
     std::vector<std::string> over_limits; ///< "branch-age", "up-to-date", "branch-size"
 };
 
@@ -172,7 +172,7 @@ struct queue_figures {
     std::int64_t cancelled = 0;
     distribution time_to_land; ///< enqueued -> landed, seconds
     std::vector<reason_count> ejections;
-    std::int64_t builds = 0; ///< speculative builds of the entries that ended in the period
+    std::int64_t builds = 0; ///< CI builds of those entries: distinct speculative commits
     std::optional<double> builds_per_landed;
 };
 

@@ -5,6 +5,7 @@
 #include <git2.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -28,7 +29,7 @@ struct ref_move {
 };
 
 struct audit_facts {
-    std::vector<ref_move> moves; ///< of the refs asked for, in log order
+    std::deque<ref_move> moves; ///< of the refs asked for, in log order (a deque: never moved)
     std::vector<bypass_record> bypasses;
     std::int64_t rejected_pushes = 0;
     std::map<std::string, std::int64_t> blocking_rules; ///< rule id -> rejected pushes
