@@ -320,7 +320,7 @@ class Generator:
             enqueued = self.clamp(time - rng.randint(600, 3 * 3600))
             entry = self.queue_entry(enqueued, group[-1][0], "landed", time, "")
             entry.update(speculative=new, built_on=old, landing_from=new,
-                         testing_since=enqueued + 30)
+                         testing_since=enqueued + 30, built=[new])
             ids.append(entry)
         batch = ids[-1]["id"]
         for entry in ids:
@@ -340,7 +340,7 @@ class Generator:
                  "testing_since": 0, "builds": 1 if state != "cancelled" else 0,
                  "failed_builds": 1 if state == "ejected" else 0,
                  "checks": {}, "landing_from": "", "reason": reason, "ended_at": ended,
-                 "batch": "", "batch_size": 0, "batch_limit": 0}
+                 "batch": "", "batch_size": 0, "batch_limit": 0, "built": []}
         if state == "landed":
             entry["checks"] = {"build": "success", "unit-tests": "success"}
         self.queue_entries.append(entry)
@@ -361,6 +361,9 @@ class Generator:
                 entry = self.queue_entry(enqueued, commit, "ejected",
                                          enqueued + rng.randint(300, 6 * 3600), reason)
                 entry["testing_since"] = enqueued + 20
+                entry["speculative"] = entry["built_on"] = ""
+                entry["built"] = [hashlib.sha1(f"{self.args.seed}:{entry['id']}".encode())
+                                  .hexdigest()]
             else:
                 self.queue_entry(enqueued, commit, "cancelled",
                                  enqueued + rng.randint(60, 3600), f"cancelled by {self.pusher()}")
@@ -651,7 +654,8 @@ class Generator:
             audit_log_bytes=size, queue_entries=len(self.queue_entries), notes=notes,
             trunk_first_parent_commits=len(h.chain), trunk_old=h.before[0],
             trunk_new=h.chain[-1][0], final_refs=self.final, initial_refs=self.initial,
-            live_feature_branches=len(self.live))
+            live_feature_branches=len(self.live),
+            queue_builds=len({c for e in self.queue_entries for c in e["built"]}))
         self.expected["by_rule"] = dict(sorted(self.expected["by_rule"].items()))
         with open(args.expected, "w") as handle:
             json.dump(self.expected, handle, indent=2)

@@ -153,6 +153,8 @@ def informational(report, expected):
         f"(generated {expected['live_feature_branches']:,} feature branches left alive, plus "
         f"git.git's own branches)",
         f"active pushers: {report.get('integration', {}).get('active_pushers')}",
+        f"queue builds: report {(report.get('queue') or {}).get('builds')} (generated "
+        f"{expected.get('queue_builds')} distinct speculative commits in `built`)",
     ]
     for deploy in report.get("deployments", []):
         lines.append(
