@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -304,30 +303,31 @@ std::vector<std::string> limits_exceeded(const branch_policy& limits, const live
     return over;
 }
 
+void measure_live_branch(const git_oid& tip, trunk_ancestry& ancestry, std::int64_t now,
+                         live_branch& branch) {
+    const auto measured = ancestry.measure(tip);
+    branch.behind = measured.behind;
+    branch.ahead = measured.ahead;
+    branch.oldest_time = measured.oldest_time;
+    if (branch.oldest_time)
+        branch.age_seconds = std::max<std::int64_t>(0, now - *branch.oldest_time);
+}
+
 std::vector<live_branch> live_branches(git_repository* repo, const policy& rules_policy,
                                        const report_period& period, const history_pass& pass,
-                                       std::vector<std::string>& notes) {
+                                       commit_nodes& nodes, std::vector<std::string>& notes) {
     const auto trunk = read_ref(repo, rules_policy.trunk_ref());
-    // Limits no count can pass: the walk measures everything.
-    branch_limits exact;
-    exact.max_behind = std::numeric_limits<std::int64_t>::max();
-    exact.max_ahead = std::numeric_limits<std::int64_t>::max();
-    exact.oldest_allowed_time = std::numeric_limits<std::int64_t>::min();
+    std::optional<trunk_ancestry> ancestry;
+    if (trunk)
+        ancestry.emplace(nodes, *trunk);
     std::vector<live_branch> live;
     for_each_ref_commit(repo, "refs/heads/*", [&](std::string_view name, const git_oid& tip) {
         if (!is_short_lived_branch(rules_policy, name))
             return;
         live_branch branch;
         branch.ref = std::string(name);
-        if (trunk) {
-            const auto measured = measure_branch(repo, tip, *trunk, exact);
-            branch.behind = measured.behind.count;
-            branch.ahead = measured.ahead.count;
-            if (measured.oldest) {
-                branch.oldest_time = measured.oldest_time;
-                branch.age_seconds = std::max<std::int64_t>(0, period.now - measured.oldest_time);
-            }
-        }
+        if (trunk)
+            measure_live_branch(tip, *ancestry, period.now, branch);
         const auto pushed = pass.last_push.find(branch.ref);
         if (pushed != pass.last_push.end()) {
             branch.last_push_time = pushed->second->time;
@@ -351,10 +351,10 @@ std::vector<live_branch> live_branches(git_repository* repo, const policy& rules
 
 branch_figures branches_of(git_repository* repo, const policy& rules_policy,
                            const report_period& period, const history_pass& pass,
-                           std::vector<std::string>& notes) {
+                           commit_nodes& nodes, std::vector<std::string>& notes) {
     branch_figures figures;
     figures.max_age_days = rules_policy.branches.max_age_days;
-    figures.live = live_branches(repo, rules_policy, period, pass, notes);
+    figures.live = live_branches(repo, rules_policy, period, pass, nodes, notes);
     figures.ended = pass.ended;
     std::vector<std::int64_t> lifetimes;
     for (const auto& ended : figures.ended)
@@ -826,7 +826,8 @@ report build_report(git_repository* repo, const std::string& git_dir, const poli
         history_walker walker(repo, graph, rules_policy, period, queue_pushers, deploy_refs);
         const auto pass = walker.walk(facts.moves);
         result.integration = integration_of(pass, rules_policy, period);
-        result.branches = branches_of(repo, rules_policy, period, pass, result.notes);
+        result.branches =
+            branches_of(repo, rules_policy, period, pass, walker.nodes(), result.notes);
         deployment_judge judge(repo, rules_policy, period, walker.nodes(), statuses);
         result.deployments.clear();
         for (const auto& history : pass.deploys)

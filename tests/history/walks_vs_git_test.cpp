@@ -21,6 +21,7 @@
 #include "trunkgate/gate/commits.hpp"
 #include "trunkgate/history/git.hpp"
 #include "trunkgate/history/history.hpp"
+#include "trunkgate/report/report_walks.hpp"
 
 using namespace trunkgate;
 namespace fs = std::filesystem;
@@ -1129,4 +1130,40 @@ TEST_CASE("history walks: a damaged commit-graph changes no answer", "[history][
     layers = chain_of_two_layers();
     overwrite_file(graph_chain_file(repo.path), layers[1] + "\n" + layers[0] + "\n");
     check_walks_equal_git(repo.path, expected, "a chain listing its layers in the wrong order");
+}
+
+// The report measures live branches from trunk's ancestry (report/report_walks.hpp): pure set
+// arithmetic, so exact whatever the dates and with or without a graph, wherever it answers.
+TEST_CASE("history walks: the report's trunk ancestry counts like git on skewed dates",
+          "[history][graph][report]") {
+    libgit2_guard libgit2;
+    testing::git_sandbox sandbox;
+    const unsigned seed = 4;
+    const auto repo = make_repository(sandbox, "generated.git", seed, 200, dates::skewed);
+    const auto expected = ask_git(sandbox, repo, seed);
+    for (const bool graph : {false, true}) {
+        if (graph)
+            write_reachable_graph(sandbox, repo.path, false);
+        const auto opened = open_repository(repo.path);
+        mismatches out(expected);
+        with_commit_graph(opened.get(), [&](const commit_graph* file) {
+            commit_nodes nodes(opened.get(), file);
+            std::map<std::string, trunk_ancestry> by_trunk;
+            for (const auto& pair : expected.branches) {
+                auto found = by_trunk.find(pair.trunk);
+                if (found == by_trunk.end())
+                    found = by_trunk.emplace(pair.trunk, trunk_ancestry(nodes, oid_of(pair.trunk)))
+                                .first;
+                const auto measured = found->second.measure(oid_of(pair.tip));
+                const auto what = pair_name(pair, out);
+                out.expect_equal("ahead" + what, measured.ahead, pair.ahead);
+                out.expect_equal("behind" + what, measured.behind, pair.behind);
+                out.expect("oldest time" + what, measured.oldest_time == pair.oldest_time);
+            }
+            return 0;
+        });
+        INFO("commit-graph: " << (graph ? "every commit" : "none"));
+        CHECK(out.found() == std::vector<std::string>{});
+        CHECK(expected.branches.size() >= 10);
+    }
 }

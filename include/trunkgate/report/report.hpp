@@ -79,8 +79,8 @@ struct live_branch {
     std::int64_t behind = 0;
     std::int64_t ahead = 0;
     std::optional<std::int64_t> last_push_time; ///< its latest landed record, if any
-    std::string last_pusher; ///< with last_push_time
-    std::vector<std::string> over_limits; ///< "branch-age", "up-to-date", "branch-size"
+    std::string last_pusher;                    ///< with last_push_time
+    std::vector<std::string> over_limits;       ///< "branch-age", "up-to-date", "branch-size"
 };
 
 struct ended_branch {
