@@ -10,9 +10,10 @@ trunkgate_packages=(
 # each started by its test on its own port and configuration, never as the system's service;
 # jq reads trunkgate's JSON there; strace kills the merge queue's runner at a chosen system call
 # (tests/e2e/queue_pipeline_test.cpp); headless chromium screenshots the report's HTML page and
-# fonts-dejavu-core gives it a font to draw the text with (tests/e2e/report_html_test.cpp).
+# fonts-dejavu-core gives it a font to draw the text with, and zlib1g-dev lets the test read the
+# PNG it takes (tests/e2e/report_html_test.cpp).
 trunkgate_test_packages=(webhook nginx fcgiwrap openssh-server openssh-client gitolite3 jq strace
-    chromium fonts-dejavu-core)
+    chromium fonts-dejavu-core zlib1g-dev)
 # The libFuzzer targets (scripts/fuzz): clang and its libFuzzer and sanitizer runtimes.
 trunkgate_fuzz_packages=(clang libclang-rt-14-dev)
 # The conformance test (tests/conformance) runs GitHub's own JavaScript libraries under Node.js.

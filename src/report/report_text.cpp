@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
+#include <vector>
 
 #include "trunkgate/report/render.hpp"
 #include "trunkgate/util/text.hpp"
@@ -12,8 +13,22 @@ namespace trunkgate {
 
 namespace {
 
-// Live branches the summary names; the most urgent come first.
-constexpr std::size_t listed_branches = 20;
+// Pushers and live branches the summary names (the busiest, the most urgent first).
+constexpr std::size_t listed_rows = 20;
+// A name column is as wide as its longest name, up to this.
+constexpr std::size_t widest_column = 40;
+
+// The width of a column of `names` (in bytes: names are mostly ASCII).
+std::size_t column_width(const std::vector<std::string>& names) {
+    std::size_t width = 0;
+    for (const auto& name : names)
+        width = std::max(width, std::min(name.size(), widest_column));
+    return width;
+}
+
+std::string padded(const std::string& text, std::size_t width) {
+    return text.size() >= width ? text : text + std::string(width - text.size(), ' ');
+}
 
 std::string fixed(double value, int decimals) {
     char text[64];
@@ -56,11 +71,21 @@ void write_integration(std::ostream& out, const integration_figures& figures) {
             << ", p90 " << *figures.size.p90 << "\n";
     out << "  active pushers: " << figures.active_pushers << ", on "
         << count_noun(figures.active_days, "day", "days") << " trunk moved\n";
+    std::vector<std::string> names;
     for (const auto& pusher : figures.pushers)
-        out << "    " << printable(pusher.identity) << "  "
+        names.push_back(printable(pusher.identity));
+    const auto width = column_width(names);
+    const auto shown = std::min(figures.pushers.size(), listed_rows);
+    for (std::size_t i = 0; i < shown; ++i) {
+        const auto& pusher = figures.pushers[i];
+        out << "    " << padded(names[i], width) << "  "
             << count_noun(pusher.landings, "landing", "landings") << " on "
             << count_noun(pusher.days_landed, "day", "days") << " ("
             << percent(pusher.share_of_days) << " of the days trunk moved)\n";
+    }
+    if (shown < figures.pushers.size())
+        out << "    and " << figures.pushers.size() - shown
+            << " more (--format json or html lists every one)\n";
 }
 
 void write_branches(std::ostream& out, const branch_figures& figures) {
@@ -68,10 +93,14 @@ void write_branches(std::ostream& out, const branch_figures& figures) {
     for (const auto& branch : figures.live)
         over += !branch.over_limits.empty();
     out << "Branches\n  " << figures.live.size() << " live, " << over << " over limits\n";
-    const auto shown = std::min(figures.live.size(), listed_branches);
+    std::vector<std::string> refs;
+    for (const auto& branch : figures.live)
+        refs.push_back(printable(branch.ref));
+    const auto width = column_width(refs);
+    const auto shown = std::min(figures.live.size(), listed_rows);
     for (std::size_t i = 0; i < shown; ++i) {
         const auto& branch = figures.live[i];
-        out << "    " << printable(branch.ref) << "  age " << duration_text(branch.age_seconds)
+        out << "    " << padded(refs[i], width) << "  age " << duration_text(branch.age_seconds)
             << ", " << branch.behind << " behind, " << branch.ahead << " ahead";
         if (branch.last_push_time)
             out << ", last push " << date_text(*branch.last_push_time) << " by "
@@ -133,8 +162,12 @@ void write_gate(std::ostream& out, const report& figures) {
         out << "  " << iso8601(bypass.time, 0) << "  " << printable(bypass.identity) << "  "
             << printable(join(bypass.refs, " ")) << "  \"" << printable(bypass.reason) << "\"\n";
     out << "Rejections: " << count_noun(figures.rejected_pushes, "push", "pushes") << "\n";
+    std::vector<std::string> rules;
     for (const auto& rule : figures.rejections)
-        out << "  " << rule.rule << "  " << rule.pushes << "\n";
+        rules.push_back(rule.rule);
+    const auto width = column_width(rules);
+    for (const auto& rule : figures.rejections)
+        out << "  " << padded(rule.rule, width) << "  " << rule.pushes << "\n";
 }
 
 void write_queue(std::ostream& out, const queue_figures& figures) {
