@@ -1,10 +1,9 @@
 #include "trunkgate/admin/doctor_checks.hpp"
 
-#include <sys/stat.h>
-
 #include "trunkgate/history/commit_graph.hpp"
 #include "trunkgate/history/git.hpp"
 #include "trunkgate/util/error.hpp"
+#include "trunkgate/util/files.hpp"
 #include "trunkgate/util/text.hpp"
 
 namespace trunkgate {
@@ -17,11 +16,6 @@ namespace trunkgate {
 // slower (notes); a graph that fails its checksum can make them wrong (a problem).
 
 namespace {
-
-bool exists(const std::string& path) {
-    struct stat info {};
-    return ::stat(path.c_str(), &info) == 0;
-}
 
 // The commits reachable from the branches and HEAD, counted up to `limit` and no further: a
 // libgit2 walk in no particular order, which reads one commit object per step, so a history of
@@ -95,7 +89,7 @@ void check_commit_graph(examination& exam) {
     const auto dir = shell_quote(without_slash(exam.git_dir));
     const auto write = exam.as_owner("git --git-dir=" + dir + " commit-graph write --reachable");
 
-    if (!exists(single) && !exists(chain)) {
+    if (!file_exists(single) && !file_exists(chain)) {
         if (commits_up_to(repo, large_history_commits) < large_history_commits)
             return;
         exam.add("commit-graph-missing",
@@ -111,7 +105,7 @@ void check_commit_graph(examination& exam) {
         return;
     }
 
-    const auto where = exists(single) ? single : chain;
+    const auto where = file_exists(single) ? single : chain;
     std::string why_not;
     const auto graph = commit_graph::open(repo, &why_not);
     if (!graph) {
@@ -129,7 +123,7 @@ void check_commit_graph(examination& exam) {
                          ", so trunkgate's hooks, like git, walk history through the commit "
                          "objects (slower on a long history)",
                      unset_commit_graph(exam, disabled->level), where, true);
-        else if (exists(common + "shallow") || exists(common + "info/grafts"))
+        else if (file_exists(common + "shallow") || file_exists(common + "info/grafts"))
             exam.add("commit-graph-unused",
                      where + " is not used: " + why_not +
                          " (git ignores it there too); trunkgate's hooks walk history through "

@@ -5,7 +5,6 @@
 
 #include "trunkgate/checks/status_source.hpp"
 #include "trunkgate/history/git.hpp"
-#include "trunkgate/policy/glob.hpp"
 #include "trunkgate/util/identity.hpp"
 
 namespace trunkgate {
@@ -131,9 +130,7 @@ ref_facts gather_ref(git_repository* repo, const push_view& view, const ref_upda
     // A change submitted to a queue is judged as the short-lived branch it is, measured against
     // the queue's target.
     facts.short_lived =
-        !facts.queue_target.empty() ||
-        (update.is_branch() && update.ref != rules_policy.trunk_ref() &&
-         facts.protections.empty() && glob_match_any(rules_policy.branches.refs, update.ref));
+        !facts.queue_target.empty() || rules_policy.is_short_lived_branch(update.ref);
     if (update.new_hex.size() != GIT_OID_HEXSZ) {
         facts.rejected_before_measuring =
             "SHA-256 object ids are not supported by this build (libgit2 reads SHA-1 repositories)";

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "trunkgate/history/git.hpp"
+#include "trunkgate/util/files.hpp"
 
 namespace trunkgate {
 
@@ -47,11 +48,6 @@ bool id_before(const unsigned char* a, const unsigned char* b) {
 
 std::uint32_t chunk_id(const char (&name)[5]) {
     return be32(reinterpret_cast<const unsigned char*>(name));
-}
-
-bool exists(const std::string& path) {
-    struct stat info {};
-    return ::stat(path.c_str(), &info) == 0;
 }
 
 } // namespace
@@ -253,8 +249,8 @@ std::unique_ptr<commit_graph> commit_graph::open(git_repository* repo, std::stri
     const std::string info = common + "objects/info/";
     const std::string single = info + "commit-graph";
     const std::string chain = info + "commit-graphs/commit-graph-chain";
-    const bool has_single = exists(single);
-    if (!has_single && !exists(chain))
+    const bool has_single = file_exists(single);
+    if (!has_single && !file_exists(chain))
         return nullptr;
     auto say = [&](const std::string& reason) {
         if (why_not)
@@ -263,7 +259,7 @@ std::unique_ptr<commit_graph> commit_graph::open(git_repository* repo, std::stri
     };
     if (commit_graph_disabled(repo))
         return say("core.commitGraph is false");
-    if (exists(common + "shallow") || exists(common + "info/grafts"))
+    if (file_exists(common + "shallow") || file_exists(common + "info/grafts"))
         return say("the repository is shallow or has grafts, so parents differ from the graph's");
     std::unique_ptr<commit_graph> graph(new commit_graph());
     try {
@@ -335,7 +331,8 @@ std::shared_ptr<const commit_graph> commit_graph::shared(git_repository* repo) {
     if (!single && !chain)
         return nullptr;
     // What open() refuses a graph for besides its files is looked at every time.
-    if (commit_graph_disabled(repo) || exists(common + "shallow") || exists(common + "info/grafts"))
+    if (commit_graph_disabled(repo) || file_exists(common + "shallow") ||
+        file_exists(common + "info/grafts"))
         return nullptr;
     const std::lock_guard<std::mutex> guard(lock);
     if (!cache.filled || cache.common != common || !(cache.single == single) ||

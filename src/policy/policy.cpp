@@ -11,6 +11,7 @@
 #include "trunkgate/policy/policy_reader.hpp"
 #include "trunkgate/policy/rule_ids.hpp"
 #include "trunkgate/util/error.hpp"
+#include "trunkgate/util/files.hpp"
 #include "trunkgate/util/identity.hpp"
 
 namespace trunkgate {
@@ -84,6 +85,20 @@ const queue_rule* policy::queue_for_submission(std::string_view ref, std::string
     if (found && topic)
         *topic = std::string(rest.size() > found_length ? rest.substr(found_length + 1) : "");
     return found;
+}
+
+std::vector<std::string> policy::required_checks(std::string_view ref) const {
+    std::vector<std::string> required;
+    for (const auto* rule : protections_for(ref))
+        for (const auto& context : rule->required_checks)
+            if (std::find(required.begin(), required.end(), context) == required.end())
+                required.push_back(context);
+    return required;
+}
+
+bool policy::is_short_lived_branch(std::string_view ref) const {
+    return ref.rfind("refs/heads/", 0) == 0 && ref != trunk_ref() && protections_for(ref).empty() &&
+           glob_match_any(branches.refs, ref);
 }
 
 std::vector<std::string> policy::deploy_refs() const {
@@ -166,14 +181,7 @@ policy load_policy(const std::string& path) {
     return parse_policy(text, path);
 }
 
-namespace {
-
-bool file_exists(const std::string& path) {
-    struct stat info {};
-    return ::stat(path.c_str(), &info) == 0;
-}
-
-} // namespace
+namespace {} // namespace
 
 std::string default_server_policy() {
     return TRUNKGATE_SYSTEM_POLICY;

@@ -26,16 +26,6 @@ struct judged {
     std::map<std::string, std::string> checks;
 };
 
-// Every required context of the target's [[protect]] entries, each once.
-std::vector<std::string> required_checks_of(const policy& rules_policy, const std::string& target) {
-    std::vector<std::string> required;
-    for (const auto* protection : rules_policy.protections_for(target))
-        for (const auto& context : protection->required_checks)
-            if (std::find(required.begin(), required.end(), context) == required.end())
-                required.push_back(context);
-    return required;
-}
-
 std::string short_hex(const std::string& hex) {
     return hex.substr(0, 7);
 }
@@ -80,7 +70,7 @@ class queue_pass {
                queue_store& store, status_source& statuses, const queue_run_options& options,
                queue_run_report& report)
         : repo_(repo), rule_(rule), store_(store), statuses_(statuses), options_(options),
-          report_(report), required_(required_checks_of(rules_policy, rule.target)),
+          report_(report), required_(rules_policy.required_checks(rule.target)),
           notes_ref_(rules_policy.checks.notes_ref) {}
 
     void run() {

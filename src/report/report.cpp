@@ -1,7 +1,5 @@
 #include "trunkgate/report/report.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -17,6 +15,7 @@
 #include "trunkgate/report/report_facts.hpp"
 #include "trunkgate/report/report_walks.hpp"
 #include "trunkgate/util/error.hpp"
+#include "trunkgate/util/files.hpp"
 
 namespace trunkgate {
 
@@ -58,27 +57,6 @@ std::vector<period_count> count_by(const std::vector<std::int64_t>& times,
             ++counts[static_cast<std::size_t>(index)].count;
     }
     return counts;
-}
-
-// What the gate's branch rules apply to (src/gate/push.cpp, gather_ref).
-bool is_short_lived_branch(const policy& rules_policy, std::string_view ref) {
-    return ref.rfind("refs/heads/", 0) == 0 && ref != rules_policy.trunk_ref() &&
-           rules_policy.protections_for(ref).empty() &&
-           glob_match_any(rules_policy.branches.refs, ref);
-}
-
-std::vector<std::string> required_checks_of(const policy& rules_policy, std::string_view ref) {
-    std::vector<std::string> required;
-    for (const auto* rule : rules_policy.protections_for(ref))
-        for (const auto& context : rule->required_checks)
-            if (std::find(required.begin(), required.end(), context) == required.end())
-                required.push_back(context);
-    return required;
-}
-
-bool exists(const std::string& path) {
-    struct stat info {};
-    return ::stat(path.c_str(), &info) == 0;
 }
 
 // ---- what one pass over the moves finds ----
@@ -211,7 +189,7 @@ class history_walker {
     }
 
     void move_branch(const ref_move& move) {
-        if (!is_short_lived_branch(policy_, move.ref))
+        if (!policy_.is_short_lived_branch(move.ref))
             return;
         auto life = lives_.find(move.ref);
         if (move.deleted) {
@@ -320,7 +298,7 @@ std::vector<live_branch> live_branches(git_repository* repo, const policy& rules
         ancestry.emplace(nodes, *trunk);
     std::vector<live_branch> live;
     for_each_ref_commit(repo, "refs/heads/*", [&](std::string_view name, const git_oid& tip) {
-        if (!is_short_lived_branch(rules_policy, name))
+        if (!rules_policy.is_short_lived_branch(name))
             return;
         live_branch branch;
         branch.ref = std::string(name);
@@ -511,7 +489,7 @@ class deployment_judge {
     std::vector<std::vector<std::string>> failures_of(const deploy_history& history) {
         std::vector<std::vector<std::string>> failures(history.moves.size());
         const auto reverted = reverts_by_move(history);
-        const auto required = required_checks_of(policy_, history.ref);
+        const auto required = policy_.required_checks(history.ref);
         const auto window = policy_.report.failure_window_days * day_seconds;
         for (std::size_t i = 0; i < history.moves.size(); ++i) {
             const auto& move = *history.moves[i].move;
@@ -587,7 +565,7 @@ trunk_health_figures trunk_health_of(const history_pass& pass, const policy& rul
                                      const report_period& period, status_cache& statuses,
                                      std::vector<std::string>& notes) {
     trunk_health_figures figures;
-    figures.required_checks = required_checks_of(rules_policy, rules_policy.trunk_ref());
+    figures.required_checks = rules_policy.required_checks(rules_policy.trunk_ref());
     const auto end = std::min(period.until, period.now);
     auto tip = tip_at_start(pass.trunk_moves, period);
     auto from = period.since;
@@ -699,7 +677,7 @@ std::vector<std::string> deploy_refs_in(const std::deque<ref_move>& moves,
 std::vector<queue_entry> journal_entries(const std::string& git_dir,
                                          std::vector<std::string>& notes) {
     const auto dir = git_dir + "trunkgate/queue";
-    if (!exists(dir))
+    if (!file_exists(dir))
         return {};
     std::vector<std::string> unreadable;
     auto entries = queue_store(dir).entries({}, &unreadable);
@@ -729,7 +707,7 @@ report build_report(git_repository* repo, const std::string& git_dir, const poli
     const auto deploy_patterns = rules_policy.deploy_refs();
     auto facts = read_audit_facts(git_dir, period, [&](std::string_view ref) {
         return ref == rules_policy.trunk_ref() || glob_match_any(deploy_patterns, ref) ||
-               is_short_lived_branch(rules_policy, ref);
+               rules_policy.is_short_lived_branch(ref);
     });
     result.notes = std::move(facts.notes);
     const auto entries = journal_entries(git_dir, result.notes);

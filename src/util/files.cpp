@@ -12,6 +12,11 @@
 
 namespace trunkgate {
 
+bool file_exists(const std::string& path) {
+    struct stat info {};
+    return ::stat(path.c_str(), &info) == 0;
+}
+
 int (*fsync_for_tests)(int) = ::fsync;
 
 namespace {

@@ -207,6 +207,11 @@ struct policy {
     std::string trunk_ref() const { return "refs/heads/" + trunk_branch; }
     /// Every [[protect]] entry whose refs match `ref`.
     std::vector<const protect_rule*> protections_for(std::string_view ref) const;
+    /// Every required context of the [[protect]] entries matching `ref`, each once, in order.
+    std::vector<std::string> required_checks(std::string_view ref) const;
+    /// Whether the [branches] rules apply to `ref`: a branch other than trunk that no [[protect]]
+    /// entry matches and `[branches] refs` does.
+    bool is_short_lived_branch(std::string_view ref) const;
     /// The [[queue]] entry whose target is `ref`, or null.
     const queue_rule* queue_for(std::string_view ref) const;
     /// For a push to refs/for/<branch>[/<topic>]: the [[queue]] of refs/heads/<branch> (the

@@ -7,6 +7,9 @@
 
 namespace trunkgate {
 
+/// Whether anything is at `path` (stat(2), following symbolic links).
+bool file_exists(const std::string& path);
+
 /// The whole content of `path`, or nullopt when it does not exist (ENOENT). Any other failure
 /// (EACCES, EIO, a directory) throws file_error, so that a file that is there but unreadable is
 /// never taken for one that is gone.
