@@ -76,10 +76,6 @@ std::string time_text(std::int64_t time) {
     return iso.substr(0, 10) + " " + iso.substr(11, 5) + " UTC";
 }
 
-std::string date_text(std::int64_t time) {
-    return iso8601(time, 0).substr(0, 10);
-}
-
 std::string duration(std::int64_t seconds) {
     const auto plural = [](std::int64_t n, const char* unit) {
         return std::to_string(n) + " " + unit;
@@ -280,7 +276,7 @@ void landings_chart(std::string& out, const integration_figures& integration) {
         most = std::max(most, day.count);
         values.push_back(day.count);
         tooltips.push_back(
-            date_text(day.start) + ": " +
+            iso_date(day.start) + ": " +
             count_noun(static_cast<std::uint64_t>(day.count), "landing", "landings"));
     }
     const double maximum = nice_maximum(static_cast<double>(most));
@@ -290,8 +286,8 @@ void landings_chart(std::string& out, const integration_figures& integration) {
     if (most == 0)
         svg_empty(out, area, "no landings in this period");
     if (!days.empty()) {
-        svg_text(out, area.left, area.bottom() + 18, date_text(days.front().start), "start");
-        svg_text(out, area.right(), area.bottom() + 18, date_text(days.back().start), "end");
+        svg_text(out, area.left, area.bottom() + 18, iso_date(days.front().start), "start");
+        svg_text(out, area.right(), area.bottom() + 18, iso_date(days.back().start), "end");
     }
     svg_close(out, "Landings on " + integration.trunk_ref + " per UTC day (" +
                        std::to_string(days.size()) + " days).");

@@ -13,10 +13,6 @@ std::string time_text(std::int64_t time) {
     return iso8601(time, 0);
 }
 
-std::string date_text(std::int64_t time) {
-    return time_text(time).substr(0, 10);
-}
-
 template <typename T> json or_null(const std::optional<T>& value) {
     return value ? json(*value) : json(nullptr);
 }
@@ -45,7 +41,7 @@ json ranges_json(const std::vector<range_count>& ranges) {
 json counts_json(const std::vector<period_count>& counts, const char* key) {
     auto list = json::array();
     for (const auto& count : counts)
-        list.push_back({{key, date_text(count.start)}, {"count", count.count}});
+        list.push_back({{key, iso_date(count.start)}, {"count", count.count}});
     return list;
 }
 

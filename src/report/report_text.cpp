@@ -57,10 +57,6 @@ std::string band_text(const std::optional<std::string>& band) {
     return "band: " + band.value_or("none");
 }
 
-std::string date_text(std::int64_t time) {
-    return iso8601(time, 0).substr(0, 10);
-}
-
 void write_integration(std::ostream& out, const integration_figures& figures) {
     out << "Integration (" << figures.trunk_ref << ")\n"
         << "  landings: " << figures.landings << " (" << fixed(figures.per_day, 2) << " a day; "
@@ -103,7 +99,7 @@ void write_branches(std::ostream& out, const branch_figures& figures) {
         out << "    " << padded(refs[i], width) << "  age " << duration_text(branch.age_seconds)
             << ", " << branch.behind << " behind, " << branch.ahead << " ahead";
         if (branch.last_push_time)
-            out << ", last push " << date_text(*branch.last_push_time) << " by "
+            out << ", last push " << iso_date(*branch.last_push_time) << " by "
                 << printable(branch.last_pusher);
         if (!branch.over_limits.empty())
             out << "  OVER: " << join(branch.over_limits, ", ");

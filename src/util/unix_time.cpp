@@ -21,6 +21,10 @@ std::string iso8601(std::int64_t time, int offset_minutes) {
     return text;
 }
 
+std::string iso_date(std::int64_t time) {
+    return iso8601(time, 0).substr(0, 10);
+}
+
 std::optional<std::int64_t> parse_time(const std::string& text, bool* date_only) {
     if (date_only)
         *date_only = false;

@@ -39,6 +39,9 @@ constexpr const char* clock_override_variable = "TRUNKGATE_NOW";
 /// Throws input_error when TRUNKGATE_NOW is set to something that is not a time.
 std::int64_t current_time();
 
+/// The UTC date of `time` (Unix seconds), YYYY-MM-DD.
+std::string iso_date(std::int64_t time);
+
 /// `time` (Unix seconds) at `offset_minutes` from UTC as ISO 8601, e.g. 2026-11-27T09:30:00+01:00.
 std::string iso8601(std::int64_t time, int offset_minutes);
 
