@@ -561,14 +561,18 @@ std::optional<git_oid> tip_at_start(const std::vector<const ref_move*>& moves,
     return tip;
 }
 
+// Trunk is observed from the period's start, or from the log's first record if that is later:
+// before it trunkgate saw nothing, and trunk may not have been at the first record's old value,
+// or existed at all.
 trunk_health_figures trunk_health_of(const history_pass& pass, const policy& rules_policy,
-                                     const report_period& period, status_cache& statuses,
+                                     const report_period& period,
+                                     std::optional<std::int64_t> log_began, status_cache& statuses,
                                      std::vector<std::string>& notes) {
     trunk_health_figures figures;
     figures.required_checks = rules_policy.required_checks(rules_policy.trunk_ref());
     const auto end = std::min(period.until, period.now);
     auto tip = tip_at_start(pass.trunk_moves, period);
-    auto from = period.since;
+    auto from = std::max(period.since, log_began.value_or(end));
     const auto close_span = [&](std::int64_t to) {
         if (!tip || to <= from)
             return;
@@ -728,7 +732,8 @@ report build_report(git_repository* repo, const std::string& git_dir, const poli
         result.deployments.clear();
         for (const auto& history : pass.deploys)
             result.deployments.push_back(judge.judge(history));
-        result.trunk_health = trunk_health_of(pass, rules_policy, period, statuses, result.notes);
+        result.trunk_health =
+            trunk_health_of(pass, rules_policy, period, facts.log_began, statuses, result.notes);
         return 0;
     });
     result.bypasses = std::move(facts.bypasses);

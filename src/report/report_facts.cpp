@@ -93,6 +93,8 @@ audit_facts read_audit_facts(const std::string& git_dir, const report_period& pe
                 ++unreadable_times;
                 return;
             }
+            if (!facts.log_began)
+                facts.log_began = time;
             if (record.value("kind", "decision") == "landed") {
                 if (!add_moves(record, time, follow, facts.moves))
                     facts.notes.push_back("an audit record of " + iso8601(time, 0) +
@@ -113,7 +115,7 @@ audit_facts read_audit_facts(const std::string& git_dir, const report_period& pe
                 facts.notes.push_back("audit.log line " + std::to_string(line.line_number) +
                                       " is damaged and was skipped: " + line.problem);
         },
-        is_accepted_decision);
+        [&](std::string_view line) { return facts.log_began && is_accepted_decision(line); });
     if (damaged > named_damaged_lines)
         facts.notes.push_back("and " + std::to_string(damaged - named_damaged_lines) +
                               " more damaged audit.log lines were skipped");

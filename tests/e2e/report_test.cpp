@@ -1273,6 +1273,46 @@ TEST_CASE("report: a trunk without required checks is never red, and the notes s
     CHECK(report["queue"] == nullptr);             // no [[queue]], no journal
 }
 
+TEST_CASE("report: trunk is observed from the log's first record, not from before trunkgate "
+          "was installed",
+          "[e2e][report]") {
+    scripted_repository repo;
+    auto& sandbox = repo.sandbox;
+    // I0 reaches main on day 0, before trunkgate is installed: no record of it, and no build.
+    const auto initial = repo.commit("initial", "README", day(0, "08:00"));
+    REQUIRE(sandbox.push({"origin", "main"}).status == 0);
+    sandbox.install("[trunk]\nbranch = \"main\"\n\n[[protect]]\nrefs = [\"refs/heads/main\"]\n"
+                    "required_checks = [\"build\"]\n\n[checks]\nwriters = [\"ci-bot\"]\n");
+    // The log's first record, d3 09:00, is an accepted push of a branch, not of trunk.
+    repo.start_branch("feature/x", initial);
+    repo.commit("feat: x", "x.txt", day(3, "08:30"));
+    repo.lands("bob", day(3, "09:00"), {"origin", "feature/x"});
+    // A, built green, lands on main at d3 12:00.
+    repo.start_branch("main", initial);
+    const auto a = repo.commit("feat: a", "a.txt", day(3, "11:00"));
+    repo.status(a, "build", "success", day(3, "12:00"));
+    repo.lands("alice", day(3, "12:00"), {"origin", "main"});
+
+    // The period is days 1 to 4, [d1 00:00, d5 00:00), made at d5 12:00.
+    const auto made = repo.report(
+        {"--since", "2026-11-02", "--until", "2026-11-05", "--format", "json"}, day(5, "12:00"));
+    INFO(made.all());
+    REQUIRE(made.status == 0);
+    const auto report = json::parse(made.out);
+    // Observed from the first record (d3 09:00) to the period's end (d5 00:00): 39 h = 140400,
+    // not the 4 days before it. Red: I0, build missing, d3 09:00 to 12:00 = 10800.
+    CHECK(mismatches(report["trunk_health"],
+                     {{"required_checks", {"build"}},
+                      {"observed_seconds", 140400},
+                      {"red_seconds", 10800},
+                      {"red_share", 10800.0 / 140400.0},
+                      {"red",
+                       {{{"from", iso(day(3, "09:00"))},
+                         {"to", iso(day(3, "12:00"))},
+                         {"commit", initial},
+                         {"unmet", {{{"context", "build"}, {"state", "missing"}}}}}}}}) == "");
+}
+
 TEST_CASE("report: a command line or a clock that does not say what it means is exit 2",
           "[e2e][report]") {
     git_sandbox sandbox;

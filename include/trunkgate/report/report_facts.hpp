@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@ struct ref_move {
 };
 
 struct audit_facts {
+    std::optional<std::int64_t> log_began; ///< the time of the log's first readable record
     std::deque<ref_move> moves; ///< of the refs asked for, in log order (a deque: never moved)
     std::vector<bypass_record> bypasses;
     std::int64_t rejected_pushes = 0;
