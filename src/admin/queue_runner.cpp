@@ -81,6 +81,7 @@ bool run_queue_until_settled(git_repository* repo, const std::string& git_dir,
             return false;
         for (const auto& line : report.lines)
             out << line << "\n";
+        out.flush(); // before the audit record: whoever sees the landing finds its lines too
         if (!report.landings.empty())
             append_audit(git_dir, landed_line(options.now, std::nullopt, "trunkgate-queue",
                                               report.landings, report.landed));

@@ -104,12 +104,6 @@ void system_log_listener::drain() {
     }
 }
 
-std::vector<std::string> system_log_listener::lines(std::chrono::milliseconds wait) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    arrived_.wait_for(lock, wait, [&] { return !received_.empty(); });
-    return received_;
-}
-
 std::string system_log_listener::find(const std::string& text, std::chrono::milliseconds wait) {
     std::unique_lock<std::mutex> lock(mutex_);
     std::string found;

@@ -43,8 +43,6 @@ class system_log_listener {
     bool available() const { return socket_fd_ >= 0; }
     const std::string& why() const { return why_; }
 
-    /// Every message received so far and within `wait` (returns once one has come).
-    std::vector<std::string> lines(std::chrono::milliseconds wait);
     /// The first message received (now or within `wait`) that contains `text`, as syslog sent it
     /// ("<PRI>timestamp ident[pid]: message"); empty when none came.
     std::string find(const std::string& text, std::chrono::milliseconds wait);

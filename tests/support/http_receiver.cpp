@@ -157,6 +157,7 @@ struct http_receiver::connection {
     bool in_flight = false;      ///< a request was read and is not answered yet
     bool hanging = false;        ///< never answered; input is ignored until the client closes
     bool answer_pending = false; ///< answered at answer_at with answer_status
+    bool held = false;           ///< not before release_held(); answer_at is the delay then
     clock_type::time_point answer_at;
     int answer_status = 200;
 };
@@ -226,6 +227,14 @@ void http_receiver::plan(std::vector<planned_answer> answers) {
     planned_.assign(answers.begin(), answers.end());
 }
 
+void http_receiver::release_held() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        held_released_ = true;
+    }
+    wake();
+}
+
 std::vector<received_request> http_receiver::requests() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return requests_;
@@ -283,6 +292,7 @@ void http_receiver::handle_request(connection& client, received_request request)
         client.answer_pending = true;
         client.answer_status = answer.status;
         client.answer_at = clock_type::now() + answer.delay;
+        client.held = answer.held;
         break;
     case receiver_mode::hang:
         client.hanging = true;
@@ -302,8 +312,21 @@ void http_receiver::handle_request(connection& client, received_request request)
     }
 }
 
+bool http_receiver::still_held(connection& client, clock_type::time_point now) {
+    if (!client.held)
+        return false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!held_released_)
+            return true;
+    }
+    client.held = false;
+    client.answer_at = std::max(client.answer_at, now);
+    return false;
+}
+
 void http_receiver::answer_due(connection& client, clock_type::time_point now) {
-    if (!client.answer_pending || client.answer_at > now)
+    if (!client.answer_pending || still_held(client, now) || client.answer_at > now)
         return;
     client.answer_pending = false;
     const std::string body = "ok\n";
@@ -335,7 +358,7 @@ void http_receiver::serve() {
         const auto now = clock_type::now();
         for (const auto& client : connections_) {
             fds.push_back({client->fd, POLLIN, 0});
-            if (client->answer_pending) {
+            if (client->answer_pending && !client->held) {
                 const auto wait =
                     std::chrono::duration_cast<std::chrono::milliseconds>(client->answer_at - now)
                         .count();

@@ -34,10 +34,13 @@ struct received_request {
     std::string header(const std::string& name) const;
 };
 
-/// One answer given ahead of the mode: `status` after `delay`.
+/// One answer given ahead of the mode: `status` after `delay`, or, when `held`, once the test
+/// calls release_held() (a test that needs two programs to overlap waits for the second one
+/// instead of betting on a delay).
 struct planned_answer {
     int status = 200;
     std::chrono::milliseconds delay{0};
+    bool held = false;
 };
 
 class http_receiver {
@@ -60,6 +63,8 @@ class http_receiver {
     void set_delay(std::chrono::milliseconds delay);
     /// Answers the next requests with these, in order, whatever the mode; then the mode applies.
     void plan(std::vector<planned_answer> answers);
+    /// Lets the held answers go (each after its delay), and every held one planned from now on.
+    void release_held();
 
     /// Every request read so far, in arrival order.
     std::vector<received_request> requests() const;
@@ -76,6 +81,7 @@ class http_receiver {
     void serve();
     void wake() const;
     void handle_request(connection& client, received_request request);
+    bool still_held(connection& client, std::chrono::steady_clock::time_point now);
     void answer_due(connection& client, std::chrono::steady_clock::time_point now);
     void finish_in_flight(connection& client);
 
@@ -88,6 +94,7 @@ class http_receiver {
     int status_;
     std::chrono::milliseconds delay_{0};
     std::deque<planned_answer> planned_;
+    bool held_released_ = false;
     bool listening_ = false;
     bool stopping_ = false;
     std::vector<received_request> requests_;
