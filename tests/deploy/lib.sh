@@ -94,6 +94,9 @@ deploy_setup() {
     deploy_require jq jq
     deploy_require webhook webhook
     deploy_require openssl openssl
+    # The serving users pass through the directories made below (etc/, srv/): a root shell with
+    # a stricter umask (077) would lock them out, and that is the runner's setting, not ours.
+    umask 022
     deploy_root=$(mktemp -d "${TMPDIR:-/tmp}/trunkgate-deploy.XXXXXX")
     trap deploy_cleanup EXIT
     chmod 0755 "$deploy_root"
