@@ -40,8 +40,10 @@ std::string percent(double share) {
     return fixed(share * 100, share * 100 < 10 ? 1 : 0) + "%";
 }
 
-// "45 minutes", "5.5 hours", "3.2 days": readable at every scale.
+// "40 seconds", "45 minutes", "5.5 hours", "3.2 days": readable at every scale.
 std::string duration_text(std::int64_t seconds) {
+    if (seconds < 2 * 60)
+        return count_noun(static_cast<std::uint64_t>(seconds), "second", "seconds");
     if (seconds < 2 * 3600)
         return count_noun(static_cast<std::uint64_t>(seconds / 60), "minute", "minutes");
     if (seconds < 2 * 86400)

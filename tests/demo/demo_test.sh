@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/demo runs the whole merge-gate loop with the programs of this build (no package check,
 # no build): CI behind adnanh/webhook on loopback, two changes queued, bob's ejected with its
-# reason, alice's landed, a direct push to main refused, production promoted once approved. And
-# it leaves nothing running: its CI's port is closed and the queue's runner is idle.
+# reason, alice's landed, a direct push to main refused, production promoted once approved, and
+# the trunk health report of it. And it leaves nothing running: its CI's port is closed and the
+# queue's runner is idle.
 # usage: demo_test.sh SOURCE_DIR BIN_DIR WORK_DIR
 set -euo pipefail
 root=$1 bin=$2 work=$3
@@ -35,6 +36,13 @@ expect " * [new branch]      origin/main -> production" "the promotion with an a
 expect "  trunkgate-queue  landed  refs/heads/main " "the queue's landing in the audit log"
 expect "  (the merge queue landed q-0002)" "the entry the queue landed, in the audit log"
 expect "  alice  accept  refs/heads/production 0000000.." "the promotion in the audit log"
+expect "  landings: 1 (0.04 a day; 0.04 per active pusher a day), 0 direct, 1 queued" \
+    "the report's landings on main"
+expect "  change failure rate: 0.0% (0 of 1: rollback 0, revert 0, check 0)  band: elite" \
+    "the report's production deployment"
+expect "Queue: 1 landed, 1 ejected, 0 cancelled;" "the report's queue"
+expect "  queue-required   1" "the report's rejections by rule"
+grep -qF "<svg" "$work/report.html" 2>/dev/null || fail "the HTML report has no chart"
 
 port=$(sed -n 's|^CI: adnanh/webhook on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' <<<"$output")
 if [ -z "$port" ]; then
