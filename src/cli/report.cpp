@@ -30,7 +30,9 @@ std::optional<std::int64_t> period_bound(const parsed_args& parsed, std::string_
 report_period period_of(const parsed_args& parsed) {
     report_period period;
     period.now = current_time();
-    period.until = period_bound(parsed, "--until").value_or(period.now);
+    // By default the end of the current second: the log's times are whole seconds, so a push
+    // made in the same second as the report is in the period.
+    period.until = period_bound(parsed, "--until").value_or(period.now + 1);
     period.since = period_bound(parsed, "--since").value_or(period.until - default_days * 86400);
     if (period.since >= period.until)
         throw usage_error("--since must be before --until");

@@ -1311,6 +1311,13 @@ TEST_CASE("report: trunk is observed from the log's first record, not from befor
                          {"to", iso(day(3, "12:00"))},
                          {"commit", initial},
                          {"unmet", {{{"context", "build"}, {"state", "missing"}}}}}}}}) == "");
+
+    // Made in the same second as alice's landing, with the default period: the landing is in it
+    // (the log's times are whole seconds; the period ends with now's second).
+    const auto same_second = repo.report({"--format", "json"}, day(3, "12:00"));
+    INFO(same_second.all());
+    REQUIRE(same_second.status == 0);
+    CHECK(json::parse(same_second.out)["integration"]["landings"] == 1);
 }
 
 TEST_CASE("report: a command line or a clock that does not say what it means is exit 2",
@@ -1361,16 +1368,17 @@ TEST_CASE("report: a repository without an audit log gives zeros and nulls, not 
     INFO(made.all());
     REQUIRE(made.status == 0);
     const auto report = json::parse(made.out);
-    // The default period: the 28 days before now, [2026-10-19T12:00Z, 2026-11-16T12:00Z): 29
-    // UTC days from 2026-10-19 to 2026-11-16 (the day of its last second).
+    // The default period: the 28 days up to the end of now's second, [2026-10-19T12:00:01Z,
+    // 2026-11-16T12:00:01Z): 29 UTC days from 2026-10-19 to 2026-11-16 (the day of its last
+    // second).
     json days = json::array();
     for (int n = -13; n <= 15; ++n)
         days.push_back({{"date", date_of(n)}, {"count", 0}});
     const json expected = {
         {"schema", 1},
         {"generated_at", "2026-11-16T12:00:00+00:00"},
-        {"since", "2026-10-19T12:00:00+00:00"},
-        {"until", "2026-11-16T12:00:00+00:00"},
+        {"since", "2026-10-19T12:00:01+00:00"},
+        {"until", "2026-11-16T12:00:01+00:00"},
         {"days", 28.0},
         {"integration",
          {{"trunk", "refs/heads/main"},
