@@ -26,10 +26,6 @@ std::int64_t record_time(const nlohmann::json& record) {
     return parse_time(record["time"].get<std::string>()).value_or(0);
 }
 
-bool in_period(std::int64_t time, const report_period& period) {
-    return time >= period.since && time < period.until;
-}
-
 // A landed record's moves of the refs `follow` accepts. False when an id is not hex.
 bool add_moves(const nlohmann::json& record, std::int64_t time,
                const std::function<bool(std::string_view)>& follow, std::deque<ref_move>& moves) {
@@ -102,7 +98,7 @@ audit_facts read_audit_facts(const std::string& git_dir, const report_period& pe
                                           "it was skipped");
                 return;
             }
-            if (!in_period(time, period))
+            if (!period.contains(time))
                 return;
             const auto decision = record["decision"].get<std::string>();
             if (decision == "bypass")

@@ -1,5 +1,5 @@
-// The report's arithmetic: nearest-rank percentiles, duration ranges and the DORA bands
-// (docs/report.md, "What is counted" and "DORA bands").
+// The report's arithmetic: UTC days and weeks, nearest-rank percentiles, duration ranges and the
+// DORA bands (docs/report.md, "What is counted" and "DORA bands").
 
 #include <algorithm>
 
@@ -14,7 +14,48 @@ constexpr std::int64_t day_seconds = 86400;
 constexpr std::int64_t week_seconds = 7 * day_seconds;
 constexpr std::int64_t month_seconds = 30 * day_seconds;
 
+std::int64_t floor_div(std::int64_t value, std::int64_t by) {
+    return value / by - (value % by < 0 ? 1 : 0);
+}
+
+// 1970-01-01 was a Thursday, three days after a Monday.
+std::int64_t utc_week_start(std::int64_t time) {
+    const auto day = floor_div(time, day_seconds);
+    return (day - ((day % 7 + 7 + 3) % 7)) * day_seconds;
+}
+
+// One entry per day (or week) of the period, oldest first, with the count of `times` in it.
+std::vector<period_count> count_by(const std::vector<std::int64_t>& times,
+                                   const report_period& period,
+                                   std::int64_t (*start_of)(std::int64_t), std::int64_t step) {
+    std::vector<period_count> counts;
+    if (period.until <= period.since)
+        return counts;
+    for (auto start = start_of(period.since); start <= start_of(period.until - 1); start += step)
+        counts.push_back({start, 0});
+    for (const auto time : times) {
+        const auto index = (start_of(time) - counts.front().start) / step;
+        if (index >= 0 && index < static_cast<std::int64_t>(counts.size()))
+            ++counts[static_cast<std::size_t>(index)].count;
+    }
+    return counts;
+}
+
 } // namespace
+
+std::int64_t utc_day_start(std::int64_t time) {
+    return floor_div(time, day_seconds) * day_seconds;
+}
+
+std::vector<period_count> counts_per_day(const std::vector<std::int64_t>& times,
+                                         const report_period& period) {
+    return count_by(times, period, utc_day_start, day_seconds);
+}
+
+std::vector<period_count> counts_per_week(const std::vector<std::int64_t>& times,
+                                          const report_period& period) {
+    return count_by(times, period, utc_week_start, week_seconds);
+}
 
 distribution make_distribution(std::vector<std::int64_t> values) {
     distribution result;

@@ -22,6 +22,7 @@ struct report_period {
     std::int64_t now = 0;
     /// (until - since) in days, fractional.
     double days() const { return static_cast<double>(until - since) / 86400.0; }
+    bool contains(std::int64_t time) const { return time >= since && time < until; }
 };
 
 /// Nearest-rank percentiles of a list of values: the q-percentile of n sorted values is the
@@ -189,6 +190,15 @@ struct report {
     std::optional<queue_figures> queue; ///< when the policy has a [[queue]] or a journal exists
     std::vector<std::string> notes;     ///< what could not be read (damaged lines, notes)
 };
+
+/// The midnight (UTC) that starts the day of `time`.
+std::int64_t utc_day_start(std::int64_t time);
+/// One count per UTC day of `period` (per week, from Mondays, for counts_per_week), oldest
+/// first, each with the number of `times` in it.
+std::vector<period_count> counts_per_day(const std::vector<std::int64_t>& times,
+                                         const report_period& period);
+std::vector<period_count> counts_per_week(const std::vector<std::int64_t>& times,
+                                          const report_period& period);
 
 /// The nearest-rank distribution of `values` (sorted here).
 distribution make_distribution(std::vector<std::int64_t> values);
