@@ -271,10 +271,8 @@ std::string_view check_state_hint(const std::string& state) {
 void check_required_checks(const push_view& push, const ref_facts& ref, finding_sink& out) {
     if (!ref.new_target.commit || ref.kind == update_kind::remove)
         return;
-    std::vector<std::string> required;
-    for (const auto* protection : ref.protections)
-        required.insert(required.end(), protection->required_checks.begin(),
-                        protection->required_checks.end());
+    // Each context once, however many [[protect]] entries of the ref require it.
+    const auto required = push.rules_policy.required_checks(ref.update.ref);
     if (required.empty())
         return;
     if (!ref.statuses && !ref.statuses_damaged.empty()) {

@@ -166,6 +166,31 @@ TEST_CASE("gates: main moves only to a commit whose required checks succeeded", 
     CHECK_THAT(listed.out, Contains(tip.substr(0, 12) + "  unit-tests  success"));
 }
 
+TEST_CASE("gates: a check that two [[protect]] entries require is one finding", "[e2e][gates]") {
+    git_sandbox sandbox;
+    sandbox.install(R"(
+[[protect]]
+refs = ["refs/heads/main", "refs/heads/release/*"]
+required_checks = ["build", "lint"]
+
+[[protect]]
+refs = ["refs/heads/main"]
+required_checks = ["build", "unit-tests"]
+)");
+    const auto tip = sandbox.commit("feat: first");
+    const auto pushed = sandbox.push({"origin", "main"});
+    const auto told = remote_text(pushed);
+    INFO(told);
+    CHECK(pushed.status != 0);
+    CHECK_THAT(told, Contains("trunkgate: push rejected: 3 problems"));
+    const auto missing_build = "[required-checks] check 'build' is missing for " + short_id(tip);
+    const auto first = told.find(missing_build);
+    REQUIRE(first != std::string::npos);
+    CHECK(told.find(missing_build, first + 1) == std::string::npos);
+    CHECK_THAT(told, Contains("[required-checks] check 'lint' is missing"));
+    CHECK_THAT(told, Contains("[required-checks] check 'unit-tests' is missing"));
+}
+
 TEST_CASE("gates: statuses and approvals pushed by a non-writer are refused, CI's are taken",
           "[e2e][gates]") {
     git_sandbox sandbox;
