@@ -17,6 +17,7 @@
 #include "trunkgate/report/report_walks.hpp"
 #include "trunkgate/util/error.hpp"
 #include "trunkgate/util/files.hpp"
+#include "trunkgate/util/unix_time.hpp"
 
 namespace trunkgate {
 
@@ -308,6 +309,11 @@ report build_report(git_repository* repo, const std::string& git_dir, const poli
                rules_policy.is_short_lived_branch(ref);
     });
     result.notes = std::move(facts.notes);
+    if (facts.log_began && *facts.log_began > period.since)
+        result.notes.push_back("the audit log begins at " + iso8601(*facts.log_began, 0) +
+                               ", after the period's start: rates per day and week count days "
+                               "trunkgate did not see (--since " +
+                               iso8601(*facts.log_began, 0) + " reports only what it saw)");
     const auto entries = journal_entries(git_dir, result.notes);
     std::map<std::string, std::string> queue_pushers;
     for (const auto& entry : entries)

@@ -1268,7 +1268,13 @@ TEST_CASE("report: a trunk without required checks is never red, and the notes s
                                               {"red_seconds", 0},
                                               {"red_share", nullptr},
                                               {"red", json::array()}}) == "");
-    CHECK(report["notes"].size() == 1);
+    // The log begins with alice's landing, after the period's start; and no trunk checks.
+    CHECK(report["notes"] ==
+          json::array({"the audit log begins at " + iso(day(1, "10:00")) +
+                           ", after the period's start: rates per day and week count days "
+                           "trunkgate did not see (--since " +
+                           iso(day(1, "10:00")) + " reports only what it saw)",
+                       "trunk has no required checks, so it is never red"}));
     CHECK(report["deployments"] == json::array()); // no ref with promote_from
     CHECK(report["queue"] == nullptr);             // no [[queue]], no journal
 }
@@ -1311,6 +1317,10 @@ TEST_CASE("report: trunk is observed from the log's first record, not from befor
                          {"to", iso(day(3, "12:00"))},
                          {"commit", initial},
                          {"unmet", {{{"context", "build"}, {"state", "missing"}}}}}}}}) == "");
+
+    REQUIRE(report["notes"].size() == 1);
+    CHECK_THAT(report["notes"][0].get<std::string>(),
+               Contains("the audit log begins at " + iso(day(3, "09:00"))));
 
     // Made in the same second as alice's landing, with the default period: the landing is in it
     // (the log's times are whole seconds; the period ends with now's second).
