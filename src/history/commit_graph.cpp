@@ -358,8 +358,6 @@ const commit_graph::layer& commit_graph::layer_of(std::uint32_t position) const 
     throw commit_graph_doubt("position " + std::to_string(position) + " is outside the graph");
 }
 
-namespace {} // namespace
-
 std::optional<std::uint32_t> commit_graph::find(const git_oid& id) const {
     for (const auto& file : layers_) {
         const unsigned first_byte = id.id[0];

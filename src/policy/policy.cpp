@@ -181,8 +181,6 @@ policy load_policy(const std::string& path) {
     return parse_policy(text, path);
 }
 
-namespace {} // namespace
-
 std::string default_server_policy() {
     return TRUNKGATE_SYSTEM_POLICY;
 }

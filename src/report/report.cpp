@@ -23,8 +23,6 @@ namespace trunkgate {
 
 namespace {
 
-constexpr std::int64_t day_seconds = 86400;
-
 // ---- integration ----
 
 integration_figures integration_of(const history_pass& pass, const policy& rules_policy,
@@ -309,11 +307,13 @@ report build_report(git_repository* repo, const std::string& git_dir, const poli
                rules_policy.is_short_lived_branch(ref);
     });
     result.notes = std::move(facts.notes);
-    if (facts.log_began && *facts.log_began > period.since)
-        result.notes.push_back("the audit log begins at " + iso8601(*facts.log_began, 0) +
+    if (facts.log_began && *facts.log_began > period.since) {
+        const auto began = iso8601(*facts.log_began, 0);
+        result.notes.push_back("the audit log begins at " + began +
                                ", after the period's start: rates per day and week count days "
                                "trunkgate did not see (--since " +
-                               iso8601(*facts.log_began, 0) + " reports only what it saw)");
+                               began + " reports only what it saw)");
+    }
     const auto entries = journal_entries(git_dir, result.notes);
     std::map<std::string, std::string> queue_pushers;
     for (const auto& entry : entries)

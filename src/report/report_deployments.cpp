@@ -12,8 +12,6 @@ namespace trunkgate {
 
 namespace {
 
-constexpr std::int64_t day_seconds = 86400;
-
 struct commit_facts {
     std::int64_t author_time = 0;
     std::optional<git_oid> reverts;

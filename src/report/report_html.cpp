@@ -23,8 +23,6 @@ constexpr const char* lead_time_colour = "#d97706";
 constexpr const char* branch_age_colour = "#7b3fa0";
 constexpr const char* limit_colour = "#c53030";
 
-constexpr std::int64_t day_seconds = 86400;
-
 // ---- text ------------------------------------------------------------------------------------
 
 // HTML-escaped, after printable(): well-formed UTF-8 without controls or bidi overrides, so a

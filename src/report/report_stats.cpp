@@ -10,7 +10,6 @@ namespace trunkgate {
 namespace {
 
 constexpr std::int64_t hour_seconds = 3600;
-constexpr std::int64_t day_seconds = 86400;
 constexpr std::int64_t week_seconds = 7 * day_seconds;
 constexpr std::int64_t month_seconds = 30 * day_seconds;
 

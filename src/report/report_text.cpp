@@ -46,9 +46,9 @@ std::string duration_text(std::int64_t seconds) {
         return count_noun(static_cast<std::uint64_t>(seconds), "second", "seconds");
     if (seconds < 2 * 3600)
         return count_noun(static_cast<std::uint64_t>(seconds / 60), "minute", "minutes");
-    if (seconds < 2 * 86400)
+    if (seconds < 2 * day_seconds)
         return fixed(static_cast<double>(seconds) / 3600, 1) + " hours";
-    return fixed(static_cast<double>(seconds) / 86400, 1) + " days";
+    return fixed(static_cast<double>(seconds) / day_seconds, 1) + " days";
 }
 
 std::string optional_duration(const std::optional<std::int64_t>& seconds) {

@@ -15,13 +15,16 @@
 
 namespace trunkgate {
 
+/// A day of the report: a UTC day, 86,400 seconds (Unix time has no leap seconds).
+constexpr std::int64_t day_seconds = 86400;
+
 /// The period a report covers, [since, until), and the time it is made at. Unix seconds.
 struct report_period {
     std::int64_t since = 0;
     std::int64_t until = 0;
     std::int64_t now = 0;
     /// (until - since) in days, fractional.
-    double days() const { return static_cast<double>(until - since) / 86400.0; }
+    double days() const { return static_cast<double>(until - since) / day_seconds; }
     bool contains(std::int64_t time) const { return time >= since && time < until; }
 };
 
