@@ -157,7 +157,7 @@ struct http_receiver::connection {
     bool in_flight = false;      ///< a request was read and is not answered yet
     bool hanging = false;        ///< never answered; input is ignored until the client closes
     bool answer_pending = false; ///< answered at answer_at with answer_status
-    bool held = false;           ///< not before release_held(); answer_at is the delay then
+    bool held = false;           ///< not before release_held() either
     clock_type::time_point answer_at;
     int answer_status = 200;
 };
@@ -312,7 +312,7 @@ void http_receiver::handle_request(connection& client, received_request request)
     }
 }
 
-bool http_receiver::still_held(connection& client, clock_type::time_point now) {
+bool http_receiver::still_held(connection& client) {
     if (!client.held)
         return false;
     {
@@ -321,12 +321,11 @@ bool http_receiver::still_held(connection& client, clock_type::time_point now) {
             return true;
     }
     client.held = false;
-    client.answer_at = std::max(client.answer_at, now);
     return false;
 }
 
 void http_receiver::answer_due(connection& client, clock_type::time_point now) {
-    if (!client.answer_pending || still_held(client, now) || client.answer_at > now)
+    if (!client.answer_pending || still_held(client) || client.answer_at > now)
         return;
     client.answer_pending = false;
     const std::string body = "ok\n";

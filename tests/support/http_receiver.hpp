@@ -63,7 +63,8 @@ class http_receiver {
     void set_delay(std::chrono::milliseconds delay);
     /// Answers the next requests with these, in order, whatever the mode; then the mode applies.
     void plan(std::vector<planned_answer> answers);
-    /// Lets the held answers go (each after its delay), and every held one planned from now on.
+    /// Lets the held answers go (each once its delay, counted from its request, has passed), and
+    /// every held one planned from now on.
     void release_held();
 
     /// Every request read so far, in arrival order.
@@ -81,7 +82,7 @@ class http_receiver {
     void serve();
     void wake() const;
     void handle_request(connection& client, received_request request);
-    bool still_held(connection& client, std::chrono::steady_clock::time_point now);
+    bool still_held(connection& client);
     void answer_due(connection& client, std::chrono::steady_clock::time_point now);
     void finish_in_flight(connection& client);
 
